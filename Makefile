@@ -1,0 +1,40 @@
+# One entry point for humans and CI alike.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint types unit bench docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+## demo: set up and run the narrated walk-through
+demo: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	$(BIN)/convguard demo
+
+## test: set up, then lint, type-check and run the tests with coverage
+test: $(STAMP) lint types unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff format --check src tests benchmarks examples docs
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term -p no:cacheprovider
+
+## bench: print the benchmark ratios
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache htmlcov

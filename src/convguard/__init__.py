@@ -1,0 +1,129 @@
+"""convguard: keep conversation state, and end a conversation only as a last resort.
+
+>>> import convguard as cg
+>>> guard = cg.Guard()
+>>> conv = guard.start()
+>>> conv.send("Hello!").action
+<Action.ALLOW: 'allow'>
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import detectors, formats, stores, testing
+from ._errors import (
+    ConfigurationError,
+    ConversationEndedError,
+    ConvguardError,
+    DetectorError,
+    FormatError,
+    InvalidMessageError,
+    InvalidOperationError,
+    StoreConflictError,
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownConversationError,
+    UnknownMessageError,
+    WayForward,
+)
+from ._findings import DetectorFailure, Evidence, Finding
+from ._guard import Conversation, Guard
+from ._policy import (
+    Action,
+    GuidanceTemplates,
+    LastResortPolicy,
+    Policy,
+    PolicyConfig,
+    PolicyState,
+    Status,
+    Turn,
+    Verdict,
+)
+from ._records import (
+    ConversationRecord,
+    FeedbackRecord,
+    FindingRecord,
+    MessageRecord,
+    Replay,
+    ReplayBranch,
+    StateRecord,
+    VerdictRecord,
+)
+from ._taxonomy import Category, CategoryClass
+from ._tools import ToolResult, end_conversation_tool
+from ._tree import Branch, ConversationTree, Message, Role
+from .detectors import DetectionContext, Detector, default_detectors
+from .stores import Feedback, MemoryStore, Store
+
+try:
+    __version__ = version("convguard")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    from ._version import __version__
+
+__all__ = [
+    "Action",
+    "Branch",
+    "Category",
+    "CategoryClass",
+    "ConfigurationError",
+    "Conversation",
+    "ConversationEndedError",
+    "ConversationRecord",
+    "ConversationTree",
+    "ConvguardError",
+    "DetectionContext",
+    "Detector",
+    "DetectorError",
+    "DetectorFailure",
+    "Evidence",
+    "Feedback",
+    "FeedbackRecord",
+    "Finding",
+    "FindingRecord",
+    "FormatError",
+    "Guard",
+    "GuidanceTemplates",
+    "InvalidMessageError",
+    "InvalidOperationError",
+    "LastResortPolicy",
+    "MemoryStore",
+    "Message",
+    "MessageRecord",
+    "Policy",
+    "PolicyConfig",
+    "PolicyState",
+    "Replay",
+    "ReplayBranch",
+    "Role",
+    "StateRecord",
+    "Status",
+    "Store",
+    "StoreConflictError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreUnavailableError",
+    "ToolResult",
+    "Turn",
+    "UnknownConversationError",
+    "UnknownMessageError",
+    "Verdict",
+    "VerdictRecord",
+    "WayForward",
+    "__version__",
+    "default_detectors",
+    "detectors",
+    "end_conversation_tool",
+    "formats",
+    "stores",
+    "testing",
+]
+
+# Reprs and docs show the public path, not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        try:
+            _obj.__module__ = "convguard"
+        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
+            pass
+del _name, _obj

@@ -1,0 +1,325 @@
+"""The shared, sans-IO half of a turn, used by the sync and async guards.
+
+Everything here is pure given its inputs: no store, no awaiting. The guards
+add the I/O around it (read the head, run detectors, compare-and-set), so no
+rule is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, final
+
+from ._errors import (
+    ConfigurationError,
+    ConversationEndedError,
+    InvalidMessageError,
+    InvalidOperationError,
+)
+from ._findings import DetectorFailure, Finding
+from ._policy import EndRequester, Policy, PolicyState, Turn, Verdict
+from ._tree import EMPTY_METADATA, Message, Role
+from .detectors._protocols import AsyncDetector, DetectionContext, Detector
+
+__all__ = ["Engine", "new_id", "utc_now"]
+
+_MAX_METADATA_BYTES: Final = 64_000
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware (the default clock)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """Return a new random id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def _detector_name(detector: object) -> str:
+    name = getattr(detector, "name", None)
+    return name if isinstance(name, str) and name else repr(detector)
+
+
+def check_detectors(
+    detectors: Iterable[object], *, allow_async: bool
+) -> tuple[Detector | AsyncDetector, ...]:
+    """Check plug-ins when they are registered, with errors that name them.
+
+    Raises:
+        ConfigurationError: For an object that is not a detector, or two
+            detectors with one name.
+    """
+    if isinstance(detectors, str | bytes) or not isinstance(detectors, Iterable):
+        msg = f"detectors must be an iterable of detectors, not {type(detectors).__name__}"
+        raise ConfigurationError(msg)
+    checked: list[Detector | AsyncDetector] = []
+    names: set[str] = set()
+    for detector in detectors:
+        name = getattr(detector, "name", None)
+        if not isinstance(name, str) or not name:
+            msg = f"detector {detector!r} needs a non-empty string attribute 'name'"
+            raise ConfigurationError(msg)
+        sync_ok = callable(getattr(detector, "detect", None))
+        async_ok = allow_async and callable(getattr(detector, "adetect", None))
+        if not (sync_ok or async_ok):
+            wanted = "detect() or adetect()" if allow_async else "detect()"
+            msg = f"detector {name!r} ({detector!r}) has no {wanted} method"
+            raise ConfigurationError(msg)
+        if name in names:
+            msg = f"two detectors are named {name!r}; names must be unique"
+            raise ConfigurationError(msg)
+        names.add(name)
+        checked.append(detector)  # type: ignore[arg-type]
+    return tuple(checked)
+
+
+def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorFailure:
+    """Accept a detector's result, or describe why it is not a list of findings."""
+    if isinstance(result, Finding):
+        result = (result,)
+    if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+        return DetectorFailure(
+            name, "invalid", f"returned {type(result).__name__}, not a sequence of findings"
+        )
+    for item in result:
+        if not isinstance(item, Finding):
+            return DetectorFailure(
+                name, "invalid", f"returned a {type(item).__name__} among its findings"
+            )
+    return tuple(result)
+
+
+def run_detector(
+    detector: Detector, text: str, context: DetectionContext
+) -> tuple[Finding, ...] | DetectorFailure:
+    """Run one sync detector, isolating whatever it raises."""
+    try:
+        result = detector.detect(text, context)
+    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
+        return DetectorFailure(detector.name, "error", f"{type(exc).__name__}: {exc}")
+    return check_findings(detector.name, result)
+
+
+@final
+class Engine:
+    """The parts of a turn that need no I/O, shared by ``Guard`` and ``AsyncGuard``."""
+
+    __slots__ = (
+        "clock",
+        "history_window",
+        "ids",
+        "max_message_chars",
+        "max_retries",
+        "normalizer",
+        "policy",
+    )
+
+    def __init__(  # noqa: PLR0913 - every knob of a guard lands here
+        self,
+        policy: Policy,
+        *,
+        clock: Callable[[], datetime] | None,
+        ids: Callable[[], str] | None,
+        max_message_chars: int,
+        history_window: int,
+        max_retries: int,
+    ) -> None:
+        """Check and keep the guard's options."""
+        if not isinstance(policy, Policy):
+            msg = (
+                f"policy {policy!r} does not implement the Policy protocol "
+                "(config, initial_state, step, on_reply, request_end)"
+            )
+            raise ConfigurationError(msg)
+        for label, value, low in (
+            ("max_message_chars", max_message_chars, 1),
+            ("history_window", history_window, 0),
+            ("max_retries", max_retries, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                msg = f"{label} must be an integer >= {low}, got {value!r}"
+                raise ConfigurationError(msg)
+        self.policy = policy
+        self.clock = clock or utc_now
+        self.ids = ids or new_id
+        self.max_message_chars = max_message_chars
+        self.history_window = history_window
+        self.max_retries = max_retries
+        from .detectors._normalize import normalize  # noqa: PLC0415 - cycle
+
+        self.normalizer = normalize
+
+    # -- input checks ---------------------------------------------------------
+
+    def check_text(self, text: object, *, allow_empty: bool = False) -> str:
+        """Accept message text, or raise ``InvalidMessageError`` saying why."""
+        if not isinstance(text, str):
+            msg = f"message text must be a str, not {type(text).__name__}"
+            raise InvalidMessageError(msg)
+        if len(text) > self.max_message_chars:
+            msg = (
+                f"message is {len(text):,} characters; the limit is "
+                f"{self.max_message_chars:,} (Guard(max_message_chars=...))"
+            )
+            raise InvalidMessageError(msg)
+        if not allow_empty and not text.strip():
+            msg = "message text is empty"
+            raise InvalidMessageError(msg)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            msg = (
+                f"message text holds a lone surrogate at offset {exc.start}, "
+                "which cannot be stored as UTF-8"
+            )
+            raise InvalidMessageError(msg) from None
+        if "\x00" in text:
+            msg = f"message text holds a NUL character at offset {text.index(chr(0))}"
+            raise InvalidMessageError(msg)
+        return text
+
+    def check_metadata(self, metadata: object) -> Mapping[str, Any]:
+        """Accept JSON-compatible metadata, or raise ``InvalidMessageError``."""
+        if metadata is None:
+            return EMPTY_METADATA
+        if not isinstance(metadata, Mapping):
+            msg = f"metadata must be a mapping, not {type(metadata).__name__}"
+            raise InvalidMessageError(msg)
+        try:
+            encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
+            encoded.encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            msg = f"metadata must be JSON-compatible with string keys: {exc}"
+            raise InvalidMessageError(msg) from None
+        if len(encoded) > _MAX_METADATA_BYTES:
+            msg = f"metadata is {len(encoded):,} bytes as JSON; the limit is {_MAX_METADATA_BYTES:,}"
+            raise InvalidMessageError(msg)
+        return json.loads(encoded)  # type: ignore[no-any-return]
+
+    def check_open(
+        self, conversation_id: str, tip: Message | None, ended_branches: int
+    ) -> None:
+        """Raise ``ConversationEndedError`` if the tip is ended or the chat closed."""
+        self.check_not_closed(conversation_id, ended_branches)
+        if tip is not None and tip.ended:
+            raise ConversationEndedError(conversation_id, tip.id)
+
+    def check_not_closed(self, conversation_id: str, ended_branches: int) -> None:
+        """Raise ``ConversationEndedError`` once ``max_ended_branches`` is reached."""
+        limit = self.policy.config.max_ended_branches
+        if limit is not None and ended_branches >= limit:
+            raise ConversationEndedError(conversation_id, None, closed=True)
+
+    # -- building nodes -------------------------------------------------------
+
+    def state_of(self, parent: Message | None) -> PolicyState:
+        """Return the state a child of *parent* starts from."""
+        return self.policy.initial_state() if parent is None else parent.state
+
+    def context(
+        self,
+        conversation_id: str,
+        message_id: str,
+        text: str,
+        history: Sequence[Message] | Callable[[], Sequence[Message]],
+    ) -> DetectionContext:
+        """Build the detection context of a user turn."""
+        return DetectionContext(
+            text,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            history=history,
+            normalizer=self.normalizer,
+        )
+
+    def judge_user(  # noqa: PLR0913 - one turn's worth of inputs
+        self,
+        parent: Message | None,
+        message_id: str,
+        text: str,
+        findings: Sequence[Finding],
+        errors: Sequence[DetectorFailure],
+        metadata: Mapping[str, Any],
+        locale: str | None,
+    ) -> tuple[Message, Verdict]:
+        """Step the policy over a user turn and build its node."""
+        turn = Turn(message_id, tuple(findings), tuple(errors), locale)
+        state, verdict = self.policy.step(self.state_of(parent), turn)
+        message = Message(
+            message_id,
+            None if parent is None else parent.id,
+            Role.USER,
+            text,
+            self.clock(),
+            state,
+            verdict,
+            metadata,
+            0 if parent is None else parent.depth + 1,
+        )
+        return message, verdict
+
+    def other_node(  # noqa: PLR0913 - a node's worth of inputs
+        self,
+        parent: Message | None,
+        role: Role,
+        text: str,
+        metadata: Mapping[str, Any],
+        *,
+        redirect: bool = False,
+    ) -> Message:
+        """Build an assistant, system or tool node under *parent*."""
+        state = self.state_of(parent)
+        if role is Role.ASSISTANT:
+            state = self.policy.on_reply(state, redirect=redirect)
+        return Message(
+            self.ids(),
+            None if parent is None else parent.id,
+            role,
+            text,
+            self.clock(),
+            state,
+            None,
+            metadata,
+            0 if parent is None else parent.depth + 1,
+        )
+
+    def end_request(
+        self,
+        parent: Message | None,
+        *,
+        by: EndRequester,
+        reason: str | None,
+        locale: str | None,
+    ) -> tuple[Message | None, Verdict]:
+        """Ask the policy to end the branch; build the event node if granted."""
+        if by not in ("user", "assistant"):
+            msg = f"by must be 'user' or 'assistant', not {by!r}"
+            raise InvalidOperationError(msg)
+        if reason is not None:
+            reason = self.check_text(reason, allow_empty=True)
+        message_id = self.ids()
+        state, verdict = self.policy.request_end(
+            self.state_of(parent), by=by, message_id=message_id, reason=reason, locale=locale
+        )
+        if verdict.message_id is None:
+            return None, verdict
+        metadata: dict[str, Any] = {"end_requested_by": by}
+        if reason:
+            metadata["reason"] = reason
+        event = Message(
+            message_id,
+            None if parent is None else parent.id,
+            Role.EVENT,
+            f"conversation ended at the {by}'s request" + (f": {reason}" if reason else ""),
+            self.clock(),
+            state,
+            verdict,
+            metadata,
+            0 if parent is None else parent.depth + 1,
+        )
+        return event, verdict
+

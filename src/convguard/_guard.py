@@ -1,0 +1,692 @@
+"""``Guard`` and ``Conversation``: the synchronous front end.
+
+One user turn flows one way: read the head from the store, refuse if the
+branch is ended, run the detectors (each failure isolated), step the policy,
+append with compare-and-set, return the verdict. When another writer got in
+first, the turn is re-read and re-evaluated, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+
+from ._engine import Engine, check_detectors, run_detector
+from ._errors import (
+    ConfigurationError,
+    InvalidOperationError,
+    StoreConflictError,
+)
+from ._findings import DetectorFailure, Finding
+from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
+from ._tree import Branch, ConversationTree, Message, Role
+from .stores._base import Feedback, Head, Store
+from .stores._memory import MemoryStore
+
+if TYPE_CHECKING:
+    from ._records import ConversationRecord, Replay
+    from ._tools import ToolResult
+    from .detectors._protocols import DetectionContext, Detector
+
+__all__ = ["Conversation", "Guard"]
+
+_T = TypeVar("_T")
+_OTHER_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
+
+
+def _check_store(store: object) -> Store:
+    if not isinstance(store, Store):
+        msg = f"store {store!r} does not implement the Store protocol"
+        raise ConfigurationError(msg)
+    return store
+
+
+@final
+class Guard:
+    """Keep conversations and judge every user turn.
+
+    Args:
+        detectors: The detectors run on every user turn, in order;
+            :func:`~convguard.default_detectors` when omitted.
+        policy: Decides each turn; :class:`~convguard.LastResortPolicy` with
+            default options when omitted.
+        store: Where conversations live; a new
+            :class:`~convguard.MemoryStore` when omitted.
+        clock: Returns the current time (timezone-aware); injectable for tests.
+        ids: Returns a new unique id; injectable for tests.
+        max_message_chars: Longer texts are refused with
+            :class:`~convguard.InvalidMessageError`.
+        history_window: How many earlier messages of the branch a detector
+            can see in ``context.history``.
+        max_retries: How often a turn is re-evaluated when another writer
+            changed the conversation first, before
+            :class:`~convguard.StoreConflictError`.
+        locale: Default locale of new conversations, for support resources.
+
+    Raises:
+        ConfigurationError: For a detector, policy or store that does not fit
+            its protocol, or a bad limit.
+    """
+
+    __slots__ = ("_detectors", "_engine", "_locale", "_store")
+
+    def __init__(  # noqa: PLR0913 - keyword options of the one front door
+        self,
+        detectors: Iterable[Detector] | None = None,
+        policy: Policy | None = None,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        ids: Callable[[], str] | None = None,
+        max_message_chars: int = 100_000,
+        history_window: int = 20,
+        max_retries: int = 16,
+        locale: str | None = None,
+    ) -> None:
+        """Assemble a guard; see the class docstring for the options."""
+        if detectors is None:
+            from .detectors import default_detectors  # noqa: PLC0415 - cycle
+
+            detectors = default_detectors()
+        self._detectors: tuple[Detector, ...] = check_detectors(  # type: ignore[assignment]
+            detectors, allow_async=False
+        )
+        self._engine = Engine(
+            LastResortPolicy() if policy is None else policy,
+            clock=clock,
+            ids=ids,
+            max_message_chars=max_message_chars,
+            history_window=history_window,
+            max_retries=max_retries,
+        )
+        self._store = _check_store(MemoryStore() if store is None else store)
+        self._locale = locale
+
+    def __repr__(self) -> str:
+        """Show the plug-ins."""
+        names = ", ".join(d.name for d in self._detectors)
+        return f"<Guard detectors=[{names}] policy={self.policy!r} store={self._store!r}>"
+
+    @property
+    def policy(self) -> Policy:
+        """The policy that judges every turn."""
+        return self._engine.policy
+
+    @property
+    def store(self) -> Store:
+        """Where conversations live."""
+        return self._store
+
+    @property
+    def detectors(self) -> tuple[Detector, ...]:
+        """The detectors run on every user turn."""
+        return self._detectors
+
+    def start(
+        self,
+        *,
+        system: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        locale: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Conversation:
+        """Start a new chat. A new conversation is always live.
+
+        Args:
+            system: A system prompt to store as the root message.
+            metadata: Free-form JSON-compatible data kept with it.
+            locale: Its locale, for support resources.
+            conversation_id: Its id; a new random one when omitted.
+
+        Returns:
+            The new conversation.
+
+        Raises:
+            InvalidMessageError: For bad metadata or system text.
+            InvalidOperationError: When *conversation_id* is taken.
+        """
+        engine = self._engine
+        meta = dict(engine.check_metadata(metadata))
+        locale = locale or self._locale
+        if locale is not None:
+            if not isinstance(locale, str):
+                msg = f"locale must be a str, not {type(locale).__name__}"
+                raise InvalidOperationError(msg)
+            meta["locale"] = locale
+        if conversation_id is None:
+            conversation_id = engine.ids()
+        elif not isinstance(conversation_id, str) or not conversation_id:
+            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
+            raise InvalidOperationError(msg)
+        messages: list[Message] = []
+        if system is not None:
+            text = engine.check_text(system)
+            messages.append(engine.other_node(None, Role.SYSTEM, text, {}))
+        self._store.create(
+            conversation_id, created_at=engine.clock(), metadata=meta, messages=messages
+        )
+        return Conversation(self, conversation_id, locale)
+
+    def open(self, conversation_id: str) -> Conversation:
+        """Open an existing conversation.
+
+        Raises:
+            UnknownConversationError: When the store does not hold it.
+        """
+        info = self._store.info(conversation_id)
+        locale = info.metadata.get("locale")
+        return Conversation(self, conversation_id, locale if isinstance(locale, str) else None)
+
+    def conversations(self) -> list[str]:
+        """Return the ids of every stored conversation, oldest first."""
+        return self._store.conversations()
+
+    def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
+        """Return feedback of one or every conversation, oldest first."""
+        return self._store.feedback(conversation_id)
+
+    # -- records --------------------------------------------------------------
+
+    def replay(self, record: ConversationRecord) -> Replay:
+        """Run the detectors and the policy over every branch of *record*.
+
+        Nothing is stored. See :class:`~convguard.Replay`.
+
+        Raises:
+            FormatError: When *record* is not a valid conversation record.
+        """
+        from ._records import replay  # noqa: PLC0415 - pydantic at the boundary only
+
+        return replay(self, record)
+
+    def import_record(
+        self, record: ConversationRecord, *, evaluate: bool = False
+    ) -> Conversation:
+        """Store a conversation from a record.
+
+        Args:
+            record: The conversation, e.g. from :meth:`Conversation.export` or
+                a file read by :mod:`convguard.formats`.
+            evaluate: Re-judge every branch with this guard's detectors and
+                policy; a branch that ends stops there (``replay()`` lists what
+                was left out). Otherwise states and verdicts are taken from
+                the record as they are.
+
+        Returns:
+            The stored conversation.
+
+        Raises:
+            FormatError: When the record is invalid.
+            InvalidOperationError: When its id is already stored.
+        """
+        from ._records import import_record  # noqa: PLC0415 - pydantic at the boundary only
+
+        return import_record(self, record, evaluate=evaluate)
+
+    # -- the turn, shared by Conversation's methods ----------------------------
+
+    def _detect(
+        self, text: str, context: DetectionContext
+    ) -> tuple[list[Finding], list[DetectorFailure]]:
+        findings: list[Finding] = []
+        errors: list[DetectorFailure] = []
+        for detector in self._detectors:
+            result = run_detector(detector, text, context)
+            if isinstance(result, DetectorFailure):
+                errors.append(result)
+            else:
+                findings.extend(result)
+        return findings, errors
+
+    def _history(self, conversation_id: str, parent: Message | None) -> Callable[[], list[Message]]:
+        window = self._engine.history_window
+
+        def read() -> list[Message]:
+            if parent is None or window == 0:
+                return []
+            out = self._store.ancestors(conversation_id, parent.id, window)
+            out.reverse()
+            return out
+
+        return read
+
+    def _judge(
+        self,
+        conversation_id: str,
+        parent: Message | None,
+        text: str,
+        metadata: Mapping[str, Any],
+        locale: str | None,
+    ) -> tuple[Message, Verdict]:
+        engine = self._engine
+        message_id = engine.ids()
+        context = engine.context(
+            conversation_id, message_id, text, self._history(conversation_id, parent)
+        )
+        findings, errors = self._detect(text, context)
+        return engine.judge_user(parent, message_id, text, findings, errors, metadata, locale)
+
+    def _retry(self, conversation_id: str, attempt: Callable[[Head], _T]) -> _T:
+        """Run *attempt* on a fresh head until its compare-and-set lands."""
+        for _ in range(self._engine.max_retries):
+            head = self._store.head(conversation_id)
+            try:
+                return attempt(head)
+            except StoreConflictError:
+                continue
+        raise StoreConflictError(
+            conversation_id, f"gave up after {self._engine.max_retries} attempts"
+        )
+
+
+@final
+class Conversation:
+    """One chat: a tree of messages with an active tip, judged turn by turn.
+
+    Get one from :meth:`Guard.start` or :meth:`Guard.open`. It holds no
+    state of its own besides its id: every call reads the store, so several
+    workers can hold the same conversation.
+    """
+
+    __slots__ = ("_guard", "_locale", "id")
+
+    def __init__(self, guard: Guard, conversation_id: str, locale: str | None = None) -> None:
+        """Bind a stored conversation to a guard (use ``Guard.start``/``open``)."""
+        self._guard = guard
+        self.id = conversation_id
+        self._locale = locale
+
+    def __repr__(self) -> str:
+        """Show the id."""
+        return f"<Conversation {self.id!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        """Conversations are equal when they name the same stored one."""
+        if not isinstance(other, Conversation):
+            return NotImplemented
+        return self.id == other.id and self._guard is other._guard
+
+    def __hash__(self) -> int:
+        """Hash by id."""
+        return hash(self.id)
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def tip(self) -> Message | None:
+        """The active tip, ``None`` before the first message."""
+        return self._guard.store.head(self.id).tip
+
+    @property
+    def state(self) -> PolicyState:
+        """The policy state at the active tip."""
+        return self._guard._engine.state_of(self.tip)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the active tip is ended (nothing more can be sent there)."""
+        tip = self.tip
+        return tip is not None and tip.ended
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``max_ended_branches`` closed the whole conversation."""
+        limit = self._guard.policy.config.max_ended_branches
+        return limit is not None and self._guard.store.head(self.id).ended_branches >= limit
+
+    def get(self, message_id: str) -> Message:
+        """Return one message of the conversation.
+
+        Raises:
+            UnknownMessageError: When it is not in this conversation.
+        """
+        return self._guard.store.get(self.id, message_id)
+
+    def path(self, message_id: str | None = None) -> list[Message]:
+        """Return the branch from the root to the active tip (or *message_id*).
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+        """
+        if message_id is None:
+            tip = self.tip
+            if tip is None:
+                return []
+            message_id = tip.id
+        out = self._guard.store.ancestors(self.id, message_id)
+        out.reverse()
+        return out
+
+    def messages(self) -> list[Message]:
+        """Return every message of every branch, parents before children."""
+        return self._guard.store.messages(self.id)
+
+    def tree(self) -> ConversationTree:
+        """Return a snapshot of the whole tree, with the active tip."""
+        tree = ConversationTree(self.id)
+        for message in self._guard.store.messages(self.id):
+            tree.add(message, move_tip=False)
+        tip = self.tip
+        if tip is not None:
+            tree.switch(tip.id)
+        return tree
+
+    def branches(self) -> list[Branch]:
+        """Return every branch (root to leaf), in the order their leaves were added."""
+        return self.tree().branches()
+
+    # -- writing --------------------------------------------------------------
+
+    def send(self, text: str, *, metadata: Mapping[str, Any] | None = None) -> Verdict:
+        """Send a user message under the active tip and judge it.
+
+        The message is stored whatever the verdict, the one that ends the
+        branch included.
+
+        Args:
+            text: The user's message.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The verdict: what to do, why, and guidance for the model.
+
+        Raises:
+            ConversationEndedError: When the tip is ended (nothing is stored).
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text)
+        meta = engine.check_metadata(metadata)
+
+        def attempt(head: Head) -> Verdict:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            message, verdict = guard._judge(self.id, head.tip, text, meta, self._locale)
+            guard.store.append(self.id, message, expected_version=head.version)
+            return verdict
+
+        return guard._retry(self.id, attempt)
+
+    def edit(
+        self, message_id: str, text: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> Verdict:
+        """Edit and retry a user message: a new sibling, now the active tip.
+
+        The original is kept. The new branch starts from the state of the
+        original's parent, so editing a message of an ended branch opens a
+        live one, unless the edit itself is judged END.
+
+        Args:
+            message_id: The user message to edit, on any branch.
+            text: The new text.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The verdict on the edited message.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: When it is not a user message.
+            ConversationEndedError: When the conversation is closed.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text)
+        meta = engine.check_metadata(metadata)
+
+        def attempt(head: Head) -> Verdict:
+            original = guard.store.get(self.id, message_id)
+            if original.role is not Role.USER:
+                msg = f"only user messages can be edited; {message_id!r} is {original.role}"
+                raise InvalidOperationError(msg)
+            engine.check_not_closed(self.id, head.ended_branches)
+            parent = self._parent(original)
+            message, verdict = guard._judge(self.id, parent, text, meta, self._locale)
+            guard.store.append(self.id, message, expected_version=head.version)
+            return verdict
+
+        return guard._retry(self.id, attempt)
+
+    def reply(
+        self,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store an assistant message under the active tip.
+
+        Args:
+            text: The assistant's answer (may be empty, e.g. only tool calls).
+            redirect: The assistant declined and steered elsewhere on its own;
+                counts one redirection when the user turn it answers was
+                allowed (each turn counts once, nothing while exempt).
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored message.
+
+        Raises:
+            ConversationEndedError: When the tip is ended.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        return self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata)
+
+    def add(
+        self,
+        role: Role | str,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store an assistant, system or tool message under the active tip.
+
+        Args:
+            role: ``"assistant"``, ``"system"`` or ``"tool"``; user messages go
+                through :meth:`send`, events through :meth:`request_end`.
+            text: The content (may be empty).
+            redirect: For assistant messages, as in :meth:`reply`.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored message.
+
+        Raises:
+            InvalidOperationError: For the user or event role, or an unknown one.
+            ConversationEndedError: When the tip is ended.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        try:
+            role = Role(role)
+        except ValueError:
+            msg = f"unknown role {role!r}"
+            raise InvalidOperationError(msg) from None
+        if role not in _OTHER_ROLES:
+            msg = f"{role} messages cannot be added directly; use send() or request_end()"
+            raise InvalidOperationError(msg)
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+
+        def attempt(head: Head) -> Message:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            message = engine.other_node(head.tip, role, text, meta, redirect=redirect)
+            guard.store.append(self.id, message, expected_version=head.version)
+            return message
+
+        return guard._retry(self.id, attempt)
+
+    def regenerate(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store another assistant answer beside *message_id*; it becomes the tip.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: When it is not an assistant message.
+            ConversationEndedError: When the conversation is closed.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+
+        def attempt(head: Head) -> Message:
+            original = guard.store.get(self.id, message_id)
+            if original.role is not Role.ASSISTANT:
+                msg = (
+                    f"only assistant messages can be regenerated; {message_id!r} "
+                    f"is {original.role}"
+                )
+                raise InvalidOperationError(msg)
+            engine.check_not_closed(self.id, head.ended_branches)
+            parent = self._parent(original)
+            message = engine.other_node(
+                parent, Role.ASSISTANT, text, meta, redirect=redirect
+            )
+            guard.store.append(self.id, message, expected_version=head.version)
+            return message
+
+        return guard._retry(self.id, attempt)
+
+    def switch(self, message_id: str) -> Message:
+        """Make any message the active tip, to view or continue from it.
+
+        Returns:
+            The new tip.
+
+        Raises:
+            UnknownMessageError: When it is not in this conversation.
+        """
+        store = self._guard.store
+        store.switch(self.id, message_id)
+        return store.get(self.id, message_id)
+
+    def request_end(self, *, by: EndRequester = "user", reason: str | None = None) -> Verdict:
+        """Ask to end the active branch, as the user or the assistant.
+
+        Granted: an event node is stored under the tip and the action is END.
+        Refused: nothing is stored, ``message_id`` is ``None``, and
+        ``reasons`` says why in words the backend can hand to the model.
+
+        Args:
+            by: ``"user"`` or ``"assistant"`` (e.g. the ``end_conversation`` tool).
+            reason: Why, for the record.
+
+        Returns:
+            The verdict.
+
+        Raises:
+            ConversationEndedError: When the tip is already ended.
+            InvalidOperationError: For an unknown *by*.
+        """
+        guard = self._guard
+        engine = guard._engine
+
+        def attempt(head: Head) -> Verdict:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            event, verdict = engine.end_request(
+                head.tip, by=by, reason=reason, locale=self._locale
+            )
+            if event is not None:
+                guard.store.append(self.id, event, expected_version=head.version)
+            return verdict
+
+        return guard._retry(self.id, attempt)
+
+    def handle_tool_call(self, name: str, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+        """Handle the model's ``end_conversation`` tool call.
+
+        Args:
+            name: The tool name the model called.
+            arguments: The call's arguments as the API delivers them: a JSON
+                string (OpenAI) or a mapping (Anthropic).
+
+        Returns:
+            Whether the end was granted, and a text to hand back to the model.
+
+        Raises:
+            InvalidOperationError: For another tool's name or malformed arguments.
+            ConversationEndedError: When the tip is already ended.
+        """
+        from ._tools import handle_tool_call  # noqa: PLC0415 - pydantic at the boundary only
+
+        reason = handle_tool_call(name, arguments)
+        return _tool_result(self.request_end(by="assistant", reason=reason))
+
+    def feedback(
+        self,
+        kind: str,
+        *,
+        comment: str | None = None,
+        message_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Feedback:
+        """Keep the user's feedback, e.g. ``"unexpected_end"``, for operators.
+
+        Feedback is accepted on ended and closed conversations too.
+
+        Args:
+            kind: What kind of feedback.
+            comment: The user's words.
+            message_id: The message it is about; the active tip when omitted.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored record.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidMessageError: For an empty kind or text that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        kind = engine.check_text(kind)
+        if comment is not None:
+            comment = engine.check_text(comment, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+        if message_id is None:
+            tip = self.tip
+            message_id = None if tip is None else tip.id
+        else:
+            guard.store.get(self.id, message_id)
+        record = Feedback(
+            id=engine.ids(),
+            conversation_id=self.id,
+            kind=kind,
+            comment=comment,
+            message_id=message_id,
+            created_at=engine.clock(),
+            metadata=meta,
+        )
+        guard.store.add_feedback(record)
+        return record
+
+    def export(self) -> ConversationRecord:
+        """Return the whole conversation as a record (lossless JSON round trip)."""
+        from ._records import export  # noqa: PLC0415 - pydantic at the boundary only
+
+        store = self._guard.store
+        return export(store.info(self.id), store.messages(self.id), store.feedback(self.id))
+
+    def _parent(self, message: Message) -> Message | None:
+        if message.parent_id is None:
+            return None
+        return self._guard.store.get(self.id, message.parent_id)
+
+
+def _tool_result(verdict: Verdict) -> ToolResult:
+    from ._tools import tool_result  # noqa: PLC0415 - pydantic at the boundary only
+
+    return tool_result(verdict)
+

@@ -1,0 +1,171 @@
+"""``MemoryStore``: conversations in a dict, guarded by a lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, final
+
+from .._errors import (
+    InvalidOperationError,
+    StoreConflictError,
+    UnknownConversationError,
+)
+from .._tree import EMPTY_METADATA, ConversationTree, Message
+from ._base import ConversationInfo, Feedback, Head
+
+__all__ = ["MemoryStore"]
+
+
+@final
+class _Entry:
+    __slots__ = ("created_at", "metadata", "tree", "version")
+
+    def __init__(
+        self, tree: ConversationTree, created_at: datetime, metadata: Mapping[str, Any]
+    ) -> None:
+        self.tree = tree
+        self.created_at = created_at
+        self.metadata = metadata
+        self.version = 0
+
+
+@final
+class MemoryStore:
+    """Keep conversations in memory: fast, thread-safe, gone at exit.
+
+    The default store, for tests and for backends that keep conversations
+    elsewhere. Use :class:`~convguard.SQLiteStore` for anything that must
+    survive a restart.
+    """
+
+    __slots__ = ("_conversations", "_feedback", "_lock")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._conversations: dict[str, _Entry] = {}
+        self._feedback: list[Feedback] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        """Show how many conversations it holds."""
+        return f"<MemoryStore conversations={len(self._conversations)}>"
+
+    def _entry(self, conversation_id: str) -> _Entry:
+        try:
+            return self._conversations[conversation_id]
+        except (KeyError, TypeError):
+            raise UnknownConversationError(str(conversation_id)) from None
+
+    def create(
+        self,
+        conversation_id: str,
+        *,
+        created_at: datetime,
+        metadata: Mapping[str, Any] = EMPTY_METADATA,
+        messages: Sequence[Message] = (),
+        tip_id: str | None = None,
+    ) -> None:
+        """Create a conversation, optionally with a whole tree (parents first)."""
+        tree = ConversationTree(conversation_id)
+        for message in messages:  # validated before the store sees the tree
+            tree.add(message, move_tip=False)
+        if tip_id is not None:
+            tree.switch(tip_id)
+        elif messages:
+            tree.switch(messages[-1].id)
+        with self._lock:
+            if conversation_id in self._conversations:
+                msg = f"conversation {conversation_id!r} already exists"
+                raise InvalidOperationError(msg)
+            self._conversations[conversation_id] = _Entry(tree, created_at, metadata)
+
+    def head(self, conversation_id: str) -> Head:
+        """Return the version, the tip and the ended-branch count."""
+        with self._lock:
+            entry = self._entry(conversation_id)
+            tree = entry.tree
+            return Head(conversation_id, entry.version, tree.tip, tree.ended_branches)
+
+    def info(self, conversation_id: str) -> ConversationInfo:
+        """Return the conversation's bookkeeping."""
+        with self._lock:
+            entry = self._entry(conversation_id)
+            return ConversationInfo(
+                id=conversation_id,
+                created_at=entry.created_at,
+                metadata=entry.metadata,
+                version=entry.version,
+                tip_id=entry.tree.tip_id,
+                ended_branches=entry.tree.ended_branches,
+                message_count=len(entry.tree),
+            )
+
+    def get(self, conversation_id: str, message_id: str) -> Message:
+        """Return one message."""
+        with self._lock:
+            return self._entry(conversation_id).tree.get(message_id)
+
+    def ancestors(
+        self, conversation_id: str, message_id: str, limit: int | None = None
+    ) -> list[Message]:
+        """Return *message_id* and up to ``limit - 1`` ancestors, nearest first."""
+        with self._lock:
+            return self._entry(conversation_id).tree.ancestors(message_id, limit)
+
+    def messages(self, conversation_id: str) -> list[Message]:
+        """Return every message, parents before children."""
+        with self._lock:
+            return list(self._entry(conversation_id).tree)
+
+    def append(
+        self,
+        conversation_id: str,
+        message: Message,
+        *,
+        expected_version: int,
+        move_tip: bool = True,
+    ) -> int:
+        """Add *message* if the conversation is still at *expected_version*."""
+        with self._lock:
+            entry = self._entry(conversation_id)
+            if entry.version != expected_version:
+                raise StoreConflictError(
+                    conversation_id,
+                    f"expected version {expected_version}, found {entry.version}",
+                )
+            entry.tree.add(message, move_tip=move_tip)
+            entry.version += 1
+            return entry.version
+
+    def switch(self, conversation_id: str, message_id: str) -> int:
+        """Make *message_id* the active tip."""
+        with self._lock:
+            entry = self._entry(conversation_id)
+            entry.tree.switch(message_id)
+            entry.version += 1
+            return entry.version
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Keep a feedback record."""
+        with self._lock:
+            self._entry(feedback.conversation_id)
+            self._feedback.append(feedback)
+
+    def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
+        """Return feedback records, oldest first, of one or every conversation."""
+        with self._lock:
+            return [
+                f
+                for f in self._feedback
+                if conversation_id is None or f.conversation_id == conversation_id
+            ]
+
+    def conversations(self) -> list[str]:
+        """Return every conversation id, oldest first."""
+        with self._lock:
+            return list(self._conversations)
+
+    def close(self) -> None:
+        """Do nothing: memory is released with the store."""
