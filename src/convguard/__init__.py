@@ -7,6 +7,7 @@
 <Action.ALLOW: 'allow'>
 """
 
+from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 
 from . import detectors, formats, stores, testing
@@ -122,8 +123,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
-        try:
+        with suppress(AttributeError, TypeError):  # builtins refuse
             _obj.__module__ = "convguard"
-        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
-            pass
-del _name, _obj
+del _name, _obj, suppress

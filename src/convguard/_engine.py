@@ -83,7 +83,9 @@ def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorF
         result = (result,)
     if not isinstance(result, Sequence) or isinstance(result, str | bytes):
         return DetectorFailure(
-            name, "invalid", f"returned {type(result).__name__}, not a sequence of findings"
+            name,
+            "invalid",
+            f"returned {type(result).__name__}, not a sequence of findings",
         )
     for item in result:
         if not isinstance(item, Finding):
@@ -196,13 +198,13 @@ class Engine:
             msg = f"metadata must be JSON-compatible with string keys: {exc}"
             raise InvalidMessageError(msg) from None
         if len(encoded) > _MAX_METADATA_BYTES:
-            msg = f"metadata is {len(encoded):,} bytes as JSON; the limit is {_MAX_METADATA_BYTES:,}"
+            msg = (
+                f"metadata is {len(encoded):,} bytes as JSON; the limit is {_MAX_METADATA_BYTES:,}"
+            )
             raise InvalidMessageError(msg)
         return json.loads(encoded)  # type: ignore[no-any-return]
 
-    def check_open(
-        self, conversation_id: str, tip: Message | None, ended_branches: int
-    ) -> None:
+    def check_open(self, conversation_id: str, tip: Message | None, ended_branches: int) -> None:
         """Raise ``ConversationEndedError`` if the tip is ended or the chat closed."""
         self.check_not_closed(conversation_id, ended_branches)
         if tip is not None and tip.ended:
@@ -262,7 +264,7 @@ class Engine:
         )
         return message, verdict
 
-    def other_node(  # noqa: PLR0913 - a node's worth of inputs
+    def other_node(
         self,
         parent: Message | None,
         role: Role,
@@ -303,7 +305,11 @@ class Engine:
             reason = self.check_text(reason, allow_empty=True)
         message_id = self.ids()
         state, verdict = self.policy.request_end(
-            self.state_of(parent), by=by, message_id=message_id, reason=reason, locale=locale
+            self.state_of(parent),
+            by=by,
+            message_id=message_id,
+            reason=reason,
+            locale=locale,
         )
         if verdict.message_id is None:
             return None, verdict
@@ -322,4 +328,3 @@ class Engine:
             0 if parent is None else parent.depth + 1,
         )
         return event, verdict
-

@@ -13,7 +13,7 @@ messages::
     ├── InvalidOperationError           ValueError: a call that makes no sense here
     ├── ConfigurationError              ValueError: a bad config or plug-in
     ├── FormatError                     ValueError: a file that cannot be read
-    ├── DetectorError                   a detector failed (recorded, not raised, in turns)
+    ├── DetectorError                   a detector failed (recorded on verdicts)
     └── StoreError                      the store failed; nothing was half-written
         ├── StoreConflictError          compare-and-set lost too many times
         ├── StoreUnavailableError       the database cannot be reached
@@ -85,9 +85,7 @@ class ConversationEndedError(ConvguardError):
         self.conversation_id = conversation_id
         self.message_id = message_id
         self.closed = closed
-        self.ways_forward: tuple[WayForward, ...] = (
-            _CLOSED_WAYS if closed else _ALL_WAYS
-        )
+        self.ways_forward: tuple[WayForward, ...] = _CLOSED_WAYS if closed else _ALL_WAYS
         if closed:
             msg = (
                 f"conversation {conversation_id!r} is closed: too many of its "
@@ -125,9 +123,7 @@ class UnknownMessageError(ConvguardError, LookupError):
     def __init__(self, conversation_id: str, message_id: str) -> None:
         self.conversation_id = conversation_id
         self.message_id = message_id
-        super().__init__(
-            f"no message with id {message_id!r} in conversation {conversation_id!r}"
-        )
+        super().__init__(f"no message with id {message_id!r} in conversation {conversation_id!r}")
 
 
 class InvalidMessageError(ConvguardError, ValueError):

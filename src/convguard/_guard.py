@@ -8,7 +8,7 @@ first, the turn is re-read and re-evaluated, a bounded number of times.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
@@ -200,9 +200,7 @@ class Guard:
 
         return replay(self, record)
 
-    def import_record(
-        self, record: ConversationRecord, *, evaluate: bool = False
-    ) -> Conversation:
+    def import_record(self, record: ConversationRecord, *, evaluate: bool = False) -> Conversation:
         """Store a conversation from a record.
 
         Args:
@@ -545,15 +543,12 @@ class Conversation:
             original = guard.store.get(self.id, message_id)
             if original.role is not Role.ASSISTANT:
                 msg = (
-                    f"only assistant messages can be regenerated; {message_id!r} "
-                    f"is {original.role}"
+                    f"only assistant messages can be regenerated; {message_id!r} is {original.role}"
                 )
                 raise InvalidOperationError(msg)
             engine.check_not_closed(self.id, head.ended_branches)
             parent = self._parent(original)
-            message = engine.other_node(
-                parent, Role.ASSISTANT, text, meta, redirect=redirect
-            )
+            message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
             guard.store.append(self.id, message, expected_version=head.version)
             return message
 
@@ -595,9 +590,7 @@ class Conversation:
 
         def attempt(head: Head) -> Verdict:
             engine.check_open(self.id, head.tip, head.ended_branches)
-            event, verdict = engine.end_request(
-                head.tip, by=by, reason=reason, locale=self._locale
-            )
+            event, verdict = engine.end_request(head.tip, by=by, reason=reason, locale=self._locale)
             if event is not None:
                 guard.store.append(self.id, event, expected_version=head.version)
             return verdict
@@ -689,4 +682,3 @@ def _tool_result(verdict: Verdict) -> ToolResult:
     from ._tools import tool_result  # noqa: PLC0415 - pydantic at the boundary only
 
     return tool_result(verdict)
-

@@ -16,8 +16,16 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol, final
-from typing import runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Final,
+    Literal,
+    Protocol,
+    final,
+    runtime_checkable,
+)
 
 import attrs
 import pydantic
@@ -28,7 +36,7 @@ from ._findings import DetectorFailure, Finding
 from ._taxonomy import PROTECTIVE, TERMINABLE
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = [
     "Action",
@@ -180,7 +188,11 @@ _DEFAULT_RESOURCES: Final = {
     ),
 }
 
-_TEMPLATE_FIELDS: Final = {"categories": "abuse", "resources": "- a resource", "limit": 3}
+_TEMPLATE_FIELDS: Final = {
+    "categories": "abuse",
+    "resources": "- a resource",
+    "limit": 3,
+}
 
 
 class GuidanceTemplates(pydantic.BaseModel):
@@ -251,9 +263,7 @@ class PolicyConfig(pydantic.BaseModel):
     thresholds: Mapping[str, Score] = pydantic.Field(default_factory=dict)
     default_threshold: Score = 0.5
     max_redirections: Count = 3
-    category_max_redirections: Mapping[str, Count] = pydantic.Field(
-        default_factory=dict
-    )
+    category_max_redirections: Mapping[str, Count] = pydantic.Field(default_factory=dict)
     warn_before_end: bool = True
     recovery_turns: Positive | None = 3
     exemption_scope: Literal["branch"] | Positive = "branch"
@@ -268,7 +278,7 @@ class PolicyConfig(pydantic.BaseModel):
     )
     locale: str = "en"
 
-    def __init__(self, **data: Any) -> None:
+    def __init__(self, **data: Any) -> None:  # noqa: ANN401 - pydantic fields
         """Validate the options.
 
         Raises:
@@ -385,12 +395,9 @@ class PolicyConfig(pydantic.BaseModel):
 
 def _config_error(exc: pydantic.ValidationError) -> ConfigurationError:
     problems = [
-        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-        for err in exc.errors()
+        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
     ]
-    return ConfigurationError(
-        "invalid policy config: " + "; ".join(problems), problems
-    )
+    return ConfigurationError("invalid policy config: " + "; ".join(problems), problems)
 
 
 # -- the protocol -------------------------------------------------------------
@@ -581,7 +588,10 @@ class LastResortPolicy:
         recovery = self._config.recovery_turns
         if recovery is not None and streak >= recovery and (redirections or warned or seen):
             redirections, warned, seen = 0, False, frozenset()
-            reasons = (*reasons, f"recovery: {streak} benign turns in a row; count reset")
+            reasons = (
+                *reasons,
+                f"recovery: {streak} benign turns in a row; count reset",
+            )
         new = PolicyState(
             status=_status(exempt=exempt, redirections=redirections),
             redirections=redirections,
@@ -617,8 +627,7 @@ class LastResortPolicy:
         categories = ", ".join(sorted({f.category for f in protective}))
         span = "the rest of the branch" if until is None else f"{scope} more user turns"
         reasons.append(
-            f"rule 1: protective finding ({categories}); support, and no warning "
-            f"or end for {span}"
+            f"rule 1: protective finding ({categories}); support, and no warning or end for {span}"
         )
         streak = state.benign_streak + 1
         redirections, warned, seen = state.redirections, state.warned, state.seen
@@ -651,67 +660,44 @@ class LastResortPolicy:
         seen = state.seen | categories
         limit = self.limit(seen)
         redirections, warned = state.redirections, state.warned
-        common = {
-            "benign_streak": 0,
-            "user_turns": user_turns,
-            "seen": seen,
-            "turn_counted": True,
-        }
+
+        def after(status: Status, redirections: int, *, warned: bool, exempt: bool) -> PolicyState:
+            return PolicyState(
+                status=status,
+                redirections=redirections,
+                warned=warned,
+                benign_streak=0,
+                exempt=exempt,
+                exempt_until=state.exempt_until if exempt else None,
+                user_turns=user_turns,
+                seen=seen,
+                turn_counted=True,
+            )
+
         if exempt:
             reasons.append(
                 "rule 2: terminable, but the user may be at risk (exempt); "
                 "redirect, not counted, never warn or end"
             )
-            new = attrs.evolve(
-                state, status=Status.SUPPORTING, exempt=True, **common
-            )
+            new = after(Status.SUPPORTING, redirections, warned=warned, exempt=True)
             return new, self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
-        ends = limit == 0 or (
-            redirections >= limit and (warned or not cfg.warn_before_end)
-        )
-        if ends:
-            why = (
-                "limit is 0; end at once"
-                if limit == 0
-                else f"{redirections} of {limit} redirections used"
-                + (", warned" if warned else "")
-                + "; end"
-            )
+        if limit == 0 or (redirections >= limit and (warned or not cfg.warn_before_end)):
+            used = f"{redirections} of {limit} redirections used" + (", warned" if warned else "")
+            why = "limit is 0; end at once" if limit == 0 else f"{used}; end"
             if cfg.mode == "shadow":
                 reasons.append(f"rule 2: {why} (shadow mode: redirect, would end)")
-                new = attrs.evolve(
-                    state,
-                    status=Status.REDIRECTING,
-                    redirections=redirections + 1,
-                    exempt=False,
-                    **common,
-                )
+                new = after(Status.REDIRECTING, redirections + 1, warned=warned, exempt=False)
                 verdict = self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
                 return new, attrs.evolve(verdict, would_end=True)
             reasons.append(f"rule 2: {why}")
-            new = attrs.evolve(state, status=Status.ENDED, exempt=False, **common)
+            new = after(Status.ENDED, redirections, warned=warned, exempt=False)
             return new, self._verdict(Action.END, new, turn, reasons, categories, limit)
         if cfg.warn_before_end and not warned and redirections + 1 >= limit:
-            reasons.append(
-                f"rule 2: redirection {redirections + 1} of {limit} is the last; warn"
-            )
-            new = attrs.evolve(
-                state,
-                status=Status.REDIRECTING,
-                redirections=redirections + 1,
-                warned=True,
-                exempt=False,
-                **common,
-            )
+            reasons.append(f"rule 2: redirection {redirections + 1} of {limit} is the last; warn")
+            new = after(Status.REDIRECTING, redirections + 1, warned=True, exempt=False)
             return new, self._verdict(Action.WARN, new, turn, reasons, categories, limit)
         reasons.append(f"rule 2: redirection {redirections + 1} of {limit}; redirect")
-        new = attrs.evolve(
-            state,
-            status=Status.REDIRECTING,
-            redirections=redirections + 1,
-            exempt=False,
-            **common,
-        )
+        new = after(Status.REDIRECTING, redirections + 1, warned=warned, exempt=False)
         return new, self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
 
     def _verdict(  # noqa: PLR0913 - one place that builds every verdict

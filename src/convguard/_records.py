@@ -25,7 +25,7 @@ from ._policy import Action, PolicyState, Status, Verdict
 from ._tree import Message, Role
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from ._guard import Conversation, Guard
     from .stores._base import ConversationInfo, Feedback
@@ -138,9 +138,7 @@ class ConversationRecord(pydantic.BaseModel):
     """
 
     model_config = _MODEL
-    schema_: Literal["convguard.conversation/1"] = pydantic.Field(
-        default=SCHEMA, alias="schema"
-    )
+    schema_: Literal["convguard.conversation/1"] = pydantic.Field(default=SCHEMA, alias="schema")
     id: NonEmpty
     title: str | None = None
     created_at: pydantic.AwareDatetime | None = None
@@ -149,7 +147,7 @@ class ConversationRecord(pydantic.BaseModel):
     messages: tuple[MessageRecord, ...] = ()
     feedback: tuple[FeedbackRecord, ...] = ()
 
-    def __init__(self, **data: Any) -> None:
+    def __init__(self, **data: Any) -> None:  # noqa: ANN401 - pydantic fields
         """Validate a record.
 
         Raises:
@@ -443,8 +441,8 @@ def _message_from_record(
     )
 
 
-def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C901 - one walk, one case per role
-    engine = guard._engine  # noqa: SLF001 - the record layer is part of the guard
+def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C901, PLR0912, PLR0915 - one walk, one case per role
+    engine = guard._engine
     policy = engine.policy
     locale = record.metadata.get("locale")
     locale = locale if isinstance(locale, str) else None
@@ -467,7 +465,7 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
                 node = None if node.parent_id is None else built[node.parent_id]
             history.reverse()
             context = engine.context(record.id, rec.id, rec.content, history)
-            findings, errors = guard._detect(rec.content, context)  # noqa: SLF001
+            findings, errors = guard._detect(rec.content, context)
             message, verdict = engine.judge_user(
                 parent, rec.id, rec.content, findings, errors, rec.metadata, locale
             )
@@ -477,7 +475,10 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
             continue
         if rec.role is Role.ASSISTANT:
             state = policy.on_reply(state, redirect=rec.metadata.get("redirect") is True)
-        elif rec.role is Role.EVENT and rec.metadata.get("end_requested_by") in ("user", "assistant"):
+        elif rec.role is Role.EVENT and rec.metadata.get("end_requested_by") in (
+            "user",
+            "assistant",
+        ):
             reason = rec.metadata.get("reason")
             new_state, decided = policy.request_end(
                 state,
@@ -534,12 +535,10 @@ def replay(guard: Guard, record: ConversationRecord) -> Replay:
 
 def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -> Conversation:
     """Store *record* through *guard*, judged again or as it is."""
-    from ._guard import Conversation  # noqa: PLC0415 - cycle
-
     if not isinstance(record, ConversationRecord):
         msg = f"import_record() takes a ConversationRecord, not {type(record).__name__}"
         raise FormatError(msg)
-    engine = guard._engine  # noqa: SLF001 - the record layer is part of the guard
+    engine = guard._engine
     messages: Sequence[Message]
     if evaluate:
         messages = _judge_all(guard, record).messages
@@ -570,7 +569,9 @@ def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -
             tip_id=tip_id,
         )
     except ConversationEndedError as exc:
-        msg = f"message under the ended node {exc.message_id!r}; import with evaluate=True to cut it"
+        msg = (
+            f"message under the ended node {exc.message_id!r}; import with evaluate=True to cut it"
+        )
         raise FormatError(msg, conversation_id=record.id, field="messages") from exc
     conversation = guard.open(record.id)
     for feedback in record.feedback:

@@ -21,7 +21,13 @@ from ._policy import Action
 if TYPE_CHECKING:
     from ._policy import Verdict
 
-__all__ = ["TOOL_NAME", "ToolResult", "end_conversation_tool", "handle_tool_call", "tool_result"]
+__all__ = [
+    "TOOL_NAME",
+    "ToolResult",
+    "end_conversation_tool",
+    "handle_tool_call",
+    "tool_result",
+]
 
 TOOL_NAME: Final = "end_conversation"
 
@@ -68,7 +74,9 @@ class _AnthropicTool(pydantic.BaseModel):
     input_schema: _Parameters = pydantic.Field(default_factory=_Parameters)
 
 
-def end_conversation_tool(api: Literal["openai", "anthropic"] = "openai") -> dict[str, Any]:
+def end_conversation_tool(
+    api: Literal["openai", "anthropic"] = "openai",
+) -> dict[str, Any]:
     """Return the ``end_conversation`` tool definition in an API's format.
 
     Args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 __all__ = ["Output"]
 
@@ -19,7 +19,7 @@ class Output:
         file: Where to write; standard output by default.
     """
 
-    def __init__(self, *, plain: bool = False, file: Any = None) -> None:
+    def __init__(self, *, plain: bool = False, file: IO[str] | None = None) -> None:
         """Pick rich or plain output."""
         self.file = file or sys.stdout
         self._rich: Any = None
@@ -43,41 +43,37 @@ class Output:
 
             self._rich.print(Text(text, style=style or ""))
         else:
-            print(text, file=self.file)  # noqa: T201 - the CLI prints
+            print(text, file=self.file)
 
     def heading(self, text: str) -> None:
         """Print a section heading."""
         if self._rich is not None:
             self._rich.rule(f"[bold]{text}")
         else:
-            print(f"\n== {text} ==", file=self.file)  # noqa: T201 - the CLI prints
+            print(f"\n== {text} ==", file=self.file)
 
-    def table(
-        self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
-    ) -> None:
+    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """Print a table."""
-        rows = [[str(cell) for cell in row] for row in rows]
+        cells = [[str(cell) for cell in row] for row in rows]
         if self._rich is not None:
             from rich.table import Table  # noqa: PLC0415 - optional extra
 
             table = Table(title=title)
             for column in columns:
                 table.add_column(column)
-            for row in rows:
+            for row in cells:
                 table.add_row(*row)
             self._rich.print(table)
             return
-        widths = [
-            max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)
-        ]
-        print(title, file=self.file)  # noqa: T201 - the CLI prints
-        print(  # noqa: T201 - the CLI prints
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        print(title, file=self.file)
+        print(
             "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
             file=self.file,
         )
-        print("  ".join("-" * w for w in widths), file=self.file)  # noqa: T201
-        for row in rows:
-            print(  # noqa: T201 - the CLI prints
+        print("  ".join("-" * w for w in widths), file=self.file)
+        for row in cells:
+            print(
                 "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)),
                 file=self.file,
             )

@@ -58,6 +58,11 @@ class ScriptedDetector:
             at = text.find(marker)
             if at >= 0:
                 findings.append(
-                    Finding(category, self.score, self.name, Evidence(at, at + len(marker), marker))
+                    Finding(
+                        category,
+                        self.score,
+                        self.name,
+                        Evidence(at, at + len(marker), marker),
+                    )
                 )
         return findings
