@@ -95,6 +95,21 @@ def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorF
     return tuple(result)
 
 
+def _non_string_key(value: object) -> object | None:
+    """Return the first non-string mapping key inside *value*, if any."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return key
+                stack.append(child)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+
+
 def run_detector(
     detector: Detector, text: str, context: DetectionContext
 ) -> tuple[Finding, ...] | DetectorFailure:
@@ -190,6 +205,10 @@ class Engine:
             return EMPTY_METADATA
         if not isinstance(metadata, Mapping):
             msg = f"metadata must be a mapping, not {type(metadata).__name__}"
+            raise InvalidMessageError(msg)
+        bad_key = _non_string_key(metadata)
+        if bad_key is not None:
+            msg = f"metadata keys must be strings, found {bad_key!r}"
             raise InvalidMessageError(msg)
         try:
             encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)

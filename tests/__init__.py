@@ -1,0 +1,1 @@
+"""The convguard test suite."""

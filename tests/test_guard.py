@@ -1,0 +1,584 @@
+"""Guard and Conversation: the behaviour a backend sees, invariant by invariant.
+
+Every class here takes the ``make_guard`` fixture, so the same tests run
+against other front ends (``tests/test_aio.py`` runs them on ``AsyncGuard``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+import convguard as cg
+from convguard import Action, Role
+from tests.conftest import MakeGuard, scripted
+
+A, R, W, S, E = Action.ALLOW, Action.REDIRECT, Action.WARN, Action.SUPPORT, Action.END
+
+
+def snapshot(conv: cg.Conversation) -> tuple[Any, ...]:
+    """Everything a user could observe about a conversation."""
+    return (conv.messages(), conv.tip, conv.branches(), conv.export().feedback)
+
+
+def end_branch(conv: cg.Conversation) -> list[cg.Verdict]:
+    """Drive the active branch to its end with abusive turns and replies."""
+    verdicts = []
+    while True:
+        verdict = conv.send("[abuse] go away")
+        verdicts.append(verdict)
+        if verdict.ended:
+            return verdicts
+        conv.reply("Let's talk about something else.")
+
+
+class TestStart:
+    def test_a_new_conversation_is_live_and_empty(self, make_guard: MakeGuard) -> None:
+        """start() gives an empty, live conversation with its own id."""
+        guard = make_guard()
+        conv = guard.start()
+        assert conv.messages() == []
+        assert conv.tip is None
+        assert not conv.ended
+        assert conv.state == guard.policy.initial_state()
+        assert guard.open(conv.id) == conv
+        assert conv.id in guard.conversations()
+
+    def test_system_prompt_is_the_root(self, make_guard: MakeGuard) -> None:
+        """A system prompt is stored as the root message."""
+        conv = make_guard().start(system="You are helpful.")
+        (root,) = conv.messages()
+        assert root.role is Role.SYSTEM
+        assert conv.send("hi").message_id is not None
+        assert conv.path()[0] == root
+
+    def test_chosen_id_and_metadata(self, make_guard: MakeGuard) -> None:
+        """A conversation may be given its id and metadata."""
+        guard = make_guard()
+        conv = guard.start(conversation_id="chat-1", metadata={"user": "u1"}, locale="fr")
+        assert conv.id == "chat-1"
+        assert conv.export().metadata == {"user": "u1", "locale": "fr"}
+        with pytest.raises(cg.InvalidOperationError, match="already exists"):
+            guard.start(conversation_id="chat-1")
+
+    def test_unknown_conversation(self, make_guard: MakeGuard) -> None:
+        """Opening an unknown id raises UnknownConversationError, a LookupError."""
+        with pytest.raises(cg.UnknownConversationError) as caught:
+            make_guard().open("nope")
+        assert isinstance(caught.value, LookupError)
+        assert caught.value.conversation_id == "nope"
+
+    @pytest.mark.parametrize("bad", ["", 42])
+    def test_bad_conversation_id(self, make_guard: MakeGuard, bad: Any) -> None:
+        """An empty or non-string id is refused."""
+        with pytest.raises(cg.InvalidOperationError):
+            make_guard().start(conversation_id=bad)
+
+
+class TestSend:
+    def test_verdict_for_a_benign_turn(self, make_guard: MakeGuard) -> None:
+        """A benign message is allowed and stored as the new tip."""
+        conv = make_guard().start()
+        verdict = conv.send("Hello there")
+        assert verdict.action is A
+        assert not verdict.ended
+        tip = conv.tip
+        assert tip is not None
+        assert tip.id == verdict.message_id
+        assert tip.content == "Hello there"
+        assert tip.verdict == verdict
+        assert conv.state == verdict.state
+
+    def test_persistent_abuse_ends_the_branch(self, make_guard: MakeGuard) -> None:
+        """REDIRECT, REDIRECT, WARN, END with the defaults; the reasons name the detector."""
+        conv = make_guard().start()
+        verdicts = end_branch(conv)
+        assert [v.action for v in verdicts] == [R, R, W, E]
+        assert conv.ended
+        assert "scripted" in verdicts[0].reasons[0]
+        assert verdicts[-1].guidance
+
+    def test_the_ending_message_is_stored(self, make_guard: MakeGuard) -> None:
+        """Invariant 4: the user message that ended the branch is stored."""
+        conv = make_guard().start()
+        verdicts = end_branch(conv)
+        stored = conv.get(verdicts[-1].message_id or "")
+        assert stored.role is Role.USER
+        assert stored.ended
+
+    def test_ended_branch_accepts_nothing(self, make_guard: MakeGuard) -> None:
+        """Invariant 1: sends, replies and end requests on an ended tip raise; nothing stored."""
+        conv = make_guard().start()
+        end_branch(conv)
+        before = snapshot(conv)
+        for call in (
+            lambda: conv.send("hello?"),
+            lambda: conv.reply("sure"),
+            lambda: conv.add("system", "note"),
+            lambda: conv.request_end(by="user"),
+        ):
+            with pytest.raises(cg.ConversationEndedError) as caught:
+                call()
+            assert caught.value.conversation_id == conv.id
+            assert set(caught.value.ways_forward) == {"new_chat", "edit", "feedback"}
+        assert snapshot(conv) == before
+
+    def test_other_conversations_are_unaffected(self, make_guard: MakeGuard) -> None:
+        """Invariant 5: ending one chat leaves every other live; a new chat is live."""
+        guard = make_guard()
+        other = guard.start()
+        other.send("hi")
+        conv = guard.start()
+        end_branch(conv)
+        assert other.send("still here").action is A
+        assert guard.start().send("fresh start").action is A
+
+    def test_detectors_see_history(self, make_guard: MakeGuard) -> None:
+        """A detector sees the earlier messages of the branch, oldest first."""
+        seen: list[list[str]] = []
+
+        class Recorder:
+            name = "recorder"
+
+            def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+                seen.append([m.content for m in context.history])
+                assert context.normalized.text == text.casefold()
+                return []
+
+        conv = make_guard(detectors=[Recorder()], history_window=2).start()
+        conv.send("One")
+        conv.reply("Two")
+        conv.send("Three")
+        assert seen == [[], ["One", "Two"]]
+
+
+class TestReply:
+    def test_reply_is_stored_under_the_tip(self, make_guard: MakeGuard) -> None:
+        """An assistant reply becomes the new tip, child of the user turn."""
+        conv = make_guard().start()
+        verdict = conv.send("hi")
+        message = conv.reply("hello!")
+        assert message.role is Role.ASSISTANT
+        assert message.parent_id == verdict.message_id
+        assert conv.tip == message
+
+    def test_redirecting_replies_count(self, make_guard: MakeGuard) -> None:
+        """reply(redirect=True) counts one redirection per allowed user turn."""
+        conv = make_guard().start()
+        conv.send("hi")
+        assert conv.reply("no", redirect=True).state.redirections == 1
+        assert conv.reply("still no", redirect=True).state.redirections == 1
+
+    def test_tool_and_system_messages(self, make_guard: MakeGuard) -> None:
+        """Tool and system messages can be stored; user and event roles cannot."""
+        conv = make_guard().start()
+        conv.send("hi")
+        assert conv.add("tool", '{"ok": true}').role is Role.TOOL
+        for role in ("user", "event", "robot"):
+            with pytest.raises(cg.InvalidOperationError):
+                conv.add(role, "x")
+
+
+class TestEdit:
+    def test_edit_keeps_the_original(self, make_guard: MakeGuard) -> None:
+        """Invariant 4: an edit is a new sibling; the original stays."""
+        conv = make_guard().start()
+        first = conv.send("first")
+        conv.reply("answer")
+        edited = conv.edit(first.message_id or "", "first, edited")
+        new = conv.get(edited.message_id or "")
+        assert new.parent_id is None
+        assert conv.get(first.message_id or "").content == "first"
+        assert conv.tip == new
+        assert len(conv.branches()) == 2
+
+    def test_edit_of_an_ended_branch_opens_a_live_branch(self, make_guard: MakeGuard) -> None:
+        """Invariant 5: edit-and-retry after an end starts from the parent's state."""
+        conv = make_guard().start()
+        conv.send("hello")
+        conv.reply("hi")
+        verdicts = end_branch(conv)
+        first_abuse = conv.get(verdicts[0].message_id or "")
+        parent = conv.get(first_abuse.parent_id or "")
+        edited = conv.edit(first_abuse.id, "sorry, can we talk about cats?")
+        assert edited.action is A
+        assert not conv.ended
+        assert edited.state.redirections == parent.state.redirections
+        assert conv.send("tell me more").action is A
+        branches = conv.branches()
+        assert [b.ended for b in branches] == [True, False]
+        assert [b.active for b in branches] == [False, True]
+
+    def test_edit_judged_end_ends_the_new_branch(self, make_guard: MakeGuard) -> None:
+        """An edit that is itself the last straw is judged END."""
+        conv = make_guard().start()
+        verdicts = end_branch(conv)
+        again = conv.edit(verdicts[-1].message_id or "", "[abuse] still")
+        assert again.action is E
+        assert conv.ended
+
+    def test_only_user_messages_can_be_edited(self, make_guard: MakeGuard) -> None:
+        """Editing an assistant message is an InvalidOperationError."""
+        conv = make_guard().start()
+        conv.send("hi")
+        reply = conv.reply("hello")
+        with pytest.raises(cg.InvalidOperationError, match="user messages"):
+            conv.edit(reply.id, "x")
+
+    def test_unknown_message(self, make_guard: MakeGuard) -> None:
+        """Editing an unknown id raises UnknownMessageError naming it."""
+        conv = make_guard().start()
+        with pytest.raises(cg.UnknownMessageError) as caught:
+            conv.edit("nope", "x")
+        assert caught.value.message_id == "nope"
+
+
+class TestRegenerate:
+    def test_regenerate_adds_a_sibling(self, make_guard: MakeGuard) -> None:
+        """Another answer beside the first; both kept; the new one is the tip."""
+        conv = make_guard().start()
+        conv.send("hi")
+        first = conv.reply("hello")
+        second = conv.regenerate(first.id, "hey!")
+        assert second.parent_id == first.parent_id
+        assert conv.tip == second
+        assert len(conv.branches()) == 2
+
+    def test_only_assistant_messages(self, make_guard: MakeGuard) -> None:
+        """Regenerating a user message is an InvalidOperationError."""
+        conv = make_guard().start()
+        verdict = conv.send("hi")
+        with pytest.raises(cg.InvalidOperationError, match="assistant"):
+            conv.regenerate(verdict.message_id or "", "x")
+
+
+class TestSwitch:
+    def test_switch_moves_the_tip(self, make_guard: MakeGuard) -> None:
+        """Switching makes any message the tip; new messages go under it."""
+        conv = make_guard().start()
+        first = conv.send("one")
+        conv.reply("two")
+        conv.switch(first.message_id or "")
+        reply = conv.reply("another two")
+        assert reply.parent_id == first.message_id
+        assert [m.content for m in conv.path()] == ["one", "another two"]
+
+    def test_switch_to_an_ended_leaf_views_it(self, make_guard: MakeGuard) -> None:
+        """The ended leaf can be viewed; sending there still raises."""
+        conv = make_guard().start()
+        verdicts = end_branch(conv)
+        conv.edit(verdicts[0].message_id or "", "sorry")
+        conv.switch(verdicts[-1].message_id or "")
+        assert conv.ended
+        with pytest.raises(cg.ConversationEndedError):
+            conv.send("hi")
+
+    def test_path_of_any_message(self, make_guard: MakeGuard) -> None:
+        """path(message_id) gives that message's branch, root first."""
+        conv = make_guard().start()
+        first = conv.send("one")
+        conv.reply("two")
+        assert [m.content for m in conv.path(first.message_id)] == ["one"]
+        assert conv.path() == conv.tree().path()
+
+    def test_unknown_message(self, make_guard: MakeGuard) -> None:
+        """Switching to an unknown id raises UnknownMessageError."""
+        with pytest.raises(cg.UnknownMessageError):
+            make_guard().start().switch("nope")
+
+
+class TestRequestEnd:
+    def test_user_ends_their_chat(self, make_guard: MakeGuard) -> None:
+        """A granted request stores an event node with state ENDED."""
+        conv = make_guard().start()
+        conv.send("bye")
+        verdict = conv.request_end(by="user", reason="done")
+        assert verdict.action is E
+        event = conv.tip
+        assert event is not None
+        assert event.role is Role.EVENT
+        assert event.ended
+        assert event.metadata == {"end_requested_by": "user", "reason": "done"}
+
+    def test_refused_request_stores_nothing(self, make_guard: MakeGuard) -> None:
+        """The assistant may not end a friendly chat; nothing changes."""
+        conv = make_guard().start()
+        conv.send("hi")
+        before = snapshot(conv)
+        verdict = conv.request_end(by="assistant")
+        assert verdict.action is A
+        assert verdict.message_id is None
+        assert snapshot(conv) == before
+
+    def test_never_while_at_risk(self, make_guard: MakeGuard) -> None:
+        """Invariant 2: after SUPPORT no end, however rude the user gets."""
+        conv = make_guard().start()
+        assert conv.send("[crisis] I can't go on").action is S
+        for _ in range(8):
+            assert conv.send("[abuse] leave me alone").action is R
+            conv.reply("I'm here for you.")
+        assert conv.request_end(by="assistant").action is S
+        assert conv.request_end(by="user").action is S
+        assert not conv.ended
+
+    def test_bad_requester(self, make_guard: MakeGuard) -> None:
+        """Only the user or the assistant may ask."""
+        with pytest.raises(cg.InvalidOperationError):
+            make_guard().start().request_end(by="moderator")  # type: ignore[arg-type]
+
+    def test_tool_call_granted_at_the_bar(self, make_guard: MakeGuard) -> None:
+        """The end_conversation tool ends only where the policy allows."""
+        conv = make_guard().start()
+        early = conv.handle_tool_call("end_conversation", "{}")
+        assert not early.granted
+        assert "last resort" in early.content
+        for _ in range(3):
+            conv.send("[abuse] x")
+            conv.reply("no")
+        result = conv.handle_tool_call("end_conversation", {"reason": "persistent abuse"})
+        assert result.granted
+        assert conv.ended
+
+    @pytest.mark.parametrize(
+        ("name", "arguments"),
+        [("other_tool", "{}"), ("end_conversation", "{not json"), ("end_conversation", "[1]")],
+    )
+    def test_bad_tool_call(self, make_guard: MakeGuard, name: str, arguments: str) -> None:
+        """Another tool or malformed arguments raise InvalidOperationError."""
+        conv = make_guard().start()
+        with pytest.raises(cg.InvalidOperationError):
+            conv.handle_tool_call(name, arguments)
+
+
+class TestMaxEndedBranches:
+    def test_conversation_closes(self, make_guard: MakeGuard) -> None:
+        """Once N branches ended, sends and edits anywhere raise; feedback still works."""
+        conv = make_guard(config={"max_ended_branches": 2}).start()
+        first = end_branch(conv)
+        conv.edit(first[0].message_id or "", "sorry")
+        assert not conv.closed
+        end_branch(conv)
+        assert conv.closed
+        before = conv.messages()
+        with pytest.raises(cg.ConversationEndedError) as caught:
+            conv.edit(first[0].message_id or "", "really sorry")
+        assert caught.value.closed
+        assert set(caught.value.ways_forward) == {"new_chat", "feedback"}
+        conv.switch(first[0].message_id or "")
+        with pytest.raises(cg.ConversationEndedError):
+            conv.reply("hello")
+        assert conv.messages() == before
+        assert conv.feedback("unexpected_end").kind == "unexpected_end"
+
+
+class TestFeedback:
+    def test_feedback_is_kept(self, make_guard: MakeGuard) -> None:
+        """Feedback about an ended chat is stored with the tip it refers to."""
+        guard = make_guard()
+        conv = guard.start()
+        verdicts = end_branch(conv)
+        record = conv.feedback("unexpected_end", comment="I was joking")
+        assert record.message_id == verdicts[-1].message_id
+        assert guard.feedback(conv.id) == [record]
+        assert conv.export().feedback[0].comment == "I was joking"
+
+    def test_feedback_on_a_message(self, make_guard: MakeGuard) -> None:
+        """Feedback can name a message; an unknown one is refused."""
+        conv = make_guard().start()
+        verdict = conv.send("hi")
+        assert conv.feedback("thumbs_up", message_id=verdict.message_id).message_id
+        with pytest.raises(cg.UnknownMessageError):
+            conv.feedback("x", message_id="nope")
+
+
+class TestDetectorIsolation:
+    def test_a_raising_detector_is_recorded_never_ends(self, make_guard: MakeGuard) -> None:
+        """A crashing detector is on verdict.errors; the others still count."""
+
+        class Broken:
+            name = "broken"
+
+            def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+                raise RuntimeError(text)
+
+        conv = make_guard(detectors=[Broken(), scripted()]).start()
+        for _ in range(6):
+            verdict = conv.send("hello")
+            assert verdict.action is A
+            assert verdict.errors[0].detector == "broken"
+            assert verdict.errors[0].kind == "error"
+        assert conv.send("[abuse] x").action is R
+
+    @pytest.mark.parametrize("result", [None, "abuse", [1], [cg.Finding("abuse", 1.0, "d"), 2]])
+    def test_a_detector_returning_garbage(self, make_guard: MakeGuard, result: object) -> None:
+        """Something other than findings is recorded as an invalid result."""
+
+        class Garbage:
+            name = "garbage"
+
+            def detect(self, text: str, context: cg.DetectionContext) -> Any:
+                return result
+
+        verdict = make_guard(detectors=[Garbage()]).start().send("hi")
+        assert verdict.action is A
+        assert verdict.errors[0].kind == "invalid"
+
+    def test_a_single_finding_is_accepted(self, make_guard: MakeGuard) -> None:
+        """A detector may return one Finding instead of a list."""
+
+        class One:
+            name = "one"
+
+            def detect(self, text: str, context: cg.DetectionContext) -> Any:
+                return cg.Finding("abuse", 1.0, "one")
+
+        assert make_guard(detectors=[One()]).start().send("x").action is R
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("text", "match"),
+        [
+            ("", "empty"),
+            ("   \n", "empty"),
+            ("a" * 101, "limit"),
+            ("bad \ud800 surrogate", "surrogate"),
+            ("nul \x00 char", "NUL"),
+            (b"bytes", "str"),
+            (None, "str"),
+        ],
+    )
+    def test_bad_text_changes_nothing(self, make_guard: MakeGuard, text: Any, match: str) -> None:
+        """Invariant 7: bad text raises InvalidMessageError and stores nothing."""
+        conv = make_guard(max_message_chars=100).start()
+        first = conv.send("hello")
+        conv.reply("hi")
+        before = snapshot(conv)
+        with pytest.raises(cg.InvalidMessageError, match=match) as caught:
+            conv.send(text)
+        assert isinstance(caught.value, ValueError)
+        with pytest.raises(cg.InvalidMessageError, match=match):
+            conv.edit(first.message_id or "", text)
+        assert snapshot(conv) == before
+
+    @pytest.mark.parametrize(
+        "metadata", [{"x": object()}, {1: "a"}, ["a"], {"x": float("nan")}, {"x": "a" * 70_000}]
+    )
+    def test_bad_metadata_changes_nothing(self, make_guard: MakeGuard, metadata: Any) -> None:
+        """Metadata must be JSON-compatible, with string keys, and not huge."""
+        conv = make_guard().start()
+        conv.send("hello")
+        before = snapshot(conv)
+        with pytest.raises(cg.InvalidMessageError):
+            conv.send("hi", metadata=metadata)
+        with pytest.raises(cg.InvalidMessageError):
+            conv.reply("hi", metadata=metadata)
+        assert snapshot(conv) == before
+
+    def test_metadata_is_kept_as_json(self, make_guard: MakeGuard) -> None:
+        """Metadata is stored as its JSON value (tuples become lists) and read-only."""
+        conv = make_guard().start()
+        conv.send("hi", metadata={"tags": ("a", "b")})
+        tip = conv.tip
+        assert tip is not None
+        assert tip.metadata == {"tags": ["a", "b"]}
+        with pytest.raises(TypeError):
+            tip.metadata["x"] = 1  # type: ignore[index]
+
+    def test_empty_assistant_text_is_fine(self, make_guard: MakeGuard) -> None:
+        """An assistant message with only tool calls may have no text."""
+        conv = make_guard().start()
+        conv.send("hi")
+        assert conv.reply("").content == ""
+
+
+class TestConfiguration:
+    def test_not_a_detector(self, make_guard: MakeGuard) -> None:
+        """A plug-in that is not a detector is refused, by name."""
+
+        class NoDetect:
+            name = "nodetect"
+
+        with pytest.raises(cg.ConfigurationError, match="nodetect"):
+            make_guard(detectors=[NoDetect()])
+        with pytest.raises(cg.ConfigurationError, match="name"):
+            make_guard(detectors=[object()])
+        with pytest.raises(cg.ConfigurationError, match="iterable"):
+            make_guard(detectors="abuse")
+
+    def test_duplicate_names(self, make_guard: MakeGuard) -> None:
+        """Two detectors with one name would make reasons ambiguous."""
+        with pytest.raises(cg.ConfigurationError, match="unique"):
+            make_guard(detectors=[scripted(), scripted()])
+
+    def test_bad_policy_store_and_limits(self, make_guard: MakeGuard) -> None:
+        """A policy or store that does not fit its protocol, or a bad limit, is refused."""
+        with pytest.raises(cg.ConfigurationError, match="Policy"):
+            make_guard(policy=object())
+        with pytest.raises(cg.ConfigurationError, match="Store"):
+            make_guard(store=object())
+        with pytest.raises(cg.ConfigurationError, match="max_message_chars"):
+            make_guard(max_message_chars=0)
+
+    def test_defaults(self) -> None:
+        """Guard() uses the default detectors, the last-resort policy and memory."""
+        guard = cg.Guard()
+        assert isinstance(guard.policy, cg.LastResortPolicy)
+        assert isinstance(guard.store, cg.MemoryStore)
+        assert guard.detectors
+        assert "Guard" in repr(guard)
+
+
+class HookedStore:
+    """A MemoryStore whose append runs a hook first, to stage races."""
+
+    def __init__(self) -> None:
+        self.inner = cg.MemoryStore()
+        self.before_append: Any = None
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def append(self, conversation_id: str, message: cg.Message, **kw: Any) -> int:
+        if self.conflicts:
+            self.conflicts -= 1
+            raise cg.StoreConflictError(conversation_id)
+        hook, self.before_append = self.before_append, None
+        if hook is not None:
+            hook(conversation_id)
+        return self.inner.append(conversation_id, message, **kw)
+
+
+class TestRetries:
+    def test_a_racing_write_is_re_evaluated(self, make_guard: MakeGuard) -> None:
+        """When another writer ends the branch first, the send is refused, not stored."""
+        store = HookedStore()
+        guard = make_guard(store=store)
+        conv = guard.start()
+        for _ in range(3):
+            conv.send("[abuse] x")
+
+        def other_worker(conversation_id: str) -> None:
+            guard.open(conversation_id).send("[abuse] the other worker's turn")
+
+        store.before_append = other_worker
+        with pytest.raises(cg.ConversationEndedError):
+            conv.send("a racing hello")
+        assert [m.content for m in conv.path()][-1] == "[abuse] the other worker's turn"
+        assert all(m.content != "a racing hello" for m in conv.messages())
+
+    def test_gives_up_after_max_retries(self, make_guard: MakeGuard) -> None:
+        """A conversation that keeps changing raises StoreConflictError; nothing stored."""
+        store = HookedStore()
+        guard = make_guard(store=store, max_retries=2)
+        conv = guard.start()
+
+        store.conflicts = 2
+        with pytest.raises(cg.StoreConflictError, match="2 attempts"):
+            conv.send("hi")
+        assert conv.messages() == []
+        store.conflicts = 1
+        assert conv.send("hi").action is A
