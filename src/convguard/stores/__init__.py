@@ -1,10 +1,21 @@
 """Where conversations live: in memory, SQLite, or PostgreSQL.
 
 Every store implements the :class:`Store` protocol; pick one with
-``Guard(store=...)``. See ``docs/storage.md``.
+``Guard(store=...)``. :class:`PostgresStore` imports its driver (the
+``postgres`` extra) only when one is built. See ``docs/storage.md``.
 """
 
 from ._base import ConversationInfo, Feedback, Head, Store
 from ._memory import MemoryStore
+from ._postgres import PostgresStore
+from ._sqlite import SQLiteStore
 
-__all__ = ["ConversationInfo", "Feedback", "Head", "MemoryStore", "Store"]
+__all__ = [
+    "ConversationInfo",
+    "Feedback",
+    "Head",
+    "MemoryStore",
+    "PostgresStore",
+    "SQLiteStore",
+    "Store",
+]

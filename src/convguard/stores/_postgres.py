@@ -1,0 +1,255 @@
+"""``PostgresStore``: conversations in PostgreSQL, shared by many backend workers.
+
+psycopg is imported when a store is built, never by ``import convguard``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, final
+
+from .._errors import (
+    ConfigurationError,
+    InvalidMessageError,
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
+)
+from ._sql import Connection, Migration, SQLStore
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["PostgresStore", "migrations"]
+
+_SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_EXTRA: Final = "pip install 'convguard[postgres]'"
+
+
+def migrations(schema: str) -> tuple[Migration, ...]:
+    """Return the ordered schema steps for tables in *schema*.
+
+    A new release appends a step; a released step is never edited.
+    """
+    s = f'"{schema}"'
+    return (
+        (
+            1,
+            (
+                (
+                    f"CREATE TABLE {s}.conversations ("
+                    " seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,"
+                    " id TEXT PRIMARY KEY,"
+                    " created_at TEXT NOT NULL,"
+                    " metadata JSON NOT NULL,"
+                    " version BIGINT NOT NULL,"
+                    " tip_id TEXT,"
+                    " ended_branches INTEGER NOT NULL,"
+                    " message_count BIGINT NOT NULL)"
+                ),
+                (
+                    f"CREATE TABLE {s}.messages ("
+                    " seq BIGINT GENERATED ALWAYS AS IDENTITY,"
+                    f" conversation_id TEXT NOT NULL REFERENCES {s}.conversations (id),"
+                    " id TEXT NOT NULL,"
+                    " parent_id TEXT,"
+                    " role TEXT NOT NULL,"
+                    " content TEXT NOT NULL,"
+                    " created_at TEXT NOT NULL,"
+                    " state JSON NOT NULL,"
+                    " verdict JSON,"
+                    " metadata JSON NOT NULL,"
+                    " depth INTEGER NOT NULL,"
+                    " ended BOOLEAN NOT NULL,"
+                    " PRIMARY KEY (conversation_id, id))"
+                ),
+                f"CREATE INDEX messages_in_order ON {s}.messages (conversation_id, seq)",
+                (
+                    f"CREATE TABLE {s}.feedback ("
+                    " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                    " id TEXT NOT NULL,"
+                    f" conversation_id TEXT NOT NULL REFERENCES {s}.conversations (id),"
+                    " kind TEXT NOT NULL,"
+                    " comment TEXT,"
+                    " message_id TEXT,"
+                    " created_at TEXT NOT NULL,"
+                    " metadata JSON NOT NULL)"
+                ),
+                f"CREATE INDEX feedback_by_conversation ON {s}.feedback (conversation_id, seq)",
+            ),
+        ),
+    )
+
+
+def _driver() -> tuple[ModuleType, ModuleType]:
+    try:
+        import psycopg  # noqa: PLC0415 - the extra is optional
+        import psycopg_pool  # noqa: PLC0415 - the extra is optional
+    except ImportError as exc:
+        msg = f"PostgresStore needs psycopg 3 and psycopg_pool: {_EXTRA}"
+        raise ConfigurationError(msg) from exc
+    return psycopg, psycopg_pool
+
+
+def _translate(psycopg: ModuleType, exc: Exception) -> Exception:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return StoreUnavailableError(f"PostgreSQL cannot be reached: {text}")
+    if isinstance(exc, psycopg.DataError):
+        return InvalidMessageError(f"PostgreSQL refused a value: {text}")
+    if isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+        return StoreCorruptError(f"the database lacks convguard's tables: {text}")
+    return StoreError(f"PostgreSQL failed: {text}")
+
+
+@final
+class PostgresStore(SQLStore):
+    """Keep conversations in PostgreSQL, for many workers sharing them.
+
+    Every call borrows a connection from a pool; every write is one
+    transaction whose compare-and-set on the conversation row also takes that
+    row's lock, so two workers writing one conversation are ordered and the
+    loser gets :class:`~convguard.StoreConflictError` (the guard then re-reads
+    and re-evaluates). Connections are checked when borrowed, so one killed
+    by the server is replaced; a call that was running on it raises
+    :class:`~convguard.StoreUnavailableError` and leaves nothing written.
+
+    Tables live in their own schema (``convguard`` by default), created and
+    migrated on first use under an advisory lock, so workers may start at the
+    same time.
+
+    Args:
+        dsn: A libpq connection string or URL, or a
+            ``psycopg_pool.ConnectionPool`` you manage (then :meth:`close`
+            leaves it open).
+        schema: The PostgreSQL schema holding convguard's tables.
+        min_size: Connections the pool keeps open (ignored for your own pool).
+        max_size: Connections the pool may open (ignored for your own pool).
+        timeout: Seconds a call waits for a free connection.
+        connect_timeout: Seconds to wait for the server when connecting.
+
+    Raises:
+        ConfigurationError: When psycopg is not installed, or for a bad option.
+        StoreUnavailableError: When the server cannot be reached.
+        StoreError: When the schema was written by a newer convguard.
+    """
+
+    __slots__ = ("_closed", "_owns_pool", "_pool", "_psycopg", "_schema")
+
+    def __init__(  # noqa: PLR0913 - the pool's few knobs, all keyword-only
+        self,
+        dsn: str | ConnectionPool[Any],
+        *,
+        schema: str = "convguard",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        connect_timeout: int = 5,
+    ) -> None:
+        """Connect, bring the schema up to date, and open the pool."""
+        psycopg, psycopg_pool = _driver()
+        self._psycopg = psycopg
+        self._closed = False
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+            msg = f"schema must be a lowercase SQL identifier, not {schema!r}"
+            raise ConfigurationError(msg)
+        self._schema = schema
+        prefix = f'"{schema}".'
+        self._prepare(
+            {
+                "conversations": prefix + "conversations",
+                "messages": prefix + "messages",
+                "feedback": prefix + "feedback",
+            },
+            "%s",
+        )
+        if isinstance(dsn, psycopg_pool.ConnectionPool):
+            self._pool = dsn
+            self._owns_pool = False
+            with self._write() as conn:
+                self._setup(conn)
+            return
+        if not isinstance(dsn, str):
+            msg = f"dsn must be a connection string or a ConnectionPool, not {dsn!r}"
+            raise ConfigurationError(msg)
+        # Connect once up front: a server that is down fails here, at once,
+        # instead of in the pool's background retries.
+        try:
+            with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+                self._setup(conn)
+        except psycopg.Error as exc:
+            raise _translate(psycopg, exc) from exc
+        self._owns_pool = True
+        self._pool = psycopg_pool.ConnectionPool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            kwargs={"connect_timeout": connect_timeout},
+            check=psycopg_pool.ConnectionPool.check_connection,
+            name=f"convguard-{schema}",
+            open=True,
+        )
+
+    def __repr__(self) -> str:
+        """Show the schema."""
+        return f"<PostgresStore schema={self._schema!r}>"
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema holding convguard's tables."""
+        return self._schema
+
+    @property
+    def schema_version(self) -> int:
+        """The version of convguard's tables."""
+        with self._read() as conn:
+            sql = f'SELECT MAX(version) FROM "{self._schema}".schema_version'  # noqa: S608 - our table
+            row = conn.execute(sql).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _setup(self, conn: Connection) -> None:
+        schema = self._schema
+        # Workers starting together take turns; the loser finds it all done.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"convguard:{schema}",))
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self._migrate(
+            conn,
+            migrations(schema),
+            f'"{schema}".schema_version',
+            "%s",
+            datetime.now(UTC).isoformat(),
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            msg = "the PostgresStore is closed"
+            raise StoreUnavailableError(msg)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        self._check_open()
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except self._psycopg.Error as exc:
+            raise _translate(self._psycopg, exc) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        self._check_open()
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except self._psycopg.Error as exc:
+            raise _translate(self._psycopg, exc) from exc
+
+    def close(self) -> None:
+        """Close the pool (unless it was given). The store is unusable afterwards."""
+        self._closed = True
+        if self._owns_pool:
+            self._pool.close()

@@ -1,0 +1,516 @@
+"""The logic SQLite and PostgreSQL stores share: statements, checks, migrations.
+
+A backend supplies two context managers, one for a read and one for a write
+transaction, each yielding a connection whose ``execute(sql, params)``
+returns a cursor (``sqlite3`` and ``psycopg`` both fit), and translates its
+driver's exceptions into :class:`~convguard.StoreError` subclasses there.
+Everything else (compare-and-set, the ended-parent check, bounded history
+walks) is written once, here.
+
+A turn touches a bounded number of rows whatever the conversation's size:
+:meth:`head` is one indexed join, :meth:`ancestors` walks at most ``limit``
+rows with a recursive query, and :meth:`append` updates one conversation row
+and inserts one message row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from .._errors import (
+    ConversationEndedError,
+    InvalidOperationError,
+    StoreConflictError,
+    StoreCorruptError,
+    StoreError,
+    UnknownConversationError,
+    UnknownMessageError,
+)
+from .._tree import EMPTY_METADATA, ConversationTree, Message
+from ._base import ConversationInfo, Feedback, Head
+from ._codec import (
+    dump_metadata,
+    dump_state,
+    dump_time,
+    dump_verdict,
+    load_message,
+    load_metadata,
+    load_time,
+)
+
+__all__ = ["Connection", "Cursor", "Migration", "SQLStore"]
+
+Migration = tuple[int, tuple[str, ...]]
+"""One step of a schema: the version it leads to and its DDL."""
+
+# A walk without a limit still needs a bound the database accepts.
+_NO_LIMIT: Final = 2**31 - 1
+
+_MESSAGE_COLUMNS: Final = (
+    "id, parent_id, role, content, created_at, state, verdict, metadata, depth"
+)
+
+# Table names come from the store, never from input; values are parameters.
+_STATEMENTS: Final[Mapping[str, str]] = {
+    "head": (
+        "SELECT c.version, c.ended_branches, m.id, m.parent_id, m.role, m.content,"
+        " m.created_at, m.state, m.verdict, m.metadata, m.depth"
+        " FROM {conversations} c LEFT JOIN {messages} m"
+        " ON m.conversation_id = c.id AND m.id = c.tip_id WHERE c.id = ?"
+    ),
+    "info": (
+        "SELECT created_at, metadata, version, tip_id, ended_branches, message_count"
+        " FROM {conversations} WHERE id = ?"
+    ),
+    "version": "SELECT version FROM {conversations} WHERE id = ?",
+    "get": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? AND id = ?"),
+    "parent": ("SELECT depth, ended FROM {messages} WHERE conversation_id = ? AND id = ?"),
+    "exists": "SELECT 1 FROM {messages} WHERE conversation_id = ? AND id = ?",
+    "ancestors": (
+        "WITH RECURSIVE chain(n, id, parent_id, role, content, created_at, state,"
+        " verdict, metadata, depth) AS ("
+        " SELECT 1, {columns} FROM {messages}"
+        " WHERE conversation_id = ? AND id = ?"
+        " UNION ALL"
+        " SELECT chain.n + 1, m.id, m.parent_id, m.role, m.content, m.created_at,"
+        " m.state, m.verdict, m.metadata, m.depth"
+        " FROM chain JOIN {messages} m"
+        " ON m.conversation_id = ? AND m.id = chain.parent_id"
+        " WHERE chain.n < ?)"
+        " SELECT {columns} FROM chain ORDER BY n"
+    ),
+    "messages": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? ORDER BY seq"),
+    "insert_conversation": (
+        "INSERT INTO {conversations} (id, created_at, metadata, version, tip_id,"
+        " ended_branches, message_count) VALUES (?, ?, ?, 0, ?, ?, ?)"
+    ),
+    "insert_message": (
+        "INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
+        " created_at, state, verdict, metadata, depth, ended)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    # The compare-and-set: it lands only on the version the writer read, and in
+    # PostgreSQL it also takes the row lock that serializes writers.
+    "bump": (
+        "UPDATE {conversations} SET version = version + 1,"
+        " message_count = message_count + 1, ended_branches = ended_branches + ?,"
+        " tip_id = COALESCE(?, tip_id) WHERE id = ? AND version = ?"
+    ),
+    "switch": ("UPDATE {conversations} SET version = version + 1, tip_id = ? WHERE id = ?"),
+    "insert_feedback": (
+        "INSERT INTO {feedback} (id, conversation_id, kind, comment, message_id,"
+        " created_at, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "feedback_all": (
+        "SELECT id, conversation_id, kind, comment, message_id, created_at, metadata"
+        " FROM {feedback} ORDER BY seq"
+    ),
+    "feedback_one": (
+        "SELECT id, conversation_id, kind, comment, message_id, created_at, metadata"
+        " FROM {feedback} WHERE conversation_id = ? ORDER BY seq"
+    ),
+    "conversations": "SELECT id FROM {conversations} ORDER BY seq",
+}
+
+
+class Cursor(Protocol):
+    """What a statement returns (``sqlite3.Cursor`` and ``psycopg.Cursor`` fit)."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the statement."""
+        ...
+
+    def fetchone(self) -> Sequence[Any] | None:
+        """Return the next row or ``None``."""
+        ...
+
+    def fetchall(self) -> Sequence[Sequence[Any]]:
+        """Return the remaining rows."""
+        ...
+
+
+class Connection(Protocol):
+    """Runs statements (``sqlite3.Connection`` and ``psycopg.Connection`` fit)."""
+
+    def execute(self, sql: str, params: Sequence[object] = ..., /) -> Cursor:
+        """Run one statement and return its cursor."""
+        ...
+
+
+def _conversation_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise UnknownConversationError(str(value))
+    return value
+
+
+def _message_id(conversation_id: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise UnknownMessageError(conversation_id, str(value))
+    return value
+
+
+def _message(row: Sequence[Any]) -> Message:
+    return load_message(*row)
+
+
+def _message_params(conversation_id: str, message: Message) -> tuple[object, ...]:
+    return (
+        conversation_id,
+        message.id,
+        message.parent_id,
+        message.role.value,
+        message.content,
+        dump_time(message.created_at),
+        dump_state(message.state),
+        dump_verdict(message.verdict, message),
+        dump_metadata(message.metadata),
+        message.depth,
+        message.ended,
+    )
+
+
+class SQLStore:
+    """The shared body of the database stores; see the module docstring."""
+
+    __slots__ = ("_sql",)
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        """Return a connection for one read."""
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        """Return a connection inside a write transaction, committed on exit."""
+        raise NotImplementedError
+
+    def _prepare(self, tables: Mapping[str, str], placeholder: str) -> None:
+        self._sql = {
+            name: sql.format(columns=_MESSAGE_COLUMNS, **tables).replace("?", placeholder)
+            for name, sql in _STATEMENTS.items()
+        }
+
+    # -- migrations -----------------------------------------------------------
+
+    @staticmethod
+    def _migrate(
+        conn: Connection,
+        steps: Sequence[Migration],
+        version_table: str,
+        placeholder: str,
+        now: str,
+    ) -> int:
+        """Apply the steps past the stored version, inside the caller's transaction.
+
+        Returns:
+            The schema version now in place.
+
+        Raises:
+            StoreError: When the database was written by a newer convguard.
+        """
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {version_table}"
+            " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        latest_sql = f"SELECT MAX(version) FROM {version_table}"  # noqa: S608 - our table
+        row = conn.execute(latest_sql).fetchone()
+        current = 0 if row is None or row[0] is None else int(row[0])
+        latest = steps[-1][0]
+        if current > latest:
+            msg = (
+                f"the database has schema version {current}, newer than the "
+                f"{latest} this convguard knows; upgrade convguard"
+            )
+            raise StoreError(msg)
+        for version, statements in steps:
+            if version <= current:
+                continue
+            for statement in statements:
+                conn.execute(statement)
+            record = f"INSERT INTO {version_table} VALUES ({placeholder}, {placeholder})"  # noqa: S608 - our table
+            conn.execute(record, (version, now))
+        return max(current, latest)
+
+    # -- the protocol ---------------------------------------------------------
+
+    def create(
+        self,
+        conversation_id: str,
+        *,
+        created_at: datetime,
+        metadata: Mapping[str, Any] = EMPTY_METADATA,
+        messages: Sequence[Message] = (),
+        tip_id: str | None = None,
+    ) -> None:
+        """Create a conversation, optionally with a whole tree (parents first).
+
+        Raises:
+            InvalidOperationError: When the id is taken or the tree is invalid.
+            StoreError: When the database fails; nothing is written.
+        """
+        if not isinstance(conversation_id, str) or not conversation_id:
+            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
+            raise InvalidOperationError(msg)
+        tree = ConversationTree(conversation_id)
+        for message in messages:  # validated before the database sees the tree
+            tree.add(message, move_tip=False)
+        if tip_id is not None:
+            tree.switch(tip_id)
+        elif messages:
+            tree.switch(messages[-1].id)
+        rows = [_message_params(conversation_id, m) for m in messages]
+        conversation = (
+            conversation_id,
+            dump_time(created_at),
+            dump_metadata(metadata),
+            tree.tip_id,
+            tree.ended_branches,
+            len(tree),
+        )
+        sql = self._sql
+        with self._write() as conn:
+            if conn.execute(sql["version"], (conversation_id,)).fetchone() is not None:
+                msg = f"conversation {conversation_id!r} already exists"
+                raise InvalidOperationError(msg)
+            conn.execute(sql["insert_conversation"], conversation)
+            for row in rows:
+                conn.execute(sql["insert_message"], row)
+
+    def head(self, conversation_id: str) -> Head:
+        """Return the version, the tip and the ended-branch count, in one query.
+
+        Raises:
+            UnknownConversationError: For an unknown id.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        with self._read() as conn:
+            row = conn.execute(self._sql["head"], (conversation_id,)).fetchone()
+        if row is None:
+            raise UnknownConversationError(conversation_id)
+        tip = None if row[2] is None else _message(row[2:])
+        return Head(conversation_id, int(row[0]), tip, int(row[1]))
+
+    def info(self, conversation_id: str) -> ConversationInfo:
+        """Return the conversation's bookkeeping.
+
+        Raises:
+            UnknownConversationError: For an unknown id.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        with self._read() as conn:
+            row = conn.execute(self._sql["info"], (conversation_id,)).fetchone()
+        if row is None:
+            raise UnknownConversationError(conversation_id)
+        created_at, metadata, version, tip_id, ended, count = row
+        return ConversationInfo(
+            id=conversation_id,
+            created_at=load_time(created_at),
+            metadata=load_metadata(metadata),
+            version=int(version),
+            tip_id=tip_id,
+            ended_branches=int(ended),
+            message_count=int(count),
+        )
+
+    def _missing(
+        self, conn: Connection, conversation_id: str, message_id: str
+    ) -> StoreError | UnknownConversationError | UnknownMessageError:
+        """Return the error for a message that is not there."""
+        if conn.execute(self._sql["version"], (conversation_id,)).fetchone() is None:
+            return UnknownConversationError(conversation_id)
+        return UnknownMessageError(conversation_id, message_id)
+
+    def get(self, conversation_id: str, message_id: str) -> Message:
+        """Return one message.
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: For an unknown message.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        message_id = _message_id(conversation_id, message_id)
+        with self._read() as conn:
+            row = conn.execute(self._sql["get"], (conversation_id, message_id)).fetchone()
+            if row is None:
+                raise self._missing(conn, conversation_id, message_id)
+        return _message(row)
+
+    def ancestors(
+        self, conversation_id: str, message_id: str, limit: int | None = None
+    ) -> list[Message]:
+        """Return *message_id* and up to ``limit - 1`` ancestors, nearest first.
+
+        Walks at most *limit* rows, however deep the conversation is.
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: For an unknown message.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        message_id = _message_id(conversation_id, message_id)
+        bound = _NO_LIMIT if limit is None else min(int(limit), _NO_LIMIT)
+        if bound <= 0:
+            self.get(conversation_id, message_id)
+            return []
+        with self._read() as conn:
+            rows = conn.execute(
+                self._sql["ancestors"],
+                (conversation_id, message_id, conversation_id, bound),
+            ).fetchall()
+            if not rows:
+                raise self._missing(conn, conversation_id, message_id)
+        return [_message(row) for row in rows]
+
+    def messages(self, conversation_id: str) -> list[Message]:
+        """Return every message, parents before children.
+
+        Raises:
+            UnknownConversationError: For an unknown id.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        with self._read() as conn:
+            if conn.execute(self._sql["version"], (conversation_id,)).fetchone() is None:
+                raise UnknownConversationError(conversation_id)
+            rows = conn.execute(self._sql["messages"], (conversation_id,)).fetchall()
+        return [_message(row) for row in rows]
+
+    def append(
+        self,
+        conversation_id: str,
+        message: Message,
+        *,
+        expected_version: int,
+        move_tip: bool = True,
+    ) -> int:
+        """Add *message* if the conversation is still at *expected_version*.
+
+        The version check, the parent check and the insert happen in one
+        transaction, so a node never lands under a parent that ended meanwhile.
+
+        Returns:
+            The new version.
+
+        Raises:
+            StoreConflictError: When the version moved on.
+            ConversationEndedError: When the parent is ended.
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: When the parent is not in the conversation.
+            InvalidOperationError: For a duplicate id or a wrong depth.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        row = _message_params(conversation_id, message)
+        sql = self._sql
+        with self._write() as conn:
+            bumped = conn.execute(
+                sql["bump"],
+                (
+                    1 if message.ended else 0,
+                    message.id if move_tip else None,
+                    conversation_id,
+                    expected_version,
+                ),
+            )
+            if bumped.rowcount != 1:
+                found = conn.execute(sql["version"], (conversation_id,)).fetchone()
+                if found is None:
+                    raise UnknownConversationError(conversation_id)
+                raise StoreConflictError(
+                    conversation_id,
+                    f"expected version {expected_version}, found {found[0]}",
+                )
+            self._check_node(conn, conversation_id, message)
+            conn.execute(sql["insert_message"], row)
+        return expected_version + 1
+
+    def _check_node(self, conn: Connection, conversation_id: str, message: Message) -> None:
+        sql = self._sql
+        if conn.execute(sql["exists"], (conversation_id, message.id)).fetchone():
+            msg = f"message id {message.id!r} is already in the conversation"
+            raise InvalidOperationError(msg)
+        depth = 0
+        if message.parent_id is not None:
+            parent = conn.execute(sql["parent"], (conversation_id, message.parent_id)).fetchone()
+            if parent is None:
+                raise UnknownMessageError(conversation_id, message.parent_id)
+            if parent[1]:
+                raise ConversationEndedError(conversation_id, message.parent_id)
+            depth = int(parent[0]) + 1
+        if message.depth != depth:
+            msg = f"message {message.id!r} has depth {message.depth}, expected {depth}"
+            raise InvalidOperationError(msg)
+
+    def switch(self, conversation_id: str, message_id: str) -> int:
+        """Make *message_id* the active tip.
+
+        Returns:
+            The new version.
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: For an unknown message.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        message_id = _message_id(conversation_id, message_id)
+        sql = self._sql
+        with self._write() as conn:
+            if conn.execute(sql["exists"], (conversation_id, message_id)).fetchone() is None:
+                raise self._missing(conn, conversation_id, message_id)
+            conn.execute(sql["switch"], (message_id, conversation_id))
+            row = conn.execute(sql["version"], (conversation_id,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Keep a feedback record.
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+        """
+        conversation_id = _conversation_id(feedback.conversation_id)
+        params = (
+            feedback.id,
+            conversation_id,
+            feedback.kind,
+            feedback.comment,
+            feedback.message_id,
+            dump_time(feedback.created_at),
+            dump_metadata(feedback.metadata),
+        )
+        sql = self._sql
+        with self._write() as conn:
+            if conn.execute(sql["version"], (conversation_id,)).fetchone() is None:
+                raise UnknownConversationError(conversation_id)
+            conn.execute(sql["insert_feedback"], params)
+
+    def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
+        """Return feedback records, oldest first, of one or every conversation."""
+        with self._read() as conn:
+            if conversation_id is None:
+                rows = conn.execute(self._sql["feedback_all"], ()).fetchall()
+            elif not isinstance(conversation_id, str):
+                rows = []
+            else:
+                rows = conn.execute(self._sql["feedback_one"], (conversation_id,)).fetchall()
+        try:
+            return [
+                Feedback(
+                    id=fid,
+                    conversation_id=cid,
+                    kind=kind,
+                    comment=comment,
+                    message_id=mid,
+                    created_at=load_time(created_at),
+                    metadata=load_metadata(metadata),
+                )
+                for fid, cid, kind, comment, mid, created_at, metadata in rows
+            ]
+        except ValueError as exc:  # pragma: no cover - rows are written by us
+            msg = f"a feedback row cannot be read back: {exc}"
+            raise StoreCorruptError(msg) from exc
+
+    def conversations(self) -> list[str]:
+        """Return every conversation id, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(self._sql["conversations"], ()).fetchall()
+        return [row[0] for row in rows]

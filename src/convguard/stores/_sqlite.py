@@ -1,0 +1,319 @@
+"""``SQLiteStore``: conversations in one SQLite file, safe across threads and processes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, final
+from urllib.parse import quote
+
+from .._errors import (
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
+)
+from ._sql import Migration, SQLStore
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+# The ordered steps of the schema. A new release appends a step; a step is
+# never edited once released, so every older file can be brought forward.
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    (
+        1,
+        (
+            (
+                "CREATE TABLE conversations ("
+                " seq INTEGER PRIMARY KEY,"
+                " id TEXT NOT NULL UNIQUE,"
+                " created_at TEXT NOT NULL,"
+                " metadata TEXT NOT NULL,"
+                " version INTEGER NOT NULL,"
+                " tip_id TEXT,"
+                " ended_branches INTEGER NOT NULL,"
+                " message_count INTEGER NOT NULL)"
+            ),
+            (
+                "CREATE TABLE messages ("
+                " seq INTEGER PRIMARY KEY,"
+                " conversation_id TEXT NOT NULL REFERENCES conversations (id),"
+                " id TEXT NOT NULL,"
+                " parent_id TEXT,"
+                " role TEXT NOT NULL,"
+                " content TEXT NOT NULL,"
+                " created_at TEXT NOT NULL,"
+                " state TEXT NOT NULL,"
+                " verdict TEXT,"
+                " metadata TEXT NOT NULL,"
+                " depth INTEGER NOT NULL,"
+                " ended INTEGER NOT NULL,"
+                " UNIQUE (conversation_id, id))"
+            ),
+            (
+                "CREATE TABLE feedback ("
+                " seq INTEGER PRIMARY KEY,"
+                " id TEXT NOT NULL,"
+                " conversation_id TEXT NOT NULL REFERENCES conversations (id),"
+                " kind TEXT NOT NULL,"
+                " comment TEXT,"
+                " message_id TEXT,"
+                " created_at TEXT NOT NULL,"
+                " metadata TEXT NOT NULL)"
+            ),
+            "CREATE INDEX feedback_by_conversation ON feedback (conversation_id, seq)",
+        ),
+    ),
+)
+SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
+
+_TABLES: Final = {
+    "conversations": "conversations",
+    "messages": "messages",
+    "feedback": "feedback",
+}
+
+
+def _translate(exc: sqlite3.Error, path: str) -> StoreError:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    where = f"SQLite database {path!r}"
+    cases: tuple[tuple[bool, type[StoreError], str], ...] = (
+        (
+            isinstance(exc, sqlite3.ProgrammingError) and "closed" in text,
+            StoreUnavailableError,
+            f"the {where} is closed",
+        ),
+        (
+            name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text,
+            StoreUnavailableError,
+            f"the {where} is locked by another writer: {text}",
+        ),
+        (
+            name.startswith("SQLITE_READONLY") or "readonly" in text,
+            StoreUnavailableError,
+            f"the {where} is read-only: {text}",
+        ),
+        (
+            name.startswith("SQLITE_CANTOPEN") or "unable to open" in text,
+            StoreUnavailableError,
+            f"the {where} cannot be opened: {text}",
+        ),
+        (
+            name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+            or "not a database" in text
+            or "malformed" in text,
+            StoreCorruptError,
+            f"the {where} is corrupt: {text}",
+        ),
+        (
+            "no such table" in text or "no such column" in text,
+            StoreCorruptError,
+            f"the {where} lacks convguard's tables: {text}",
+        ),
+    )
+    for matches, error, message in cases:
+        if matches:
+            return error(message)
+    return StoreError(f"the {where} failed: {text}")
+
+
+@final
+class SQLiteStore(SQLStore):
+    """Keep conversations in a SQLite file: survives restarts, no server needed.
+
+    The embedded default for anything that must outlive the process. The file
+    runs in WAL mode, so readers never wait for the writer; every write is one
+    ``BEGIN IMMEDIATE`` transaction, and writers in other threads or processes
+    wait up to *timeout* for the file lock before
+    :class:`~convguard.StoreUnavailableError`.
+
+    Each thread gets its own connection (opened on first use, all closed by
+    :meth:`close`), so one store can be shared by a thread pool. ``":memory:"``
+    keeps everything in memory; its single connection is then shared under a
+    lock, since every connection to ``":memory:"`` would be its own database.
+
+    The schema is versioned: opening a file written by an older convguard
+    applies the missing migration steps in one transaction.
+
+    Args:
+        path: The database file (created when missing), or ``":memory:"``.
+        timeout: Seconds a write waits for another writer's lock.
+        read_only: Open the file read-only; every write raises
+            :class:`~convguard.StoreUnavailableError`.
+        synchronous: SQLite's ``synchronous`` setting. ``"FULL"`` (default)
+            keeps every acknowledged turn through a power loss; ``"NORMAL"``
+            is faster and still safe when only the process crashes.
+
+    Raises:
+        StoreUnavailableError: When the file cannot be opened or is locked.
+        StoreCorruptError: When it is not a convguard database.
+        StoreError: When it was written by a newer convguard.
+        ConfigurationError: For a bad *timeout* or *synchronous*.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_connections",
+        "_local",
+        "_lock",
+        "_path",
+        "_read_only",
+        "_shared",
+        "_synchronous",
+        "_timeout",
+    )
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "convguard.db",
+        *,
+        timeout: float = 5.0,
+        read_only: bool = False,
+        synchronous: str = "FULL",
+    ) -> None:
+        """Open (or create) the database and bring its schema up to date."""
+        from .._errors import ConfigurationError  # noqa: PLC0415 - rare path
+
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            msg = f"timeout must be a non-negative number of seconds, not {timeout!r}"
+            raise ConfigurationError(msg)
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            msg = f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}"
+            raise ConfigurationError(msg)
+        self._path = os.fspath(path)
+        self._timeout = float(timeout)
+        self._read_only = read_only
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self._shared: sqlite3.Connection | None = None
+        self._prepare(_TABLES, "?")
+        try:
+            with self._write() as conn:
+                self._migrate(
+                    conn,
+                    MIGRATIONS,
+                    "schema_version",
+                    "?",
+                    datetime.now(UTC).isoformat(),
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        """Show the file."""
+        return f"<SQLiteStore {self._path!r}>"
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        with self._read() as conn:
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    @property
+    def _in_memory(self) -> bool:
+        return self._path in (":memory:", "")
+
+    def _open(self) -> sqlite3.Connection:
+        if self._read_only and not self._in_memory:
+            target = f"file:{quote(str(Path(self._path).absolute()))}?mode=ro"
+            conn = sqlite3.connect(
+                target,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=True,
+            )
+        else:
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        try:
+            if not self._read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            if self._read_only:
+                conn.execute("PRAGMA query_only=ON")
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            msg = f"the SQLite database {self._path!r} is closed"
+            raise StoreUnavailableError(msg)
+        if self._in_memory:
+            if self._shared is None:
+                self._shared = self._open()
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _serialize(self) -> AbstractContextManager[object]:
+        # Only the shared in-memory connection needs a lock: file connections
+        # belong to one thread each, and SQLite orders their transactions.
+        return self._lock if self._in_memory else nullcontext()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._serialize():
+            try:
+                yield self._connection()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._serialize():
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self._path) from exc
+                raise
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            # SQLite may have rolled back already (e.g. after SQLITE_FULL).
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close every connection. The store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+            self._shared = None
+        for conn in connections:
+            conn.close()
