@@ -1,0 +1,597 @@
+"""One behaviour suite for every store: memory, SQLite, and PostgreSQL when reachable."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import convguard as cg
+from convguard.stores import (
+    ConversationInfo,
+    Feedback,
+    MemoryStore,
+    PostgresStore,
+    SQLiteStore,
+    Store,
+    _sqlite,
+)
+from convguard.testing import ScriptedDetector
+
+DSN = os.environ.get("CONVGUARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+ENDED = cg.PolicyState(status=cg.Status.ENDED, redirections=3, warned=True)
+
+
+def postgres_reason() -> str | None:
+    """Return why PostgreSQL tests cannot run, or ``None`` when they can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'convguard[postgres]')"
+    try:
+        with psycopg.connect(DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at {DSN}: {exc}"
+
+
+PG_SKIP = postgres_reason()
+
+
+def drop_schema(schema: str) -> None:
+    """Remove a test schema and everything in it."""
+    import psycopg
+
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+StoreFactory = Callable[[], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Open stores of one kind; every one opened on the same backing database."""
+    opened: list[Store] = []
+    kind = request.param
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    memory = MemoryStore()
+    if kind == "postgres" and PG_SKIP:
+        pytest.skip(PG_SKIP)
+
+    def factory() -> Store:
+        store: Store
+        if kind == "memory":
+            store = memory
+        elif kind == "sqlite":
+            store = SQLiteStore(tmp_path / "convguard.db")
+        else:
+            store = PostgresStore(DSN, schema=schema, max_size=4)
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()
+    if kind == "postgres":
+        drop_schema(schema)
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> Store:
+    """Return one store of each kind."""
+    return make_store()
+
+
+def node(  # noqa: PLR0913 - a message has many fields
+    message_id: str,
+    parent: cg.Message | None = None,
+    *,
+    role: cg.Role = cg.Role.USER,
+    content: str = "hello",
+    state: cg.PolicyState | None = None,
+    verdict: cg.Verdict | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> cg.Message:
+    """Build a message under *parent*."""
+    return cg.Message(
+        message_id,
+        None if parent is None else parent.id,
+        role,
+        content,
+        T0,
+        cg.PolicyState() if state is None else state,
+        verdict,
+        metadata or {},
+        0 if parent is None else parent.depth + 1,
+    )
+
+
+def rich_message(parent: cg.Message) -> cg.Message:
+    """Build a message carrying every kind of field a store must keep."""
+    state = cg.PolicyState(
+        status=cg.Status.REDIRECTING,
+        redirections=2,
+        warned=True,
+        benign_streak=0,
+        exempt=True,
+        exempt_until=7,
+        user_turns=4,
+        seen=frozenset({"abuse", "mass_violence"}),
+        turn_counted=True,
+    )
+    verdict = cg.Verdict(
+        action=cg.Action.WARN,
+        state=state,
+        message_id="rich",
+        findings=(
+            cg.Finding("abuse", 0.75, "scripted", cg.Evidence(0, 4, "jerk")),
+            cg.Finding("hate", 0.25, "other"),
+        ),
+        reasons=("rule 2: warn",),
+        guidance="say it plainly",
+        errors=(cg.DetectorFailure("broken", "error", "boom"),),
+        would_end=True,
+    )
+    return cg.Message(
+        "rich",
+        parent.id,
+        cg.Role.USER,
+        "jerk, ünïcode ✓",
+        T0 + timedelta(hours=5),
+        state,
+        verdict,
+        {"nested": {"list": [1, 2.5, None, True]}, "text": "é"},
+        parent.depth + 1,
+    )
+
+
+def chain(store: Store, conversation_id: str, length: int) -> list[cg.Message]:
+    """Store a conversation that is one branch of *length* messages."""
+    out: list[cg.Message] = []
+    parent: cg.Message | None = None
+    for i in range(length):
+        parent = node(f"m{i}", parent, role=cg.Role.USER if i % 2 == 0 else cg.Role.ASSISTANT)
+        out.append(parent)
+    store.create(conversation_id, created_at=T0, messages=out)
+    return out
+
+
+class TestCreate:
+    def test_a_new_conversation_is_empty(self, store: Store) -> None:
+        """A new conversation has no tip, version 0 and nothing ended."""
+        store.create("c1", created_at=T0, metadata={"title": "hi"})
+        head = store.head("c1")
+        assert (head.conversation_id, head.version, head.tip, head.ended_branches) == (
+            "c1",
+            0,
+            None,
+            0,
+        )
+        info = store.info("c1")
+        assert info == ConversationInfo("c1", T0, {"title": "hi"}, 0, None, 0, 0)
+
+    def test_a_whole_tree_is_stored_with_its_tip(self, store: Store) -> None:
+        """An imported tree keeps every node and the tip it names."""
+        root = node("r", role=cg.Role.SYSTEM)
+        a = node("a", root)
+        b = node("b", root, state=ENDED)
+        store.create("c1", created_at=T0, messages=[root, a, b], tip_id="a")
+        head = store.head("c1")
+        assert head.tip == a
+        assert head.ended_branches == 1
+        assert store.messages("c1") == [root, a, b]
+        assert store.info("c1").message_count == 3
+
+    def test_without_a_tip_the_last_message_is_the_tip(self, store: Store) -> None:
+        """A tree given without a tip continues from its last message."""
+        messages = chain(store, "c1", 3)
+        assert store.head("c1").tip == messages[-1]
+
+    def test_a_taken_id_is_refused(self, store: Store) -> None:
+        """Creating a conversation twice raises and keeps the first."""
+        chain(store, "c1", 2)
+        with pytest.raises(cg.InvalidOperationError, match="already exists"):
+            store.create("c1", created_at=T0)
+        assert len(store.messages("c1")) == 2
+
+    def test_an_invalid_tree_is_refused_whole(self, store: Store) -> None:
+        """A tree with a node under an ended parent stores nothing."""
+        root = node("r", state=ENDED)
+        with pytest.raises(cg.ConversationEndedError):
+            store.create("c1", created_at=T0, messages=[root, node("a", root)])
+        with pytest.raises(cg.UnknownConversationError):
+            store.head("c1")
+
+    def test_conversations_are_listed_oldest_first(self, store: Store) -> None:
+        """Conversations come back in the order they were created."""
+        for name in ("b", "a", "c"):
+            store.create(name, created_at=T0)
+        assert store.conversations() == ["b", "a", "c"]
+
+
+class TestRead:
+    def test_a_message_round_trips_exactly(self, store: Store) -> None:
+        """Every field of a message, verdict and state included, reads back equal."""
+        root = node("r")
+        store.create("c1", created_at=T0, messages=[root])
+        rich = rich_message(root)
+        store.append("c1", rich, expected_version=0)
+        assert store.get("c1", "rich") == rich
+        assert store.head("c1").tip == rich
+        assert store.get("c1", "rich").verdict == rich.verdict
+
+    def test_a_verdict_with_its_own_state_and_id_round_trips(self, store: Store) -> None:
+        """A verdict whose state or id differ from its node's is kept as it was."""
+        verdict = cg.Verdict(action=cg.Action.ALLOW, state=ENDED, message_id="other")
+        message = node("r", verdict=verdict)
+        store.create("c1", created_at=T0, messages=[message])
+        assert store.get("c1", "r").verdict == verdict
+
+    def test_ancestors_are_nearest_first_and_bounded(self, store: Store) -> None:
+        """ancestors() walks up from a message, at most ``limit`` nodes."""
+        messages = chain(store, "c1", 6)
+        assert store.ancestors("c1", "m5") == messages[::-1]
+        assert store.ancestors("c1", "m5", 2) == [messages[5], messages[4]]
+        assert store.ancestors("c1", "m2", 10) == messages[2::-1]
+        assert store.ancestors("c1", "m5", 0) == []
+
+    def test_messages_come_parents_first(self, store: Store) -> None:
+        """messages() lists every branch, each parent before its children."""
+        root = node("r")
+        store.create("c1", created_at=T0, messages=[root])
+        a = node("a", root)
+        b = node("b", root)
+        c = node("c", a)
+        for version, message in enumerate([a, b, c]):
+            store.append("c1", message, expected_version=version)
+        assert store.messages("c1") == [root, a, b, c]
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda s: s.head("nope"),
+            lambda s: s.info("nope"),
+            lambda s: s.get("nope", "m0"),
+            lambda s: s.ancestors("nope", "m0"),
+            lambda s: s.ancestors("nope", "m0", 0),
+            lambda s: s.messages("nope"),
+            lambda s: s.switch("nope", "m0"),
+            lambda s: s.append("nope", node("x"), expected_version=0),
+            lambda s: s.head(42),
+            lambda s: s.add_feedback(Feedback("f", "nope", "kind", None, None, T0)),
+        ],
+    )
+    def test_unknown_conversations_raise(
+        self, store: Store, call: Callable[[Store], object]
+    ) -> None:
+        """Every call naming an unknown conversation raises UnknownConversationError."""
+        chain(store, "c1", 1)
+        with pytest.raises(cg.UnknownConversationError):
+            call(store)
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda s: s.get("c1", "nope"),
+            lambda s: s.get("c1", 42),
+            lambda s: s.ancestors("c1", "nope"),
+            lambda s: s.ancestors("c1", "nope", 0),
+            lambda s: s.switch("c1", "nope"),
+        ],
+    )
+    def test_unknown_messages_raise(self, store: Store, call: Callable[[Store], object]) -> None:
+        """Every call naming an unknown message raises UnknownMessageError."""
+        chain(store, "c1", 1)
+        with pytest.raises(cg.UnknownMessageError):
+            call(store)
+
+
+class TestAppend:
+    def test_append_moves_the_tip_and_bumps_the_version(self, store: Store) -> None:
+        """A landed append returns the new version and becomes the tip."""
+        messages = chain(store, "c1", 1)
+        child = node("m1", messages[0])
+        assert store.append("c1", child, expected_version=0) == 1
+        head = store.head("c1")
+        assert (head.version, head.tip) == (1, child)
+        assert store.info("c1").message_count == 2
+
+    def test_append_can_leave_the_tip(self, store: Store) -> None:
+        """With move_tip=False the node is stored and the tip stays."""
+        messages = chain(store, "c1", 1)
+        store.append("c1", node("m1", messages[0]), expected_version=0, move_tip=False)
+        assert store.head("c1").tip == messages[0]
+        assert store.get("c1", "m1").parent_id == "m0"
+
+    def test_a_stale_version_loses(self, store: Store) -> None:
+        """Compare-and-set: an append on an old version raises and stores nothing."""
+        messages = chain(store, "c1", 1)
+        store.append("c1", node("a", messages[0]), expected_version=0)
+        with pytest.raises(cg.StoreConflictError, match="expected version 0"):
+            store.append("c1", node("b", messages[0]), expected_version=0)
+        assert [m.id for m in store.messages("c1")] == ["m0", "a"]
+        assert store.head("c1").version == 1
+
+    def test_nothing_goes_under_an_ended_parent(self, store: Store) -> None:
+        """An append under an ended node raises ConversationEndedError, stores nothing."""
+        root = node("r", state=ENDED)
+        store.create("c1", created_at=T0, messages=[root])
+        with pytest.raises(cg.ConversationEndedError) as caught:
+            store.append("c1", node("x", root), expected_version=0)
+        assert caught.value.message_id == "r"
+        assert store.head("c1").version == 0
+        assert store.info("c1").message_count == 1
+
+    def test_an_ending_node_counts_an_ended_branch(self, store: Store) -> None:
+        """Appending an ended node raises the ended-branch count."""
+        messages = chain(store, "c1", 1)
+        store.append("c1", node("e", messages[0], state=ENDED), expected_version=0)
+        assert store.head("c1").ended_branches == 1
+        assert store.head("c1").tip is not None
+
+    @pytest.mark.parametrize(
+        ("make", "error"),
+        [
+            (lambda m: node("m0", m), cg.InvalidOperationError),
+            (lambda m: node("x", node("ghost", m)), cg.UnknownMessageError),
+            (lambda m: attrs.evolve(node("x", m), depth=5), cg.InvalidOperationError),
+        ],
+    )
+    def test_bad_nodes_are_refused_whole(
+        self,
+        store: Store,
+        make: Callable[[cg.Message], cg.Message],
+        error: type[Exception],
+    ) -> None:
+        """A duplicate id, a missing parent or a wrong depth stores nothing."""
+        messages = chain(store, "c1", 1)
+        with pytest.raises(error):
+            store.append("c1", make(messages[0]), expected_version=0)
+        assert store.head("c1").version == 0
+        assert store.messages("c1") == messages
+
+
+class TestSwitch:
+    def test_switch_moves_the_tip_and_bumps_the_version(self, store: Store) -> None:
+        """switch() makes any message the tip and returns the new version."""
+        messages = chain(store, "c1", 3)
+        assert store.switch("c1", "m0") == 1
+        assert store.head("c1").tip == messages[0]
+        assert store.info("c1").tip_id == "m0"
+
+
+class TestFeedback:
+    def test_feedback_is_kept_per_conversation_oldest_first(self, store: Store) -> None:
+        """Feedback records come back in order, for one or every conversation."""
+        chain(store, "c1", 1)
+        chain(store, "c2", 1)
+        first = Feedback("f1", "c1", "unexpected_end", "why?", "m0", T0, {"k": 1})
+        second = Feedback("f2", "c2", "other", None, None, T0 + timedelta(seconds=1))
+        third = Feedback("f3", "c1", "other", "", None, T0 + timedelta(seconds=2))
+        for record in (first, second, third):
+            store.add_feedback(record)
+        assert store.feedback() == [first, second, third]
+        assert store.feedback("c1") == [first, third]
+        assert store.feedback("nope") == []
+
+
+class TestGuard:
+    def guard(self, store: Store) -> cg.Guard:
+        """Return a guard whose verdicts are known from the text."""
+        return cg.Guard(
+            detectors=[ScriptedDetector({"[abuse]": "abuse", "[risk]": "self_harm_risk"})],
+            store=store,
+        )
+
+    def test_a_whole_conversation_flows_through_the_store(self, store: Store) -> None:
+        """send, reply, edit, regenerate, switch, request_end and feedback all land."""
+        guard = self.guard(store)
+        conv = guard.start(system="be kind", metadata={"user": "u1"}, locale="en")
+        first = conv.send("hello")
+        answer = conv.reply("hi there")
+        again = conv.regenerate(answer.id, "hello again")
+        assert conv.tip == again
+        for expected in ("redirect", "redirect", "warn", "end"):
+            assert conv.send("[abuse] stop").action == expected
+        assert conv.ended
+        with pytest.raises(cg.ConversationEndedError):
+            conv.send("more")
+        with pytest.raises(cg.ConversationEndedError):
+            conv.reply("more")
+        edited = conv.edit(first.message_id or "", "a fresh start")
+        assert edited.action is cg.Action.ALLOW
+        assert not conv.ended
+        granted = conv.request_end(by="user", reason="done")
+        assert granted.action is cg.Action.END
+        conv.switch(answer.id)
+        assert conv.tip == answer
+        feedback = conv.feedback("unexpected_end", comment="hm")
+        assert guard.feedback(conv.id) == [feedback]
+        branches = conv.branches()
+        assert sum(b.ended for b in branches) == 2
+        assert store.head(conv.id).ended_branches == 2
+        reopened = guard.open(conv.id)
+        assert reopened.path() == conv.path()
+        assert guard.conversations() == [conv.id]
+
+    def test_export_and_import_round_trip(self, store: Store) -> None:
+        """A conversation exported from any store imports back identically."""
+        source = self.guard(MemoryStore())
+        conv = source.start(system="sys")
+        conv.send("[risk] help")
+        conv.reply("here is support", redirect=True)
+        conv.send("[abuse] x", metadata={"k": [1, 2]})
+        conv.feedback("note", comment="c")
+        record = conv.export()
+        guard = self.guard(store)
+        imported = guard.import_record(record)
+        assert imported.export() == record
+        assert cg.ConversationRecord.from_json(imported.export().to_json()) == record
+
+    def test_a_closed_conversation_refuses_edits(self, store: Store) -> None:
+        """max_ended_branches is enforced from the store's ended-branch count."""
+        guard = cg.Guard(
+            detectors=[ScriptedDetector({"[abuse]": "abuse"})],
+            policy=cg.LastResortPolicy(cg.PolicyConfig(max_redirections=0, max_ended_branches=1)),
+            store=store,
+        )
+        conv = guard.start()
+        verdict = conv.send("[abuse] x")
+        assert verdict.action is cg.Action.END
+        with pytest.raises(cg.ConversationEndedError) as caught:
+            conv.edit(verdict.message_id or "", "sorry")
+        assert caught.value.closed
+
+
+class TestPersistence:
+    def test_sqlite_keeps_everything_across_reopen(self, tmp_path: Path) -> None:
+        """A reopened SQLite file holds every message, tip, version and feedback."""
+        path = tmp_path / "keep.db"
+        store = SQLiteStore(path)
+        guard = cg.Guard(detectors=[ScriptedDetector({"[abuse]": "abuse"})], store=store)
+        conv = guard.start(metadata={"title": "kept"})
+        conv.send("hello")
+        conv.reply("hi")
+        conv.feedback("praise", comment="nice")
+        record = conv.export()
+        version = store.head(conv.id).version
+        store.close()
+        again = SQLiteStore(path)
+        assert again.head(conv.id).version == version
+        reopened = cg.Guard(store=again).open(conv.id)
+        assert reopened.export() == record
+        assert again.feedback()[0].comment == "nice"
+        again.close()
+
+    def test_in_memory_sqlite_works_across_threads(self) -> None:
+        """ ":memory:" is one database shared by every thread of the store."""
+        import threading
+
+        store = SQLiteStore(":memory:")
+        chain(store, "c1", 1)
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(store.head("c1").version))
+        thread.start()
+        thread.join()
+        assert seen == [0]
+        assert store.path == ":memory:"
+        assert "memory" in repr(store)
+        store.close()
+
+
+class TestMigrations:
+    def test_a_new_file_gets_the_latest_schema(self, tmp_path: Path) -> None:
+        """A new database is created at the current schema version."""
+        store = SQLiteStore(tmp_path / "s.db")
+        assert store.schema_version == _sqlite.SCHEMA_VERSION
+        store.close()
+
+    def test_missing_steps_are_applied_on_open(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Opening an older file applies each later step once, in order."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        step = (2, ("CREATE TABLE extra (x INTEGER)",))
+        monkeypatch.setattr(_sqlite, "MIGRATIONS", (*_sqlite.MIGRATIONS, step))
+        store = SQLiteStore(path)
+        assert store.schema_version == 2
+        store.close()
+        SQLiteStore(path).close()  # applying again would fail: the table exists
+        conn = sqlite3.connect(path)
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+        conn.close()
+        assert versions == [1, 2]
+
+    def test_a_newer_file_is_refused(self, tmp_path: Path) -> None:
+        """A file written by a newer convguard raises StoreError naming the versions."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("INSERT INTO schema_version VALUES (99, 'later')")
+        conn.close()
+        with pytest.raises(cg.StoreError, match="schema version 99"):
+            SQLiteStore(path)
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_postgres_workers_share_one_schema(self) -> None:
+        """Two PostgreSQL stores on one schema migrate once and see each other's writes."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        first = PostgresStore(DSN, schema=schema)
+        second = PostgresStore(DSN, schema=schema)
+        try:
+            chain(first, "c1", 2)
+            assert second.head("c1").version == 0
+            assert second.schema_version == 1
+            assert first.schema == schema
+            assert schema in repr(first)
+        finally:
+            first.close()
+            second.close()
+            drop_schema(schema)
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_postgres_takes_a_pool_it_does_not_own(self) -> None:
+        """A PostgresStore built on your pool uses it and leaves it open."""
+        from psycopg_pool import ConnectionPool
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        with ConnectionPool(DSN, min_size=1, max_size=2, open=True) as pool:
+            store = PostgresStore(pool, schema=schema)
+            chain(store, "c1", 1)
+            store.close()
+            assert not pool.closed
+            with pool.connection() as conn:
+                sql = f'SELECT count(*) FROM "{schema}".messages'  # noqa: S608 - test schema
+                row = conn.execute(sql).fetchone()
+            assert row == (1,)
+        drop_schema(schema)
+
+
+class TestConfiguration:
+    @pytest.mark.parametrize("kwargs", [{"timeout": -1}, {"synchronous": "SOMETIMES"}])
+    def test_bad_sqlite_options_are_refused(self, tmp_path: Path, kwargs: dict[str, Any]) -> None:
+        """A bad SQLite option raises ConfigurationError."""
+        with pytest.raises(cg.ConfigurationError):
+            SQLiteStore(tmp_path / "x.db", **kwargs)
+
+    def test_bad_postgres_options_are_refused(self) -> None:
+        """A bad schema name or DSN type raises ConfigurationError before connecting."""
+        with pytest.raises(cg.ConfigurationError, match="schema"):
+            PostgresStore(DSN, schema="Robert'); DROP")
+        with pytest.raises(cg.ConfigurationError, match="dsn"):
+            PostgresStore(42)  # type: ignore[arg-type]
+
+    def test_a_missing_driver_names_the_extra(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without psycopg, PostgresStore says which extra to install."""
+        import sys
+
+        monkeypatch.setitem(sys.modules, "psycopg", None)
+        with pytest.raises(cg.ConfigurationError, match=r"convguard\[postgres\]"):
+            PostgresStore(DSN)
+
+    def test_import_convguard_does_not_import_psycopg(self) -> None:
+        """``import convguard`` leaves psycopg unloaded."""
+        import subprocess
+        import sys
+
+        code = "import sys, convguard; print('psycopg' in sys.modules)"
+        out = subprocess.run(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False"
+
+    def test_every_store_fits_the_protocol(self, store: Store) -> None:
+        """Each store implements the Store protocol, so a Guard accepts it."""
+        assert isinstance(store, Store)
+        assert cg.Guard(store=store).store is store
