@@ -1,0 +1,791 @@
+"""``AsyncGuard`` and ``AsyncConversation``: the asyncio front end.
+
+The same turn as :class:`~convguard.Guard`, built on the same sans-IO
+:class:`~convguard._engine.Engine` (input checks, the policy step, node
+building), so no rule is written twice. What differs is the I/O around it:
+detectors run concurrently, each under a timeout, and a blocking store is
+called through :func:`asyncio.to_thread`.
+
+Everything that reads or writes the store is a coroutine, the active tip,
+the state and the ``ended`` and ``closed`` flags included: they are methods
+(``await conv.ended()``), not properties, so that forgetting ``await`` is a
+type error rather than an always-true value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, final
+
+from ._engine import Engine, check_detectors
+from ._errors import ConfigurationError, InvalidOperationError, StoreConflictError
+from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
+from ._tree import Branch, ConversationTree, Message, Role
+from .detectors._runner import SyncMode, arun_detectors, check_timeout
+from .stores._base import Feedback, Head, Store
+from .stores._memory import MemoryStore
+
+if TYPE_CHECKING:
+    from ._findings import DetectorFailure, Finding
+    from ._records import ConversationRecord, Replay
+    from ._tools import ToolResult
+    from .detectors._protocols import AsyncDetector, DetectionContext, Detector
+
+__all__ = ["AsyncConversation", "AsyncGuard"]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_OTHER_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
+
+
+@final
+class AsyncGuard:
+    """Keep conversations and judge every user turn, with awaitables.
+
+    The asyncio twin of :class:`~convguard.Guard`: the same options, the
+    same verdicts, the same stores. Detectors may be sync (``detect``) or
+    async (``adetect``, preferred when a detector has both); async ones run
+    concurrently, each cut off after *detector_timeout* seconds. A detector
+    that raises or times out is recorded on ``verdict.errors`` and never
+    causes an END.
+
+    Args:
+        detectors: The detectors run on every user turn;
+            :func:`~convguard.default_detectors` when omitted.
+        policy: Decides each turn; :class:`~convguard.LastResortPolicy` with
+            default options when omitted.
+        store: Where conversations live; a new
+            :class:`~convguard.MemoryStore` when omitted. Stores keep the
+            sync :class:`~convguard.Store` protocol.
+        detector_timeout: Seconds each async (or threaded) detector may take
+            per turn; ``None`` for no limit.
+        sync_detectors: ``"inline"`` (default) runs sync detectors in the
+            event loop: the built-ins take microseconds, less than a thread
+            hop, but no timeout can interrupt them. ``"thread"`` runs each
+            in a worker thread under *detector_timeout*, for slow or blocking
+            sync detectors.
+        blocking_store: Call the store through :func:`asyncio.to_thread`.
+            ``None`` (default) decides by type: a :class:`~convguard.MemoryStore`
+            is called directly (it never blocks), any other store in a
+            thread. Pass ``False`` for a custom store that never blocks.
+        clock: Returns the current time (timezone-aware); injectable for tests.
+        ids: Returns a new unique id; injectable for tests.
+        max_message_chars: Longer texts are refused with
+            :class:`~convguard.InvalidMessageError`.
+        history_window: How many earlier messages of the branch a detector
+            can see in ``context.history``.
+        max_retries: How often a turn is re-evaluated when another writer
+            changed the conversation first, before
+            :class:`~convguard.StoreConflictError`.
+        locale: Default locale of new conversations, for support resources.
+
+    Raises:
+        ConfigurationError: For a detector, policy or store that does not fit
+            its protocol, or a bad option.
+    """
+
+    __slots__ = (
+        "_blocking",
+        "_detectors",
+        "_engine",
+        "_locale",
+        "_store",
+        "_sync_detectors",
+        "_timeout",
+    )
+
+    def __init__(  # noqa: PLR0913 - keyword options of the one front door
+        self,
+        detectors: Iterable[Detector | AsyncDetector] | None = None,
+        policy: Policy | None = None,
+        store: Store | None = None,
+        *,
+        detector_timeout: float | None = 2.0,
+        sync_detectors: SyncMode = "inline",
+        blocking_store: bool | None = None,
+        clock: Callable[[], datetime] | None = None,
+        ids: Callable[[], str] | None = None,
+        max_message_chars: int = 100_000,
+        history_window: int = 20,
+        max_retries: int = 16,
+        locale: str | None = None,
+    ) -> None:
+        """Assemble a guard; see the class docstring for the options."""
+        if detectors is None:
+            from .detectors import default_detectors  # noqa: PLC0415 - cycle
+
+            detectors = default_detectors()
+        self._detectors = check_detectors(detectors, allow_async=True)
+        self._engine = Engine(
+            LastResortPolicy() if policy is None else policy,
+            clock=clock,
+            ids=ids,
+            max_message_chars=max_message_chars,
+            history_window=history_window,
+            max_retries=max_retries,
+        )
+        self._timeout = check_timeout(detector_timeout)
+        if sync_detectors not in ("inline", "thread"):
+            msg = f"sync_detectors must be 'inline' or 'thread', not {sync_detectors!r}"
+            raise ConfigurationError(msg)
+        self._sync_detectors: SyncMode = sync_detectors
+        store = MemoryStore() if store is None else store
+        if not isinstance(store, Store):
+            msg = f"store {store!r} does not implement the Store protocol"
+            raise ConfigurationError(msg)
+        if blocking_store is not None and not isinstance(blocking_store, bool):
+            msg = f"blocking_store must be True, False or None, not {blocking_store!r}"
+            raise ConfigurationError(msg)
+        self._store = store
+        self._blocking = (
+            not isinstance(store, MemoryStore) if blocking_store is None else blocking_store
+        )
+        self._locale = locale
+
+    def __repr__(self) -> str:
+        """Show the plug-ins."""
+        names = ", ".join(d.name for d in self._detectors)
+        return (
+            f"<AsyncGuard detectors=[{names}] policy={self.policy!r} store={self._store!r} "
+            f"detector_timeout={self._timeout!r}>"
+        )
+
+    @property
+    def policy(self) -> Policy:
+        """The policy that judges every turn."""
+        return self._engine.policy
+
+    @property
+    def store(self) -> Store:
+        """Where conversations live."""
+        return self._store
+
+    @property
+    def detectors(self) -> tuple[Detector | AsyncDetector, ...]:
+        """The detectors run on every user turn."""
+        return self._detectors
+
+    @property
+    def detector_timeout(self) -> float | None:
+        """Seconds each async or threaded detector may take per turn."""
+        return self._timeout
+
+    async def start(
+        self,
+        *,
+        system: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        locale: str | None = None,
+        conversation_id: str | None = None,
+    ) -> AsyncConversation:
+        """Start a new chat. A new conversation is always live.
+
+        Args:
+            system: A system prompt to store as the root message.
+            metadata: Free-form JSON-compatible data kept with it.
+            locale: Its locale, for support resources.
+            conversation_id: Its id; a new random one when omitted.
+
+        Returns:
+            The new conversation.
+
+        Raises:
+            InvalidMessageError: For bad metadata or system text.
+            InvalidOperationError: When *conversation_id* is taken.
+        """
+        engine = self._engine
+        meta = dict(engine.check_metadata(metadata))
+        locale = locale or self._locale
+        if locale is not None:
+            if not isinstance(locale, str):
+                msg = f"locale must be a str, not {type(locale).__name__}"
+                raise InvalidOperationError(msg)
+            meta["locale"] = locale
+        if conversation_id is None:
+            conversation_id = engine.ids()
+        elif not isinstance(conversation_id, str) or not conversation_id:
+            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
+            raise InvalidOperationError(msg)
+        messages: list[Message] = []
+        if system is not None:
+            text = engine.check_text(system)
+            messages.append(engine.other_node(None, Role.SYSTEM, text, {}))
+        await self._io(
+            self._store.create,
+            conversation_id,
+            created_at=engine.clock(),
+            metadata=meta,
+            messages=messages,
+        )
+        return AsyncConversation(self, conversation_id, locale)
+
+    async def open(self, conversation_id: str) -> AsyncConversation:
+        """Open an existing conversation.
+
+        Raises:
+            UnknownConversationError: When the store does not hold it.
+        """
+        info = await self._io(self._store.info, conversation_id)
+        locale = info.metadata.get("locale")
+        return AsyncConversation(self, conversation_id, locale if isinstance(locale, str) else None)
+
+    async def conversations(self) -> list[str]:
+        """Return the ids of every stored conversation, oldest first."""
+        return await self._io(self._store.conversations)
+
+    async def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
+        """Return feedback of one or every conversation, oldest first."""
+        return await self._io(self._store.feedback, conversation_id)
+
+    # -- records --------------------------------------------------------------
+
+    async def replay(self, record: ConversationRecord) -> Replay:
+        """Run the detectors and the policy over every branch of *record*.
+
+        Nothing is stored. See :class:`~convguard.Replay`. The walk runs in a
+        worker thread (it is the sync guard's, shared), and each turn's
+        detectors run back in this event loop.
+
+        Raises:
+            FormatError: When *record* is not a valid conversation record.
+        """
+        from ._records import replay  # noqa: PLC0415 - pydantic at the boundary only
+
+        front = _ThreadedFront(self, asyncio.get_running_loop())
+        return await asyncio.to_thread(replay, front, record)  # type: ignore[arg-type]
+
+    async def import_record(
+        self, record: ConversationRecord, *, evaluate: bool = False
+    ) -> AsyncConversation:
+        """Store a conversation from a record.
+
+        Args:
+            record: The conversation, e.g. from :meth:`AsyncConversation.export`
+                or a file read by :mod:`convguard.formats`.
+            evaluate: Re-judge every branch with this guard's detectors and
+                policy; a branch that ends stops there (``replay()`` lists what
+                was left out). Otherwise states and verdicts are taken from
+                the record as they are.
+
+        Returns:
+            The stored conversation.
+
+        Raises:
+            FormatError: When the record is invalid.
+            InvalidOperationError: When its id is already stored.
+        """
+        from ._records import import_record  # noqa: PLC0415 - pydantic at the boundary only
+
+        front = _ThreadedFront(self, asyncio.get_running_loop())
+        await asyncio.to_thread(import_record, front, record, evaluate=evaluate)  # type: ignore[arg-type]
+        return await self.open(record.id)
+
+    # -- the turn, shared by AsyncConversation's methods -----------------------
+
+    async def _io(self, call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Call the store: directly when it never blocks, else in a worker thread."""
+        if self._blocking:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        return call(*args, **kwargs)
+
+    async def _detect(
+        self, text: str, context: DetectionContext
+    ) -> tuple[list[Finding], list[DetectorFailure]]:
+        return await arun_detectors(
+            self._detectors,
+            text,
+            context,
+            detector_timeout=self._timeout,
+            sync_detectors=self._sync_detectors,
+        )
+
+    async def _history(
+        self, conversation_id: str, parent: Message | None
+    ) -> Sequence[Message] | Callable[[], Sequence[Message]]:
+        window = self._engine.history_window
+        if parent is None or window == 0:
+            return ()
+        store = self._store
+
+        def read() -> list[Message]:
+            out = store.ancestors(conversation_id, parent.id, window)
+            out.reverse()
+            return out
+
+        # A store that blocks is read up front, in a thread, so that no
+        # detector blocks the event loop by touching context.history; one
+        # that never blocks is read lazily, only if a detector asks.
+        if self._blocking:
+            return await asyncio.to_thread(read)
+        return read
+
+    async def _judge(
+        self,
+        conversation_id: str,
+        parent: Message | None,
+        text: str,
+        metadata: Mapping[str, Any],
+        locale: str | None,
+    ) -> tuple[Message, Verdict]:
+        engine = self._engine
+        message_id = engine.ids()
+        history = await self._history(conversation_id, parent)
+        context = engine.context(conversation_id, message_id, text, history)
+        findings, errors = await self._detect(text, context)
+        return engine.judge_user(parent, message_id, text, findings, errors, metadata, locale)
+
+    async def _retry(self, conversation_id: str, attempt: Callable[[Head], Awaitable[_T]]) -> _T:
+        """Run *attempt* on a fresh head until its compare-and-set lands."""
+        for _ in range(self._engine.max_retries):
+            head = await self._io(self._store.head, conversation_id)
+            try:
+                return await attempt(head)
+            except StoreConflictError:
+                continue
+        raise StoreConflictError(
+            conversation_id, f"gave up after {self._engine.max_retries} attempts"
+        )
+
+
+@final
+class _ThreadedFront:
+    """What the shared record walk needs of a guard, usable from a worker thread.
+
+    ``_records`` judges a record's turns synchronously; from its worker
+    thread, each turn's detectors are handed back to the event loop.
+    """
+
+    __slots__ = ("_engine", "_guard", "_loop", "store")
+
+    def __init__(self, guard: AsyncGuard, loop: asyncio.AbstractEventLoop) -> None:
+        self._guard = guard
+        self._engine = guard._engine
+        self._loop = loop
+        self.store = guard.store
+
+    def _detect(
+        self, text: str, context: DetectionContext
+    ) -> tuple[list[Finding], list[DetectorFailure]]:
+        future = asyncio.run_coroutine_threadsafe(self._guard._detect(text, context), self._loop)
+        return future.result()
+
+    def open(self, conversation_id: str) -> None:
+        """Stand in for ``Guard.open``; the async guard opens the conversation itself."""
+
+
+@final
+class AsyncConversation:
+    """One chat, with awaitables: a tree of messages with an active tip.
+
+    Get one from :meth:`AsyncGuard.start` or :meth:`AsyncGuard.open`. It
+    holds no state of its own besides its id: every call reads the store, so
+    several workers can hold the same conversation.
+    """
+
+    __slots__ = ("_guard", "_locale", "id")
+
+    def __init__(self, guard: AsyncGuard, conversation_id: str, locale: str | None = None) -> None:
+        """Bind a stored conversation to a guard (use ``AsyncGuard.start``/``open``)."""
+        self._guard = guard
+        self.id = conversation_id
+        self._locale = locale
+
+    def __repr__(self) -> str:
+        """Show the id."""
+        return f"<AsyncConversation {self.id!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        """Conversations are equal when they name the same stored one."""
+        if not isinstance(other, AsyncConversation):
+            return NotImplemented
+        return self.id == other.id and self._guard is other._guard
+
+    def __hash__(self) -> int:
+        """Hash by id."""
+        return hash(self.id)
+
+    # -- reading --------------------------------------------------------------
+
+    async def tip(self) -> Message | None:
+        """Return the active tip, ``None`` before the first message."""
+        head = await self._guard._io(self._guard.store.head, self.id)
+        return head.tip
+
+    async def state(self) -> PolicyState:
+        """Return the policy state at the active tip."""
+        return self._guard._engine.state_of(await self.tip())
+
+    async def ended(self) -> bool:
+        """Return whether the active tip is ended (nothing more can be sent there)."""
+        tip = await self.tip()
+        return tip is not None and tip.ended
+
+    async def closed(self) -> bool:
+        """Return whether ``max_ended_branches`` closed the whole conversation."""
+        guard = self._guard
+        limit = guard.policy.config.max_ended_branches
+        if limit is None:
+            return False
+        head = await guard._io(guard.store.head, self.id)
+        return head.ended_branches >= limit
+
+    async def get(self, message_id: str) -> Message:
+        """Return one message of the conversation.
+
+        Raises:
+            UnknownMessageError: When it is not in this conversation.
+        """
+        return await self._guard._io(self._guard.store.get, self.id, message_id)
+
+    async def path(self, message_id: str | None = None) -> list[Message]:
+        """Return the branch from the root to the active tip (or *message_id*).
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+        """
+        if message_id is None:
+            tip = await self.tip()
+            if tip is None:
+                return []
+            message_id = tip.id
+        out = await self._guard._io(self._guard.store.ancestors, self.id, message_id)
+        out.reverse()
+        return out
+
+    async def messages(self) -> list[Message]:
+        """Return every message of every branch, parents before children."""
+        return await self._guard._io(self._guard.store.messages, self.id)
+
+    async def tree(self) -> ConversationTree:
+        """Return a snapshot of the whole tree, with the active tip."""
+        store = self._guard.store
+
+        def read() -> tuple[Head, list[Message]]:
+            return store.head(self.id), store.messages(self.id)
+
+        head, messages = await self._guard._io(read)
+        tree = ConversationTree(self.id)
+        for message in messages:
+            tree.add(message, move_tip=False)
+        if head.tip is not None:
+            tree.switch(head.tip.id)
+        return tree
+
+    async def branches(self) -> list[Branch]:
+        """Return every branch (root to leaf), in the order their leaves were added."""
+        return (await self.tree()).branches()
+
+    # -- writing --------------------------------------------------------------
+
+    async def send(self, text: str, *, metadata: Mapping[str, Any] | None = None) -> Verdict:
+        """Send a user message under the active tip and judge it.
+
+        The message is stored whatever the verdict, the one that ends the
+        branch included.
+
+        Args:
+            text: The user's message.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The verdict: what to do, why, and guidance for the model.
+
+        Raises:
+            ConversationEndedError: When the tip is ended (nothing is stored).
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text)
+        meta = engine.check_metadata(metadata)
+
+        async def attempt(head: Head) -> Verdict:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            message, verdict = await guard._judge(self.id, head.tip, text, meta, self._locale)
+            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
+            return verdict
+
+        return await guard._retry(self.id, attempt)
+
+    async def edit(
+        self, message_id: str, text: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> Verdict:
+        """Edit and retry a user message: a new sibling, now the active tip.
+
+        The original is kept. The new branch starts from the state of the
+        original's parent, so editing a message of an ended branch opens a
+        live one, unless the edit itself is judged END.
+
+        Args:
+            message_id: The user message to edit, on any branch.
+            text: The new text.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The verdict on the edited message.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: When it is not a user message.
+            ConversationEndedError: When the conversation is closed.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text)
+        meta = engine.check_metadata(metadata)
+
+        async def attempt(head: Head) -> Verdict:
+            original = await guard._io(guard.store.get, self.id, message_id)
+            if original.role is not Role.USER:
+                msg = f"only user messages can be edited; {message_id!r} is {original.role}"
+                raise InvalidOperationError(msg)
+            engine.check_not_closed(self.id, head.ended_branches)
+            parent = await self._parent(original)
+            message, verdict = await guard._judge(self.id, parent, text, meta, self._locale)
+            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
+            return verdict
+
+        return await guard._retry(self.id, attempt)
+
+    async def reply(
+        self,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store an assistant message under the active tip.
+
+        Args:
+            text: The assistant's answer (may be empty, e.g. only tool calls).
+            redirect: The assistant declined and steered elsewhere on its own;
+                counts one redirection when the user turn it answers was
+                allowed (each turn counts once, nothing while exempt).
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored message.
+
+        Raises:
+            ConversationEndedError: When the tip is ended.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        return await self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata)
+
+    async def add(
+        self,
+        role: Role | str,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store an assistant, system or tool message under the active tip.
+
+        Args:
+            role: ``"assistant"``, ``"system"`` or ``"tool"``; user messages go
+                through :meth:`send`, events through :meth:`request_end`.
+            text: The content (may be empty).
+            redirect: For assistant messages, as in :meth:`reply`.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored message.
+
+        Raises:
+            InvalidOperationError: For the user or event role, or an unknown one.
+            ConversationEndedError: When the tip is ended.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        try:
+            role = Role(role)
+        except ValueError:
+            msg = f"unknown role {role!r}"
+            raise InvalidOperationError(msg) from None
+        if role not in _OTHER_ROLES:
+            msg = f"{role} messages cannot be added directly; use send() or request_end()"
+            raise InvalidOperationError(msg)
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+
+        async def attempt(head: Head) -> Message:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            message = engine.other_node(head.tip, role, text, meta, redirect=redirect)
+            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
+            return message
+
+        return await guard._retry(self.id, attempt)
+
+    async def regenerate(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        redirect: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Store another assistant answer beside *message_id*; it becomes the tip.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: When it is not an assistant message.
+            ConversationEndedError: When the conversation is closed.
+            InvalidMessageError: For text or metadata that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        text = engine.check_text(text, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+
+        async def attempt(head: Head) -> Message:
+            original = await guard._io(guard.store.get, self.id, message_id)
+            if original.role is not Role.ASSISTANT:
+                msg = (
+                    f"only assistant messages can be regenerated; {message_id!r} is {original.role}"
+                )
+                raise InvalidOperationError(msg)
+            engine.check_not_closed(self.id, head.ended_branches)
+            parent = await self._parent(original)
+            message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
+            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
+            return message
+
+        return await guard._retry(self.id, attempt)
+
+    async def switch(self, message_id: str) -> Message:
+        """Make any message the active tip, to view or continue from it.
+
+        Returns:
+            The new tip.
+
+        Raises:
+            UnknownMessageError: When it is not in this conversation.
+        """
+        store = self._guard.store
+
+        def move() -> Message:
+            store.switch(self.id, message_id)
+            return store.get(self.id, message_id)
+
+        return await self._guard._io(move)
+
+    async def request_end(self, *, by: EndRequester = "user", reason: str | None = None) -> Verdict:
+        """Ask to end the active branch, as the user or the assistant.
+
+        Granted: an event node is stored under the tip and the action is END.
+        Refused: nothing is stored, ``message_id`` is ``None``, and
+        ``reasons`` says why in words the backend can hand to the model.
+
+        Args:
+            by: ``"user"`` or ``"assistant"`` (e.g. the ``end_conversation`` tool).
+            reason: Why, for the record.
+
+        Returns:
+            The verdict.
+
+        Raises:
+            ConversationEndedError: When the tip is already ended.
+            InvalidOperationError: For an unknown *by*.
+        """
+        guard = self._guard
+        engine = guard._engine
+
+        async def attempt(head: Head) -> Verdict:
+            engine.check_open(self.id, head.tip, head.ended_branches)
+            event, verdict = engine.end_request(head.tip, by=by, reason=reason, locale=self._locale)
+            if event is not None:
+                await guard._io(guard.store.append, self.id, event, expected_version=head.version)
+            return verdict
+
+        return await guard._retry(self.id, attempt)
+
+    async def handle_tool_call(
+        self, name: str, arguments: str | Mapping[str, Any] | None
+    ) -> ToolResult:
+        """Handle the model's ``end_conversation`` tool call.
+
+        Args:
+            name: The tool name the model called.
+            arguments: The call's arguments as the API delivers them: a JSON
+                string (OpenAI) or a mapping (Anthropic).
+
+        Returns:
+            Whether the end was granted, and a text to hand back to the model.
+
+        Raises:
+            InvalidOperationError: For another tool's name or malformed arguments.
+            ConversationEndedError: When the tip is already ended.
+        """
+        from ._tools import handle_tool_call, tool_result  # noqa: PLC0415 - pydantic at the boundary only
+
+        reason = handle_tool_call(name, arguments)
+        return tool_result(await self.request_end(by="assistant", reason=reason))
+
+    async def feedback(
+        self,
+        kind: str,
+        *,
+        comment: str | None = None,
+        message_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Feedback:
+        """Keep the user's feedback, e.g. ``"unexpected_end"``, for operators.
+
+        Feedback is accepted on ended and closed conversations too.
+
+        Args:
+            kind: What kind of feedback.
+            comment: The user's words.
+            message_id: The message it is about; the active tip when omitted.
+            metadata: Free-form JSON-compatible data kept with it.
+
+        Returns:
+            The stored record.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidMessageError: For an empty kind or text that cannot be stored.
+        """
+        guard = self._guard
+        engine = guard._engine
+        kind = engine.check_text(kind)
+        if comment is not None:
+            comment = engine.check_text(comment, allow_empty=True)
+        meta = engine.check_metadata(metadata)
+        if message_id is None:
+            tip = await self.tip()
+            message_id = None if tip is None else tip.id
+        else:
+            await self.get(message_id)
+        record = Feedback(
+            id=engine.ids(),
+            conversation_id=self.id,
+            kind=kind,
+            comment=comment,
+            message_id=message_id,
+            created_at=engine.clock(),
+            metadata=meta,
+        )
+        await guard._io(guard.store.add_feedback, record)
+        return record
+
+    async def export(self) -> ConversationRecord:
+        """Return the whole conversation as a record (lossless JSON round trip)."""
+        from ._records import export  # noqa: PLC0415 - pydantic at the boundary only
+
+        store = self._guard.store
+
+        def read() -> ConversationRecord:
+            return export(store.info(self.id), store.messages(self.id), store.feedback(self.id))
+
+        return await self._guard._io(read)
+
+    async def _parent(self, message: Message) -> Message | None:
+        if message.parent_id is None:
+            return None
+        return await self.get(message.parent_id)
