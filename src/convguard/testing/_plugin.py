@@ -1,1 +1,144 @@
-"""The pytest plugin (fixtures and scenario files)."""
+"""The pytest plugin: fixtures, and scenario files collected as tests.
+
+Registered through the ``pytest11`` entry point, so installing convguard
+with the ``testing`` extra is enough: every ``*.convguard.toml`` file under
+the test paths becomes one test item per scenario, and these fixtures are
+available everywhere:
+
+``convguard_policy``
+    The policy the guard fixture uses; override it in your ``conftest.py``
+    to test your own (``LastResortPolicy()`` by default).
+``scripted_detector``
+    A :class:`~convguard.testing.ScriptedDetector` for the :data:`MARKERS`.
+``convguard_clock``
+    A :class:`~convguard.testing.FakeClock` the guard reads.
+``convguard_guard``
+    A :class:`~convguard.Guard` with the three above, counted ids and an
+    in-memory store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
+
+    from .._guard import Guard
+    from .._policy import Policy
+    from ._clock import FakeClock
+    from ._scenario import Scenario
+    from ._scripted import ScriptedDetector
+
+__all__ = [
+    "ScenarioFile",
+    "ScenarioItem",
+    "convguard_clock",
+    "convguard_guard",
+    "convguard_policy",
+    "pytest_collect_file",
+    "scripted_detector",
+]
+
+SUFFIX = ".convguard.toml"
+
+
+@pytest.fixture
+def convguard_policy() -> Policy:
+    """Return the policy under test; override this fixture to test your own."""
+    from .._policy import LastResortPolicy  # noqa: PLC0415 - keep plugin load light
+
+    return LastResortPolicy()
+
+
+@pytest.fixture
+def scripted_detector() -> ScriptedDetector:
+    """Return a scripted detector for the markers of ``convguard.testing.MARKERS``."""
+    from ._scenario import MARKERS  # noqa: PLC0415 - keep plugin load light
+    from ._scripted import ScriptedDetector  # noqa: PLC0415 - keep plugin load light
+
+    return ScriptedDetector(MARKERS)
+
+
+@pytest.fixture
+def convguard_clock() -> FakeClock:
+    """Return a fake clock standing at 2026-01-01 UTC."""
+    from ._clock import FakeClock  # noqa: PLC0415 - keep plugin load light
+
+    return FakeClock()
+
+
+@pytest.fixture
+def convguard_guard(
+    convguard_policy: Policy, scripted_detector: ScriptedDetector, convguard_clock: FakeClock
+) -> Guard:
+    """Return a guard with the scripted detector, the policy under test and the fake clock."""
+    from .._guard import Guard  # noqa: PLC0415 - keep plugin load light
+
+    numbers = itertools.count(1)
+    return Guard(
+        [scripted_detector],
+        convguard_policy,
+        clock=convguard_clock,
+        ids=lambda: f"m{next(numbers)}",
+    )
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFile | None:
+    """Collect ``*.convguard.toml`` files as scenario files."""
+    if file_path.name.endswith(SUFFIX):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """A scenario file: one test item per scenario in it."""
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        """Yield one item per scenario; a malformed file is a collection error."""
+        from .._errors import ConvguardError  # noqa: PLC0415 - keep plugin load light
+        from ._scenario import load_scenarios  # noqa: PLC0415 - keep plugin load light
+
+        try:
+            scenarios = load_scenarios(self.path)
+        except ConvguardError as exc:
+            raise self.CollectError(str(exc)) from exc
+        for scenario in scenarios:
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario, run as a test."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:  # noqa: ANN401 - pytest's node arguments
+        """Keep the scenario."""
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        """Play the scenario; a mismatch raises ``ScenarioFailure``."""
+        self.scenario.run()
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,  # noqa: ANN401 - pytest's own signature
+    ) -> str | TerminalRepr:
+        """Show the transcript instead of a traceback into convguard."""
+        from .._errors import ConvguardError  # noqa: PLC0415 - keep plugin load light
+        from ._scenario import ScenarioFailure  # noqa: PLC0415 - keep plugin load light
+
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, ConvguardError):
+            return f"scenario {self.name!r} could not run: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        """Name the file and the scenario in reports."""
+        return self.path, 0, f"scenario: {self.name}"
