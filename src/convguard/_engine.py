@@ -296,6 +296,9 @@ class Engine:
         state = self.state_of(parent)
         if role is Role.ASSISTANT:
             state = self.policy.on_reply(state, redirect=redirect)
+            if redirect:
+                # Kept on the node so that a replay judges the reply the same way.
+                metadata = {**metadata, "redirect": True}
         return Message(
             self.ids(),
             None if parent is None else parent.id,
