@@ -63,7 +63,7 @@ class Walk:
     ended: bool = False
 
 
-def walk(path: list[Node]) -> Walk:
+def walk(path: list[Node]) -> Walk:  # noqa: C901, PLR0912 - the rules, written out plainly
     """Apply the default last-resort rules to a branch, from its root."""
     w = Walk()
     for node in path:

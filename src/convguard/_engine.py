@@ -97,13 +97,13 @@ def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorF
 
 def _non_string_key(value: object) -> object | None:
     """Return the first non-string mapping key inside *value*, if any."""
-    stack = [value]
+    stack: list[object] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, Mapping):
             for key, child in item.items():
                 if not isinstance(key, str):
-                    return key
+                    return key  # type: ignore[no-any-return]
                 stack.append(child)
         elif isinstance(item, list | tuple):
             stack.extend(item)
