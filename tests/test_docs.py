@@ -3,7 +3,8 @@
 Each ```python block of a docs page (and of README.md) runs, the page's blocks
 in order and sharing one namespace, in a fresh temporary working directory.
 Each script in examples/ runs as ``python examples/NAME.py`` would, with the
-same interpreter, from a temporary directory. Blocks fenced as ``pycon``,
+same interpreter, from a temporary directory. A block may use top-level
+``await``. Blocks fenced as ``pycon``,
 ``text``, ``console``, ``toml``, ``mermaid`` and so on are shown, not run.
 
 Pages and examples are found by glob, so a new page is tested the moment it
@@ -12,6 +13,9 @@ lands; a failure names the page and the line of the block in its traceback.
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
 import re
 import subprocess
 import sys
@@ -73,12 +77,21 @@ def python_blocks(text: str) -> list[Block]:
 
 
 def run_blocks(path: Path, blocks: list[Block]) -> dict[str, object]:
-    """Run *blocks* in order in one namespace; tracebacks show *path* and its lines."""
+    """Run *blocks* in order in one namespace; tracebacks show *path* and its lines.
+
+    A block may use top-level ``await``, as an async REPL would; the page's
+    awaiting blocks share one event loop.
+    """
     namespace: dict[str, object] = {"__name__": "__docs__", "__file__": str(path)}
-    for block in blocks:
-        # Padding with newlines makes traceback line numbers those of the file.
-        source = "\n" * (block.line - 1) + block.code
-        exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - running the docs is the point
+    with asyncio.Runner() as runner:
+        for block in blocks:
+            # Padding with newlines makes traceback line numbers those of the file.
+            source = "\n" * (block.line - 1) + block.code
+            code = compile(source, str(path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            if code.co_flags & inspect.CO_COROUTINE:
+                runner.run(eval(code, namespace))  # noqa: S307 - running the docs is the point
+            else:
+                exec(code, namespace)  # noqa: S102 - running the docs is the point
     return namespace
 
 
@@ -199,3 +212,15 @@ class TestBlockFinder:
         last = caught.traceback[-1]
         assert Path(str(last.path)) == page
         assert last.lineno + 1 == 9
+
+    def test_top_level_await_runs_in_one_loop_per_page(self, tmp_path: Path) -> None:
+        """A block may await at top level; the page's async blocks share an event loop."""
+        text = (
+            "```python\nimport asyncio\nloop = asyncio.get_running_loop()\n"
+            "await asyncio.sleep(0)\n```\n"
+            "```python\nplain = 1\n```\n"
+            "```python\nsame = await asyncio.sleep(0, result=asyncio.get_running_loop())\n```\n"
+        )
+        namespace = run_blocks(tmp_path / "page.md", python_blocks(text))
+        assert namespace["same"] is namespace["loop"]
+        assert namespace["plain"] == 1
