@@ -1,0 +1,60 @@
+"""The public surface: exactly these names, shown under ``convguard``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import convguard as cg
+
+PUBLIC = {
+    "Action", "Branch", "Category", "CategoryClass", "ConfigurationError", "Conversation",
+    "ConversationEndedError", "ConversationRecord", "ConversationTree", "ConvguardError",
+    "DetectionContext", "Detector", "DetectorError", "DetectorFailure", "Evidence", "Feedback",
+    "FeedbackRecord", "Finding", "FindingRecord", "FormatError", "Guard", "GuidanceTemplates",
+    "InvalidMessageError", "InvalidOperationError", "LastResortPolicy", "MemoryStore", "Message",
+    "MessageRecord", "Policy", "PolicyConfig", "PolicyState", "Replay", "ReplayBranch", "Role",
+    "StateRecord", "Status", "Store", "StoreConflictError", "StoreCorruptError", "StoreError",
+    "StoreUnavailableError", "ToolResult", "Turn", "UnknownConversationError",
+    "UnknownMessageError", "Verdict", "VerdictRecord", "WayForward", "__version__",
+    "default_detectors", "detectors", "end_conversation_tool", "formats", "stores", "testing",
+}  # fmt: skip
+
+
+class TestSurface:
+    def test_all_is_exactly_the_public_surface(self) -> None:
+        """__all__ lists the public names, sorted, and each one exists."""
+        assert set(cg.__all__) == PUBLIC
+        assert cg.__all__ == sorted(cg.__all__)
+        for name in cg.__all__:
+            assert hasattr(cg, name)
+
+    def test_public_classes_show_the_public_path(self) -> None:
+        """Reprs and docs say convguard.Verdict, not convguard._policy.Verdict."""
+        for name in cg.__all__:
+            obj = getattr(cg, name)
+            if isinstance(obj, type):
+                assert obj.__module__ == "convguard", name
+        assert repr(cg.Verdict) == "<class 'convguard.Verdict'>"
+
+    def test_version(self) -> None:
+        """The version comes from the installed metadata."""
+        assert cg.__version__[0].isdigit()
+
+    def test_init_is_plain(self) -> None:
+        """No postponed annotations in __init__ (they would hide import errors)."""
+        init = Path(cg.__file__).read_text(encoding="utf-8")
+        assert "from __future__" not in init
+
+    def test_import_stays_light(self) -> None:
+        """Importing convguard loads no optional dependency."""
+        code = (
+            "import sys, convguard; "
+            "print(sorted(m for m in ('rich', 'psycopg', 'psycopg_pool', 'hypothesis', "
+            "'pytest') if m in sys.modules))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "[]"

@@ -1,0 +1,42 @@
+"""Realistic use of the public API; ``mypy --strict`` must accept it as written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import convguard as cg
+
+
+class KeywordDetector:
+    name = "keywords"
+
+    def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        if "idiot" in context.normalized.text:
+            return [cg.Finding(cg.Category.ABUSE, 0.9, self.name)]
+        return []
+
+
+def handle(conv: cg.Conversation, text: str) -> str:
+    try:
+        verdict: cg.Verdict = conv.send(text)
+    except cg.ConversationEndedError as exc:
+        return f"ended; you can: {', '.join(exc.ways_forward)}"
+    if verdict.action is cg.Action.END:
+        return verdict.guidance
+    message: cg.Message = conv.reply("ok", redirect=verdict.action is cg.Action.REDIRECT)
+    return message.content
+
+
+def main() -> None:
+    config = cg.PolicyConfig(max_redirections=2, category_max_redirections={"abuse": 1})
+    guard = cg.Guard(detectors=[KeywordDetector()], policy=cg.LastResortPolicy(config))
+    conv = guard.start(system="Be kind.")
+    handle(conv, "hello")
+    state: cg.PolicyState = conv.state
+    branches: list[cg.Branch] = conv.branches()
+    record: cg.ConversationRecord = conv.export()
+    replay: cg.Replay = guard.replay(record)
+    ended: tuple[str, ...] = replay.ended_at
+    result: cg.ToolResult = conv.handle_tool_call("end_conversation", {"reason": "abuse"})
+    tool: dict[str, object] = cg.end_conversation_tool("anthropic")
+    print(state.redirections, len(branches), ended, result.granted, tool["name"])  # noqa: T201
