@@ -196,6 +196,11 @@ class SQLiteStore(SQLStore):
         self._shared: sqlite3.Connection | None = None
         self._prepare(_TABLES, "?")
         try:
+            # Read first, so a read-only or up-to-date file needs no write lock.
+            with self._read() as conn:
+                current = self._stored_version(conn)
+            if current == SCHEMA_VERSION:
+                return
             with self._write() as conn:
                 self._migrate(
                     conn,
@@ -221,8 +226,17 @@ class SQLiteStore(SQLStore):
     def schema_version(self) -> int:
         """The schema version of the open database."""
         with self._read() as conn:
-            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return 0 if row is None else int(row[0])
+            return self._stored_version(conn)
+
+    @staticmethod
+    def _stored_version(conn: sqlite3.Connection) -> int:
+        known = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if known is None:
+            return 0
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return 0 if row[0] is None else int(row[0])
 
     @property
     def _in_memory(self) -> bool:
