@@ -335,6 +335,10 @@ class PolicyConfig(pydantic.BaseModel):
         if not isinstance(data, Mapping):
             msg = f"a policy config must be a mapping, not {type(data).__name__}"
             raise ConfigurationError(msg)
+        stray = [key for key in data if not isinstance(key, str)]
+        if stray:
+            msg = f"policy config option names must be strings, found {stray[0]!r}"
+            raise ConfigurationError(msg)
         return cls(**dict(data))
 
     @classmethod
@@ -352,7 +356,7 @@ class PolicyConfig(pydantic.BaseModel):
         """
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             msg = f"policy config is not valid JSON: {exc}"
             raise ConfigurationError(msg) from exc
         return cls.from_dict(data)

@@ -206,6 +206,10 @@ class ConversationRecord(pydantic.BaseModel):
         if not isinstance(data, Mapping):
             msg = f"a conversation record must be an object, not {type(data).__name__}"
             raise FormatError(msg)
+        stray = [key for key in data if not isinstance(key, str)]
+        if stray:
+            msg = f"a conversation record's field names must be strings, found {stray[0]!r}"
+            raise FormatError(msg)
         return cls(**dict(data))
 
     @classmethod
@@ -219,7 +223,7 @@ class ConversationRecord(pydantic.BaseModel):
 
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             msg = f"not valid JSON: {exc}"
             raise FormatError(msg) from exc
         return cls.from_dict(data)
