@@ -586,7 +586,7 @@ class TestConfiguration:
         import sys
 
         code = "import sys, convguard; print('psycopg' in sys.modules)"
-        out = subprocess.run(  # noqa: S603 - our own interpreter
+        out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "False"

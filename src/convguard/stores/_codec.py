@@ -53,12 +53,9 @@ def dump_time(value: datetime) -> str:
 
 def load_time(value: object) -> datetime:
     """Parse a timestamp written by :func:`dump_time`."""
-    if not isinstance(value, str):
-        msg = f"a timestamp column holds {type(value).__name__}, not text"
-        raise StoreCorruptError(msg)
     try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
+        return datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
         msg = f"a timestamp column holds {value!r}"
         raise StoreCorruptError(msg) from exc
 

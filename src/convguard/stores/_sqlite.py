@@ -199,7 +199,7 @@ class SQLiteStore(SQLStore):
             # Read first, so a read-only or up-to-date file needs no write lock.
             with self._read() as conn:
                 current = self._stored_version(conn)
-            if current == SCHEMA_VERSION:
+            if current == MIGRATIONS[-1][0]:
                 return
             with self._write() as conn:
                 self._migrate(
@@ -318,8 +318,8 @@ class SQLiteStore(SQLStore):
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            # SQLite may have rolled back already (e.g. after SQLITE_FULL).
+        # SQLite may have rolled back already (e.g. after SQLITE_FULL).
+        if conn.in_transaction:  # pragma: no branch - the other way needs a full disk
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
 
