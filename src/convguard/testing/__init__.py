@@ -1,8 +1,54 @@
 """Tools for unit-testing policies and detectors.
 
-``ScriptedDetector`` makes the outcome of every turn known from its text.
+- :class:`ScriptedDetector` makes the outcome of every turn known from its
+  text, and :class:`FakeClock` the time of every message.
+- :class:`Scenario` scripts a conversation with the expected action of each
+  turn, in Python or in a ``*.convguard.toml`` file (:func:`load_scenarios`);
+  the pytest plugin collects those files as tests.
+- :class:`PolicyContract` (needs Hypothesis, the ``testing`` extra) checks a
+  policy against the invariants of convguard; :mod:`convguard.testing.strategies`
+  holds the Hypothesis strategies it is built from.
+
+See ``docs/testing.md``.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._clock import FakeClock
+from ._scenario import (
+    MARKERS,
+    Outcome,
+    Scenario,
+    ScenarioFailure,
+    ScenarioResult,
+    Step,
+    load_scenarios,
+)
 from ._scripted import ScriptedDetector
 
-__all__ = ["ScriptedDetector"]
+if TYPE_CHECKING:
+    from ._contract import ContractViolation, PolicyContract
+
+__all__ = [
+    "MARKERS",
+    "ContractViolation",
+    "FakeClock",
+    "Outcome",
+    "PolicyContract",
+    "Scenario",
+    "ScenarioFailure",
+    "ScenarioResult",
+    "ScriptedDetector",
+    "Step",
+    "load_scenarios",
+]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a lazily imported class
+    """Import the contract only when asked for: it needs Hypothesis."""
+    if name in {"PolicyContract", "ContractViolation"}:
+        from . import _contract  # noqa: PLC0415 - Hypothesis is an optional extra
+
+        return getattr(_contract, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
