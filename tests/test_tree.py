@@ -84,6 +84,31 @@ class TestAdd:
             tree.add(bad)
 
 
+class TestEditing:
+    def test_append_answers_the_tip(self, tree: ConversationTree) -> None:
+        """append() takes a child of the tip only."""
+        tree.append(node("d", tree.get("c"), role=Role.ASSISTANT))
+        assert tree.tip_id == "d"
+        with pytest.raises(cg.InvalidOperationError, match="tip"):
+            tree.append(node("e", tree.get("a")))
+
+    def test_edit_adds_a_user_sibling(self, tree: ConversationTree) -> None:
+        """edit() keeps the original and adds a sibling under the same parent."""
+        tree.edit("a", node("a2", tree.get("root")))
+        assert [m.id for m in tree.children("root")] == ["a", "c", "a2"]
+        with pytest.raises(cg.InvalidOperationError, match="user"):
+            tree.edit("b", node("b2", tree.get("a")))
+        with pytest.raises(cg.InvalidOperationError, match="sibling"):
+            tree.edit("a", node("a3", tree.get("a")))
+
+    def test_regenerate_adds_an_assistant_sibling(self, tree: ConversationTree) -> None:
+        """regenerate() works on assistant messages only."""
+        tree.regenerate("b", node("b2", tree.get("a"), role=Role.ASSISTANT))
+        assert tree.tip_id == "b2"
+        with pytest.raises(cg.InvalidOperationError, match="assistant"):
+            tree.regenerate("a", node("x", tree.get("root"), role=Role.ASSISTANT))
+
+
 class TestRead:
     def test_path_from_the_root(self, tree: ConversationTree) -> None:
         """path() walks from the root to the tip or a given node."""

@@ -191,6 +191,48 @@ class ConversationTree:
         if move_tip:
             self.tip_id = message.id
 
+    def append(self, message: Message) -> None:
+        """Add *message* as a child of the active tip, and make it the tip.
+
+        Raises:
+            InvalidOperationError: When *message* is not a child of the tip.
+            ConversationEndedError: When the tip is ended.
+        """
+        if message.parent_id != self.tip_id:
+            msg = f"message {message.id!r} does not answer the tip {self.tip_id!r}"
+            raise InvalidOperationError(msg)
+        self.add(message)
+
+    def edit(self, message_id: str, message: Message) -> None:
+        """Add *message* as an edit of the user message *message_id* (a sibling).
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in the tree.
+            InvalidOperationError: When it is not a user message, or *message*
+                is not its sibling.
+        """
+        self._sibling(message_id, message, Role.USER)
+
+    def regenerate(self, message_id: str, message: Message) -> None:
+        """Add *message* as another answer beside the assistant message *message_id*.
+
+        Raises:
+            UnknownMessageError: When *message_id* is not in the tree.
+            InvalidOperationError: When it is not an assistant message, or
+                *message* is not its sibling.
+        """
+        self._sibling(message_id, message, Role.ASSISTANT)
+
+    def _sibling(self, message_id: str, message: Message, role: Role) -> None:
+        original = self.get(message_id)
+        if original.role is not role or message.role is not role:
+            msg = f"{message_id!r} is a {original.role} message; expected {role} for both"
+            raise InvalidOperationError(msg)
+        if message.parent_id != original.parent_id:
+            msg = f"message {message.id!r} is not a sibling of {message_id!r}"
+            raise InvalidOperationError(msg)
+        self.add(message)
+
     def switch(self, message_id: str) -> Message:
         """Make *message_id* the active tip.
 
