@@ -1,0 +1,223 @@
+"""Measure the stores: turns per second with 1 and 8 workers, and cost at depth.
+
+Run with plain ``python benchmarks/bench_stores.py`` (``--quick`` for a short
+run). Every store that can be reached is measured: memory, a SQLite file in a
+temporary directory, and PostgreSQL at ``CONVGUARD_TEST_POSTGRES_DSN`` (or
+127.0.0.1:5432, database ``test``) on a throw-away schema.
+
+- Throughput: each worker sends user turns on its own conversation, as a
+  backend serving many chats does; 8 threads share one store object, and 8
+  processes each open their own store on the same database.
+- Depth: one turn on a conversation 10,000 messages deep against one 10
+  deep, interleaved so the machine's noise falls on both alike; the ratio is
+  what matters (1.0 means a turn does not grow with the conversation).
+
+Nothing here asserts: the numbers go into the notes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import convguard as cg
+from convguard.stores import MemoryStore, PostgresStore, SQLiteStore, Store
+from convguard.testing import ScriptedDetector
+
+DSN = os.environ.get("CONVGUARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+QUICK = "--quick" in sys.argv
+TURNS = 150 if QUICK else 600  # per worker
+DEPTH_SAMPLES = 100 if QUICK else 400
+WORKERS = 8
+TEXT = "Could you help me plan a three-day trip to Lisbon with a small budget?"
+
+# How a process opens the shared store: ("sqlite", path) or ("postgres", schema).
+Spec = tuple[str, str]
+
+
+def open_store(spec: Spec) -> Store:
+    """Open the store a spec names."""
+    kind, where = spec
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(where, timeout=60)
+    return PostgresStore(DSN, schema=where, max_size=WORKERS + 2)
+
+
+def guard_on(store: Store) -> cg.Guard:
+    """Return a guard with one cheap detector, so the store dominates."""
+    return cg.Guard(detectors=[ScriptedDetector({"[abuse]": "abuse"})], store=store)
+
+
+def run_turns(guard: cg.Guard, turns: int) -> None:
+    """Send *turns* user messages on a new conversation."""
+    conv = guard.start()
+    for _ in range(turns):
+        conv.send(TEXT)
+
+
+def threads_rate(store: Store, workers: int, turns: int) -> float:
+    """Return turns per second of *workers* threads sharing *store*."""
+    guard = guard_on(store)
+    barrier = threading.Barrier(workers + 1)
+
+    def work() -> None:
+        barrier.wait()
+        run_turns(guard, turns)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return workers * turns / (time.perf_counter() - start)
+
+
+def process_worker(spec: Spec, turns: int, start_at: float) -> float:
+    """Open the store, wait for the common start, run the turns; return the end time."""
+    store = open_store(spec)
+    guard = guard_on(store)
+    guard.start()  # warm the connection before the clock starts
+    while time.time() < start_at:
+        time.sleep(0.001)
+    run_turns(guard, turns)
+    store.close()
+    return time.time()
+
+
+def processes_rate(spec: Spec, workers: int, turns: int) -> float:
+    """Return turns per second of *workers* processes on the same database."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        start_at = time.time() + 5.0  # past every process's start-up
+        futures = [pool.submit(process_worker, spec, turns, start_at) for _ in range(workers)]
+        end = max(f.result() for f in futures)
+    return workers * turns / (end - start_at)
+
+
+def deep_conversation(store: Store, depth: int) -> cg.Conversation:
+    """Store one branch *depth* messages deep, user and assistant in turn."""
+    guard = guard_on(store)
+    messages: list[cg.Message] = []
+    parent: cg.Message | None = None
+    now = datetime.now(UTC)
+    for i in range(depth):
+        parent = cg.Message(
+            f"m{i}",
+            None if parent is None else parent.id,
+            cg.Role.USER if i % 2 == 0 else cg.Role.ASSISTANT,
+            TEXT,
+            now,
+            cg.PolicyState(user_turns=i // 2),
+            depth=i,
+        )
+        messages.append(parent)
+    conversation_id = uuid.uuid4().hex
+    store.create(conversation_id, created_at=now, messages=messages)
+    return guard.open(conversation_id)
+
+
+def depth_ratio(store: Store) -> tuple[float, float]:
+    """Return the median turn time at depth 10 and at depth 10,000, in µs."""
+    shallow = deep_conversation(store, 10)
+    deep = deep_conversation(store, 10_000)
+    samples: dict[str, list[int]] = {"shallow": [], "deep": []}
+    pair = [("shallow", shallow), ("deep", deep)]
+    for _ in range(DEPTH_SAMPLES):
+        pair.reverse()  # ABBA: whichever goes second gains nothing from it
+        for name, conv in pair:
+            start = time.perf_counter_ns()
+            conv.send(TEXT)
+            samples[name].append(time.perf_counter_ns() - start)
+    return (
+        statistics.median(samples["shallow"]) / 1000,
+        statistics.median(samples["deep"]) / 1000,
+    )
+
+
+def postgres_reachable() -> str | None:
+    """Return why PostgreSQL is skipped, or ``None``."""
+    try:
+        import psycopg  # noqa: PLC0415 - the extra is optional
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip()
+
+
+@contextmanager
+def specs() -> Iterator[list[Spec]]:
+    """Yield the stores to measure, and clean up after them."""
+    out: list[Spec] = [("memory", "")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out.append(("sqlite", str(Path(tmp) / "bench.db")))
+        why = postgres_reachable()
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        if why is None:
+            out.append(("postgres", schema))
+        else:
+            print(f"postgres: skipped ({why})")
+        try:
+            yield out
+        finally:
+            if why is None:
+                import psycopg  # noqa: PLC0415 - the extra is optional
+
+                with psycopg.connect(DSN, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def row(label: str, *cells: str) -> None:
+    """Print one line of the results table."""
+    print(f"{label:<10}" + "".join(f"{c:>16}" for c in cells))
+
+
+def main() -> None:
+    """Measure every reachable store and print the figures and their ratios."""
+    print(f"turns per worker: {TURNS}; depth samples: {DEPTH_SAMPLES}\n")
+    row("store", "1 worker/s", "8 threads/s", "8 procs/s", "d=10 µs", "d=10k µs", "10k/10")
+    with specs() as stores:
+        for spec in stores:
+            kind = spec[0]
+            store = open_store(spec)
+            try:
+                one = threads_rate(store, 1, TURNS)
+                eight = threads_rate(store, WORKERS, TURNS)
+                shallow, deep = depth_ratio(store)
+            finally:
+                store.close()
+            procs = processes_rate(spec, WORKERS, TURNS) if kind != "memory" else float("nan")
+            row(
+                kind,
+                f"{one:,.0f}",
+                f"{eight:,.0f} ({eight / one:.2f}x)",
+                "-" if kind == "memory" else f"{procs:,.0f} ({procs / one:.2f}x)",
+                f"{shallow:,.0f}",
+                f"{deep:,.0f}",
+                f"{deep / shallow:.2f}x",
+            )
+    print(
+        "\n8-worker figures are shown with their ratio to 1 worker; "
+        "10k/10 is the turn cost at depth 10,000 over depth 10."
+    )
+
+
+if __name__ == "__main__":
+    main()
