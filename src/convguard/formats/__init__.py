@@ -195,7 +195,9 @@ def _sniff(text: str, path: str | None) -> tuple[str, Any]:
 
 
 def _kind(data: object, path: str | None) -> str:
-    sample = data[0] if isinstance(data, list) and data else data
+    sample = data
+    if isinstance(data, list):
+        sample = next((item for item in data if isinstance(item, Mapping)), None)
     if isinstance(data, list) and not data:
         return "convguard"  # nothing to read: any reader gives no records
     if isinstance(sample, Mapping):

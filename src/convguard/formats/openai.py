@@ -199,6 +199,8 @@ def _message(
     if raw_role != role:
         metadata["openai_role"] = raw_role
     content = item.get("content")
+    if content is None and "content" in item:
+        metadata["openai_content"] = None  # written back as null, not ""
     if isinstance(content, list):
         metadata["openai_content"] = content
         text = _parts_text(fields, content, f"{field}.content")
@@ -266,7 +268,7 @@ def to_messages(record: ConversationRecord) -> list[dict[str, Any]]:
 def _api_message(message: MessageRecord) -> dict[str, Any]:
     meta = message.metadata
     role = meta.get("openai_role", message.role)
-    out: dict[str, Any] = {"role": role}
+    out: dict[str, Any] = {"role": str(role)}
     content: Any = meta.get("openai_content", message.content)
     calls = meta.get("tool_calls")
     if calls and content == "":
