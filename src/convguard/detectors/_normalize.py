@@ -1,40 +1,178 @@
 """One pass that gives detectors a de-obfuscated view of a text.
 
-(Foundation version: NFKC, casefolding and invisible characters. The
-detectors work makes it fold homoglyphs, leetspeak and spacing too.)
+What it undoes, in order:
+
+1. per character: Unicode NFKC (fullwidth, mathematical and circled letters,
+   ligatures), accents stripped, case folded, zero-width, bidi and other
+   invisible characters removed, apostrophes dropped (``you're`` reads
+   ``youre``), and look-alike letters of other scripts (homoglyphs, from the
+   Unicode confusables table shipped in ``data/confusables.json``) folded to
+   ASCII;
+2. per word: leetspeak folded (``b0mb``, ``$hit``, ``k1ll``), masked letters
+   resolved (``f*ck``), stretched letters collapsed (``kiiill``), and letters
+   spaced or dotted apart (``k i l l``, ``k.i.l.l``) joined and split back
+   into words.
+
+Step 2 reads a vocabulary (by default every word of the packaged lexicons
+plus common English words) so that it folds ``b0mb`` but leaves ``10th``,
+``mp3`` and ``c4`` alone. The normalized text is built with ``str.translate``
+and one regex substitution; the map back to the original offsets is worked
+out only when a detector asks for a span, so a clean turn pays nothing for it.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
 from typing import Final, final
 
-from attrs import frozen
-
-__all__ = ["NormalizedText", "normalize"]
+__all__ = ["NormalizedText", "Normalizer", "normalize"]
 
 _INVISIBLE: Final = frozenset(
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
     "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
     "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
 )
+_APOSTROPHES: Final = frozenset("'`\u2018\u2019\u02bc\u02b9\u2032\uff07")
+_DASHES: Final = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
+_LEET: Final = str.maketrans("0134578@$!|9", "oieastbasilg")
+_LEET_L: Final = str.maketrans("1|", "ll")
+_MAX_RUN: Final = 48
+
+# Letters split apart by one separator each ("k i l l", "b.0.m.b"), or one
+# word-like token that mixes letters with leet, mask characters or a letter
+# stretched three times.
+_PATTERN: Final = re.compile(
+    r"(?P<run>(?<![a-z0-9@$])(?:[a-z0-9@$][ .\-_*~/+])+[a-z0-9@$](?![a-z0-9@$]))"
+    r"|(?P<word>(?<![a-z0-9@$!|*])"
+    r"(?=[a-z0-9@$!|*]*?(?:[0-9@$!|*][a-z]|[a-z][0-9@$!|*]|([a-z])\3\3))"
+    r"[a-z0-9@$!|*]+)"
+)
+# A cheap test for whether step 2 has anything to do: most texts have none.
+_TRIGGER: Final = re.compile(
+    r"[0-9@$!|*]|(?<![a-z0-9@$])[a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])|([a-z])\1\1"
+)
+_SQUEEZE: Final = re.compile(r"(.)\1+")
+_STRETCH: Final = re.compile(r"([a-z])\1{2,}")
+_UNIT_LIKE: Final = re.compile(r"[0-9]+[a-z]+|[a-z]+[0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _confusables() -> dict[str, str]:
+    raw = resources.files("convguard.detectors").joinpath("data/confusables.json").read_text(
+        encoding="utf-8"
+    )
+    table: dict[str, str] = json.loads(raw)["map"]
+    return table
+
+
+def _fold_char(char: str) -> str:
+    """Return what one character becomes in step 1."""
+    if char in _INVISIBLE or char in _APOSTROPHES:
+        return ""
+    if char in _DASHES:
+        return "-"
+    category = unicodedata.category(char)
+    if category == "Cf" or category in {"Mn", "Me"}:
+        return ""
+    if category in {"Cc", "Zs", "Zl", "Zp"}:
+        return " " if char not in "\n\t" else char
+    decomposed = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", char)
+        if unicodedata.category(c) not in {"Mn", "Me"}
+    )
+    folded = unicodedata.normalize("NFKC", decomposed).casefold()
+    table = _confusables()
+    return "".join(table.get(c, c) if not c.isascii() else c for c in folded)
+
+
+class _CharTable(dict[int, str]):
+    """A ``str.translate`` table that works out and caches unseen characters."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: int) -> str:
+        value = _fold_char(chr(key))
+        self[key] = value
+        return value
+
+
+def _ascii_table() -> _CharTable:
+    table = _CharTable()
+    for code in range(128):
+        char = chr(code)
+        if char in _APOSTROPHES:
+            table[code] = ""
+        else:
+            table[code] = char.lower()
+    return table
 
 
 @final
-@frozen
 class NormalizedText:
     """A de-obfuscated text and the way back to the original.
 
     Attributes:
         text: The normalized text detectors scan.
         original: The user's text.
-        offsets: For each character of ``text``, the offset in ``original``
-            of the character it came from.
     """
 
-    text: str
-    original: str
-    offsets: tuple[int, ...]
+    __slots__ = ("_builder", "_offsets", "original", "text")
+
+    def __init__(
+        self,
+        text: str,
+        original: str,
+        offsets: Sequence[int] | None = None,
+        *,
+        builder: Callable[[], Sequence[int]] | None = None,
+    ) -> None:
+        """Keep a normalized text with its offsets, or a way to work them out.
+
+        Args:
+            text: The normalized text.
+            original: The user's original text.
+            offsets: For each character of *text*, the offset in *original*
+                of the character it came from.
+            builder: Computes *offsets* on first use, when not given.
+        """
+        self.text = text
+        self.original = original
+        self._offsets: tuple[int, ...] | None = None if offsets is None else tuple(offsets)
+        self._builder = builder
+
+    def __repr__(self) -> str:
+        """Show the normalized text."""
+        return f"NormalizedText({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """Compare the texts and their offset maps."""
+        if not isinstance(other, NormalizedText):
+            return NotImplemented
+        return (self.text, self.original, self.offsets) == (
+            other.text,
+            other.original,
+            other.offsets,
+        )
+
+    def __hash__(self) -> int:
+        """Hash the texts."""
+        return hash((self.text, self.original))
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """For each character of ``text``, its offset in ``original``."""
+        if self._offsets is None:
+            if self._builder is None:
+                self._offsets = tuple(range(len(self.text)))
+            else:
+                self._offsets = tuple(self._builder())
+        return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of ``text`` back to a span of ``original``.
@@ -46,14 +184,194 @@ class NormalizedText:
         Returns:
             The matching ``(start, end)`` in ``original``.
         """
-        if start >= end or not self.offsets:
-            point = self.offsets[start] if start < len(self.offsets) else len(self.original)
+        offsets = self.offsets
+        if not offsets:
+            return 0, 0
+        start = max(0, min(start, len(offsets)))
+        end = max(start, min(end, len(offsets)))
+        if start >= end:
+            point = offsets[start] if start < len(offsets) else len(self.original)
             return point, point
-        return self.offsets[start], self.offsets[end - 1] + 1
+        first = offsets[start]
+        last = offsets[end - 1] + 1
+        return first, max(first, last)
+
+
+@final
+class Normalizer:
+    """Normalize texts against a vocabulary of known words.
+
+    Args:
+        vocabulary: The words a leet, masked, stretched or spaced-out token
+            may resolve to. A token that is already a known word (``c4``,
+            ``13yo``) is left as it is.
+    """
+
+    __slots__ = ("_by_length", "_chars", "_squeezed", "_vocabulary")
+
+    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+        """Index the vocabulary."""
+        words = {w.casefold() for w in vocabulary if w and w.isascii() and w.isalnum()}
+        words.update("aio")
+        self._vocabulary = frozenset(words)
+        squeezed: dict[str, str] = {}
+        by_length: dict[int, list[str]] = {}
+        for word in sorted(words):
+            squeezed.setdefault(_SQUEEZE.sub(r"\1", word), word)
+            if word.isalpha():
+                by_length.setdefault(len(word), []).append(word)
+        self._squeezed = squeezed
+        self._by_length = by_length
+        self._chars = _ascii_table()
+
+    def __repr__(self) -> str:
+        """Show the vocabulary size."""
+        return f"<Normalizer vocabulary={len(self._vocabulary)} words>"
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """The known words."""
+        return self._vocabulary
+
+    def __call__(self, text: str) -> NormalizedText:
+        """Return the de-obfuscated view of *text*.
+
+        Args:
+            text: The user's original text.
+
+        Returns:
+            The normalized text with its (lazily computed) offset map.
+        """
+        stage1 = text.translate(self._chars)
+        stage2 = _PATTERN.sub(self._rewrite, stage1) if _TRIGGER.search(stage1) else stage1
+        if stage2 == text:
+            return NormalizedText(stage2, text, None)
+        return NormalizedText(stage2, text, builder=lambda: self.offsets(text))
+
+    def offsets(self, text: str) -> list[int]:
+        """Return, for each character of the normalized *text*, its source offset.
+
+        Args:
+            text: The user's original text.
+
+        Returns:
+            One offset into *text* per character of ``self(text).text``.
+        """
+        chars: list[str] = []
+        first: list[int] = []
+        table = self._chars
+        for index, char in enumerate(text):
+            folded = table[ord(char)]
+            chars.append(folded)
+            first.extend([index] * len(folded))
+        stage1 = "".join(chars)
+        result: list[int] = []
+        position = 0
+        for match in _PATTERN.finditer(stage1) if _TRIGGER.search(stage1) else ():
+            result.extend(first[position : match.start()])
+            replacement = self._rewrite(match)
+            width = match.end() - match.start()
+            result.extend(
+                first[match.start() + min(width - 1, i * width // max(1, len(replacement)))]
+                for i in range(len(replacement))
+            )
+            position = match.end()
+        result.extend(first[position:])
+        return result
+
+    # -- step 2 ---------------------------------------------------------------
+
+    def _rewrite(self, match: re.Match[str]) -> str:
+        run = match.group("run")
+        if run is not None:
+            return self._join(run)
+        return self._word(match.group())
+
+    def _join(self, run: str) -> str:
+        letters = run[::2]
+        if letters in self._vocabulary:
+            return letters
+        if len(letters) == 2:  # noqa: PLR2004 - "a n" joins only into a known word
+            return run
+        folded = letters.translate(_LEET)
+        if folded in self._vocabulary:
+            return folded
+        if folded.isalpha() and len(folded) <= _MAX_RUN:
+            words = self._segment(folded)
+            if words is not None:
+                return " ".join(words)
+        return folded if folded.isalpha() else letters
+
+    def _segment(self, letters: str) -> list[str] | None:
+        """Split *letters* into the fewest known words, or ``None``."""
+        vocabulary = self._vocabulary
+        size = len(letters)
+        best: list[list[str] | None] = [None] * (size + 1)
+        best[0] = []
+        for end in range(1, size + 1):
+            for start in range(max(0, end - 20), end):
+                head = best[start]
+                if head is None:
+                    continue
+                piece = letters[start:end]
+                if piece in vocabulary:
+                    candidate = [*head, piece]
+                    current = best[end]
+                    if current is None or len(candidate) < len(current):
+                        best[end] = candidate
+        return best[size]
+
+    def _word(self, token: str) -> str:
+        core = token.strip("!|*")
+        if not core or core in self._vocabulary:
+            return token
+        lead = token[: len(token) - len(token.lstrip("!|*"))]
+        trail = token[len(lead) + len(core) :]
+        resolved = self._resolve(core)
+        return token if resolved is None else lead + resolved + trail
+
+    def _resolve(self, core: str) -> str | None:
+        vocabulary = self._vocabulary
+        if "*" in core:
+            masked = self._unmask(core)
+            if masked is not None:
+                return masked
+            core = core.replace("*", "")
+        folded = core.translate(_LEET)
+        candidates = [folded]
+        if "1" in core or "|" in core:
+            candidates.append(core.translate(_LEET_L).translate(_LEET))
+        for candidate in candidates:
+            if candidate in vocabulary:
+                return candidate
+            squeezed = self._squeezed.get(_SQUEEZE.sub(r"\1", candidate))
+            if squeezed is not None and _STRETCH.search(candidate):
+                return squeezed
+        if _STRETCH.search(folded):
+            return _STRETCH.sub(r"\1", folded)
+        if _UNIT_LIKE.fullmatch(core) or not folded.isalpha():
+            return None
+        return folded
+
+    def _unmask(self, core: str) -> str | None:
+        for word in self._by_length.get(len(core), ()):
+            if all(m in {"*", w} for m, w in zip(core, word, strict=True)):
+                return word
+        return None
+
+
+@lru_cache(maxsize=1)
+def _default() -> Normalizer:
+    from ._lexicon import packaged_vocabulary  # noqa: PLC0415 - cycle
+
+    return Normalizer(packaged_vocabulary())
 
 
 def normalize(text: str) -> NormalizedText:
     """Return the de-obfuscated view of *text*.
+
+    Uses a :class:`Normalizer` whose vocabulary is every word of the packaged
+    lexicons plus common English words.
 
     Args:
         text: The user's original text.
@@ -61,12 +379,4 @@ def normalize(text: str) -> NormalizedText:
     Returns:
         The normalized text with its offset map.
     """
-    out: list[str] = []
-    offsets: list[int] = []
-    for index, char in enumerate(text):
-        if char in _INVISIBLE:
-            continue
-        folded = unicodedata.normalize("NFKC", char).casefold()
-        out.append(folded)
-        offsets.extend([index] * len(folded))
-    return NormalizedText("".join(out), text, tuple(offsets))
+    return _default()(text)

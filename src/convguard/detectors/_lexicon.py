@@ -1,0 +1,845 @@
+"""Lexicons of terms and co-occurrence rules, compiled into one scan.
+
+A lexicon is a set of named *lists* of terms (each term one or more words,
+with a weight), *rules* that say which lists must occur together, and within
+how many words, for a category to be found, and *allowlist* phrases that
+cancel a match ("kill the process"). The data lives in TOML files; the
+packaged ones are in ``convguard/detectors/data``, and users extend or replace
+them (see ``docs/detectors.md`` for the format).
+
+Matching reads the normalized text word by word: each word is looked up once
+in a dictionary of first words, so the cost grows with the length of the
+message, not with the size of the lexicon. Terms are literal words, never
+regular expressions; the optional ``patterns`` of a list are regular
+expressions checked when loaded, so none can backtrack catastrophically.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib
+import itertools
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, final
+
+from attrs import frozen
+
+from .._errors import ConfigurationError
+from .._findings import Evidence, Finding
+from ._protocols import DetectionContext
+
+__all__ = [
+    "Lexicon",
+    "LexiconDetector",
+    "Rule",
+    "check_pattern",
+    "packaged_lexicon",
+    "packaged_vocabulary",
+]
+
+_TOKEN: Final = re.compile(r"[^\W_]+")
+_BRACES: Final = re.compile(r"\{([^{}]*)\}")
+_RANGE: Final = re.compile(r"(\d+)\.\.(\d+)")
+_MAX_EXPANSIONS: Final = 2000
+_MAX_PATTERN_CHARS: Final = 500
+_DATA_PACKAGE: Final = "convguard.detectors"
+_ALLOW_PREFIX: Final = "allow:"
+
+Hit = tuple[int, int, float, str]
+"""A term found in a text: first word, one past the last word, weight, term."""
+
+
+def expand(term: str) -> list[str]:
+    """Expand the braces of a term: ``bomb{,s}`` gives ``bomb`` and ``bombs``.
+
+    ``{a,b}`` lists alternatives (an empty one is allowed); ``{1..17}`` is a
+    range of whole numbers.
+
+    Args:
+        term: The term as written in a lexicon.
+
+    Returns:
+        Every spelling it stands for, in order.
+
+    Raises:
+        ConfigurationError: For unbalanced braces or too many expansions.
+    """
+    match = _BRACES.search(term)
+    if match is None:
+        if "{" in term or "}" in term:
+            msg = f"term {term!r} has unbalanced braces"
+            raise ConfigurationError(msg)
+        return [term]
+    body = match.group(1)
+    numbers = _RANGE.fullmatch(body)
+    if numbers is not None:
+        low, high = int(numbers.group(1)), int(numbers.group(2))
+        options = [str(n) for n in range(low, high + 1)]
+    else:
+        options = body.split(",")
+    head, tail = term[: match.start()], term[match.end() :]
+    results: list[str] = []
+    for option in options:
+        results.extend(expand(head + option + tail))
+        if len(results) > _MAX_EXPANSIONS:
+            msg = f"term {term!r} expands to more than {_MAX_EXPANSIONS} spellings"
+            raise ConfigurationError(msg)
+    return results
+
+
+def words_of(phrase: str) -> tuple[str, ...]:
+    """Return the words of *phrase* as the normalized text spells them.
+
+    Args:
+        phrase: A term or allowlist phrase.
+
+    Returns:
+        Its words, case folded, with apostrophes dropped.
+    """
+    folded = phrase.casefold()
+    for apostrophe in "'\u2019`":
+        folded = folded.replace(apostrophe, "")
+    return tuple(_TOKEN.findall(folded))
+
+
+def _walk(items: Any, inside_repeat: bool, pattern: str) -> None:  # noqa: ANN401 - sre parse trees are untyped
+    constants = importlib.import_module("re._constants")
+    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
+    repeats.update(
+        op for op in (getattr(constants, "POSSESSIVE_REPEAT", None),) if op is not None
+    )
+    for op, value in items:
+        if op in repeats:
+            low, high, body = value
+            del low
+            if inside_repeat and high > 1:
+                msg = f"pattern {pattern!r} nests quantifiers, which can backtrack catastrophically"
+                raise ConfigurationError(msg)
+            _walk(body, inside_repeat or high > 1, pattern)
+        elif op in {constants.GROUPREF, constants.GROUPREF_EXISTS}:
+            msg = f"pattern {pattern!r} uses a backreference, which is not allowed"
+            raise ConfigurationError(msg)
+        elif op is constants.BRANCH:
+            if inside_repeat:
+                msg = (
+                    f"pattern {pattern!r} repeats an alternation, which can backtrack "
+                    "catastrophically; list the alternatives as terms instead"
+                )
+                raise ConfigurationError(msg)
+            for branch in value[1]:
+                _walk(branch, inside_repeat, pattern)
+        elif op is constants.SUBPATTERN:
+            _walk(value[-1], inside_repeat, pattern)
+        elif op in {constants.ASSERT, constants.ASSERT_NOT}:
+            _walk(value[1], inside_repeat, pattern)
+
+
+def check_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a user-supplied regular expression, refusing risky ones.
+
+    A pattern may not nest quantifiers (``(a+)+``), repeat an alternation
+    (``(a|ab)*``) or use backreferences: those are what make a regular
+    expression backtrack for ever on a crafted message.
+
+    Args:
+        pattern: The regular expression, matched against normalized text.
+
+    Returns:
+        The compiled pattern.
+
+    Raises:
+        ConfigurationError: If the pattern is invalid, too long or risky.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        msg = f"a pattern must be a non-empty string, not {pattern!r}"
+        raise ConfigurationError(msg)
+    if len(pattern) > _MAX_PATTERN_CHARS:
+        msg = f"pattern {pattern[:40]!r}... is longer than {_MAX_PATTERN_CHARS} characters"
+        raise ConfigurationError(msg)
+    try:
+        compiled = re.compile(pattern)
+        parser = importlib.import_module("re._parser")
+        tree = parser.parse(pattern)
+    except (re.error, RecursionError) as exc:
+        msg = f"pattern {pattern!r} is not a valid regular expression: {exc}"
+        raise ConfigurationError(msg) from exc
+    _walk(tree, False, pattern)  # noqa: FBT003 - the walk's own flag
+    return compiled
+
+
+@final
+@frozen
+class Rule:
+    """Lists of terms that must occur together for a category to be found.
+
+    Attributes:
+        name: A short name, shown in evidence and reasons.
+        category: The category it finds.
+        lists: The names of the lists; one term of each must occur.
+        weight: The score when it fires, times the smallest weight of the
+            terms it matched.
+        window: The most words the matched terms may span, first to last.
+        ordered: Whether the terms must occur in the order of ``lists``.
+        unless: Lists whose presence anywhere in the message cancels it.
+        breaks: Lists whose presence between the matched terms cancels it.
+        min_coverage: The least share of the message's words its terms must
+            cover (``1.0``: the message is nothing but such terms).
+        fillers: A list whose words alone may stand between the matched
+            terms ("you *absolute* moron"); any word may when empty.
+    """
+
+    name: str
+    category: str
+    lists: tuple[str, ...]
+    weight: float = 0.9
+    window: int = 8
+    ordered: bool = False
+    unless: tuple[str, ...] = ()
+    breaks: tuple[str, ...] = ()
+    min_coverage: float = 0.0
+    fillers: str = ""
+
+
+@frozen
+class _Term:
+    words: tuple[str, ...]
+    weight: float
+    text: str
+
+
+@frozen
+class _List:
+    name: str
+    terms: tuple[_Term, ...]
+    patterns: tuple[tuple[re.Pattern[str], float], ...] = ()
+
+
+def _number(value: object, label: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        msg = f"{label} must be a number within {low}..{high}, got {value!r}"
+        raise ConfigurationError(msg)
+    return float(value)
+
+
+def _names(value: object, label: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        msg = f"{label} must be a list of list names, got {value!r}"
+        raise ConfigurationError(msg)
+    return tuple(value)
+
+
+def _parse_list(name: str, spec: object, source: str) -> _List:
+    if not isinstance(spec, Mapping):
+        msg = f"{source}: list {name!r} must be a table with 'terms'"
+        raise ConfigurationError(msg)
+    unknown = set(spec) - {"terms", "weight", "patterns"}
+    if unknown:
+        msg = f"{source}: list {name!r} has unknown keys {sorted(unknown)}"
+        raise ConfigurationError(msg)
+    default = _number(spec.get("weight", 1.0), f"{source}: weight of list {name!r}", 0.0, 1.0)
+    terms: list[_Term] = []
+    for entry in spec.get("terms", ()):
+        if isinstance(entry, str):
+            text, weight = entry, default
+        elif isinstance(entry, Mapping) and isinstance(entry.get("term"), str):
+            text = entry["term"]
+            weight = _number(
+                entry.get("weight", default), f"{source}: weight of {text!r}", 0.0, 1.0
+            )
+        else:
+            msg = f"{source}: list {name!r} has a term that is neither a string nor a table"
+            raise ConfigurationError(msg)
+        for spelling in expand(text):
+            words = words_of(spelling)
+            if not words:
+                msg = f"{source}: term {text!r} of list {name!r} has no words"
+                raise ConfigurationError(msg)
+            terms.append(_Term(words, weight, spelling))
+    patterns: list[tuple[re.Pattern[str], float]] = [
+        (check_pattern(p), default) for p in spec.get("patterns", ())
+    ]
+    return _List(name, tuple(terms), tuple(patterns))
+
+
+def _parse_rule(spec: object, category: str, source: str, index: int) -> Rule:
+    if not isinstance(spec, Mapping):
+        msg = f"{source}: rule {index} must be a table"
+        raise ConfigurationError(msg)
+    known = {
+        "name",
+        "all",
+        "weight",
+        "window",
+        "ordered",
+        "unless",
+        "breaks",
+        "min_coverage",
+        "category",
+        "fillers",
+    }
+    unknown = set(spec) - known
+    if unknown:
+        msg = f"{source}: rule {index} has unknown keys {sorted(unknown)}"
+        raise ConfigurationError(msg)
+    lists = _names(spec.get("all", ()), f"{source}: rule {index} 'all'")
+    if not lists:
+        msg = f"{source}: rule {index} needs at least one list in 'all'"
+        raise ConfigurationError(msg)
+    window = spec.get("window", 8)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        msg = f"{source}: rule {index} window must be a positive integer, got {window!r}"
+        raise ConfigurationError(msg)
+    rule_category = spec.get("category", category)
+    if not isinstance(rule_category, str) or not rule_category:
+        msg = f"{source}: rule {index} has no category"
+        raise ConfigurationError(msg)
+    return Rule(
+        name=str(spec.get("name", "+".join(lists))),
+        category=rule_category,
+        lists=lists,
+        weight=_number(spec.get("weight", 0.9), f"{source}: rule {index} weight", 0.0, 1.0),
+        window=window,
+        ordered=bool(spec.get("ordered", False)),
+        unless=_names(spec.get("unless", ()), f"{source}: rule {index} 'unless'"),
+        breaks=_names(spec.get("breaks", ()), f"{source}: rule {index} 'breaks'"),
+        min_coverage=_number(
+            spec.get("min_coverage", 0.0), f"{source}: rule {index} min_coverage", 0.0, 1.0
+        ),
+        fillers=_filler_name(spec.get("fillers", ""), f"{source}: rule {index} 'fillers'"),
+    )
+
+
+def _filler_name(value: object, label: str) -> str:
+    if not isinstance(value, str):
+        msg = f"{label} must be the name of one list, got {value!r}"
+        raise ConfigurationError(msg)
+    return value
+
+
+@final
+class Lexicon:
+    """Lists of terms, the rules that combine them, and allowlists.
+
+    Build one with :meth:`from_dict`, :meth:`from_toml` or
+    :func:`packaged_lexicon`; combine several with :meth:`merge`.
+
+    Args:
+        lists: The named lists.
+        rules: The rules.
+        allow: Allowlist phrases per category.
+    """
+
+    __slots__ = ("_allow", "_lists", "_rules")
+
+    def __init__(
+        self,
+        lists: Iterable[_List] = (),
+        rules: Iterable[Rule] = (),
+        allow: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Keep the parts; :meth:`check` tells whether they fit together."""
+        self._lists = {item.name: item for item in lists}
+        self._rules = tuple(rules)
+        self._allow = {
+            category: tuple(phrases) for category, phrases in (allow or {}).items()
+        }
+
+    def __repr__(self) -> str:
+        """Show the sizes."""
+        terms = sum(len(item.terms) for item in self._lists.values())
+        return f"<Lexicon lists={len(self._lists)} terms={terms} rules={len(self._rules)}>"
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules, in file order."""
+        return self._rules
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """The categories its rules can find."""
+        return frozenset(rule.category for rule in self._rules)
+
+    @property
+    def allow(self) -> Mapping[str, tuple[str, ...]]:
+        """Allowlist phrases per category."""
+        return dict(self._allow)
+
+    def list_names(self) -> list[str]:
+        """Return the names of the lists, sorted."""
+        return sorted(self._lists)
+
+    def terms(self, name: str) -> list[str]:
+        """Return the spellings of the terms of one list.
+
+        Raises:
+            ConfigurationError: If there is no such list.
+        """
+        if name not in self._lists:
+            msg = f"the lexicon has no list {name!r}"
+            raise ConfigurationError(msg)
+        return [term.text for term in self._lists[name].terms]
+
+    def vocabulary(self) -> set[str]:
+        """Return every word of every term and allowlist phrase."""
+        words: set[str] = set()
+        for item in self._lists.values():
+            for term in item.terms:
+                words.update(term.words)
+        for phrases in self._allow.values():
+            for phrase in phrases:
+                words.update(words_of(phrase))
+        return words
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Lexicon:
+        """Build a lexicon from one parsed file (see the data format).
+
+        Args:
+            data: ``category`` (optional), ``allow``, ``lists`` and ``rules``.
+            source: Where the data came from, for error messages.
+
+        Returns:
+            The lexicon.
+
+        Raises:
+            ConfigurationError: If the data does not follow the format.
+        """
+        if not isinstance(data, Mapping):
+            msg = f"{source}: a lexicon must be a table, not {type(data).__name__}"
+            raise ConfigurationError(msg)
+        unknown = set(data) - {"category", "allow", "lists", "rules", "description"}
+        if unknown:
+            msg = f"{source}: unknown top-level keys {sorted(unknown)}"
+            raise ConfigurationError(msg)
+        category = data.get("category", "")
+        if not isinstance(category, str):
+            msg = f"{source}: 'category' must be a string"
+            raise ConfigurationError(msg)
+        lists_spec = data.get("lists", {})
+        if not isinstance(lists_spec, Mapping):
+            msg = f"{source}: 'lists' must be a table of lists"
+            raise ConfigurationError(msg)
+        lists = [_parse_list(name, spec, source) for name, spec in lists_spec.items()]
+        rules_spec = data.get("rules", [])
+        if not isinstance(rules_spec, list):
+            msg = f"{source}: 'rules' must be an array of tables ([[rules]])"
+            raise ConfigurationError(msg)
+        rules = [
+            _parse_rule(spec, category, source, index) for index, spec in enumerate(rules_spec)
+        ]
+        allow_spec = data.get("allow", [])
+        if not isinstance(allow_spec, list) or not all(isinstance(p, str) for p in allow_spec):
+            msg = f"{source}: 'allow' must be a list of phrases"
+            raise ConfigurationError(msg)
+        if allow_spec and not category:
+            msg = f"{source}: 'allow' needs the file's 'category'"
+            raise ConfigurationError(msg)
+        allow = {category: [p for phrase in allow_spec for p in expand(phrase)]} if allow_spec else {}
+        return cls(lists, rules, allow)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Lexicon:
+        """Read a lexicon from a TOML file.
+
+        Raises:
+            ConfigurationError: If the file cannot be read or does not follow
+                the format.
+        """
+        try:
+            with Path(path).open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            msg = f"cannot read lexicon {str(path)!r}: {exc}"
+            raise ConfigurationError(msg) from exc
+        return cls.from_dict(data, source=str(path))
+
+    def merge(self, *others: Lexicon) -> Lexicon:
+        """Return a lexicon with the lists, rules and allowlists of all.
+
+        A list of the same name in a later lexicon gains its terms; rules
+        and allowlist phrases add up.
+        """
+        lists = dict(self._lists)
+        rules = list(self._rules)
+        allow = {category: list(phrases) for category, phrases in self._allow.items()}
+        for other in others:
+            for name, item in other._lists.items():
+                current = lists.get(name)
+                lists[name] = (
+                    item
+                    if current is None
+                    else _List(
+                        name, current.terms + item.terms, current.patterns + item.patterns
+                    )
+                )
+            rules.extend(other._rules)
+            for category, phrases in other._allow.items():
+                allow.setdefault(category, []).extend(phrases)
+        return Lexicon(lists.values(), rules, allow)
+
+    def check(self) -> None:
+        """Check that every rule names lists that exist.
+
+        Raises:
+            ConfigurationError: Naming every missing list.
+        """
+        problems = [
+            f"rule {rule.name!r} ({rule.category}) names unknown list {name!r}"
+            for rule in self._rules
+            for name in (*rule.lists, *rule.unless, *rule.breaks, *filter(None, [rule.fillers]))
+            if name not in self._lists
+        ]
+        if problems:
+            raise ConfigurationError("; ".join(problems), problems)
+
+
+@lru_cache(maxsize=1)
+def packaged_lexicon() -> Lexicon:
+    """Return the lexicon shipped in ``convguard/detectors/data`` (cached).
+
+    Returns:
+        Every ``*.toml`` file of the data folder, merged.
+    """
+    folder = resources.files(_DATA_PACKAGE).joinpath("data")
+    parts: list[Lexicon] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            parts.append(Lexicon.from_dict(data, source=f"convguard/detectors/data/{entry.name}"))
+    lexicon = Lexicon().merge(*parts)
+    lexicon.check()
+    return lexicon
+
+
+@lru_cache(maxsize=1)
+def packaged_vocabulary() -> frozenset[str]:
+    """Return every word the packaged lexicons use, plus common English words."""
+    words = packaged_lexicon().vocabulary()
+    common = resources.files(_DATA_PACKAGE).joinpath("data/words.txt").read_text(encoding="utf-8")
+    words.update(w for line in common.splitlines() for w in line.split("#", 1)[0].split())
+    return frozenset(words)
+
+
+class _Node:
+    """One word of the term trie: the words that may follow, the terms ending here."""
+
+    __slots__ = ("children", "entries")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.entries: tuple[tuple[int, float, str], ...] = ()
+
+
+@frozen
+class _CompiledRule:
+    rule: Rule
+    lists: tuple[int, ...]
+    unless: tuple[int, ...]
+    breaks: tuple[int, ...]
+    fillers: int | None
+
+
+def _overlaps(hit: Hit, masks: Sequence[tuple[int, int]]) -> bool:
+    return any(hit[0] < end and start < hit[1] for start, end in masks)
+
+
+def _best_combo(
+    rule: _CompiledRule, hits: Mapping[int, list[Hit]], limit: int
+) -> tuple[float, tuple[Hit, ...]] | None:
+    """Return the best-scoring set of hits satisfying the rule, if any."""
+    spec = rule.rule
+    best: tuple[float, int, tuple[Hit, ...]] | None = None
+    pools = [hits[index] for index in rule.lists]
+    if len(pools) * max(len(pool) for pool in pools) > limit:
+        pools = [pool[:limit] for pool in pools]
+    for combo in itertools.product(*pools):
+        if spec.ordered and any(a[1] > b[0] for a, b in itertools.pairwise(combo)):
+            continue
+        starts = [h[0] for h in combo]
+        ends = [h[1] for h in combo]
+        first, last = min(starts), max(ends)
+        if last - first > spec.window:
+            continue
+        if len(combo) > 1 and _clash(combo):
+            continue
+        if rule.breaks and _broken(rule, hits, combo):
+            continue
+        if rule.fillers is not None and not _filled(rule, hits, combo):
+            continue
+        score = spec.weight * min(h[2] for h in combo)
+        width = last - first
+        if best is None or (score, -width) > (best[0], -best[1]):
+            best = (score, width, combo)
+    return None if best is None else (best[0], best[2])
+
+
+def _clash(combo: Sequence[Hit]) -> bool:
+    ordered = sorted(combo)
+    return any(a[1] > b[0] for a, b in itertools.pairwise(ordered))
+
+
+def _filled(rule: _CompiledRule, hits: Mapping[int, list[Hit]], combo: Sequence[Hit]) -> bool:
+    """Whether every word between the matched terms is a filler or a term."""
+    ordered = sorted(combo)
+    gaps = [(a[1], b[0]) for a, b in itertools.pairwise(ordered) if b[0] > a[1]]
+    if not gaps:
+        return True
+    covered: set[int] = set()
+    for index in (*rule.lists, rule.fillers):
+        for hit in hits.get(index, ()) if index is not None else ():
+            covered.update(range(hit[0], hit[1]))
+    return all(position in covered for start, end in gaps for position in range(start, end))
+
+
+def _broken(rule: _CompiledRule, hits: Mapping[int, list[Hit]], combo: Sequence[Hit]) -> bool:
+    ordered = sorted(combo)
+    for a, b in itertools.pairwise(ordered):
+        for index in rule.breaks:
+            for hit in hits.get(index, ()):
+                if hit[0] >= a[1] and hit[1] <= b[0]:
+                    return True
+    return False
+
+
+@final
+class LexiconDetector:
+    """Find categories by lexicon terms and co-occurrence rules, in one scan.
+
+    Args:
+        lexicon: The lexicon; the packaged one when omitted.
+        name: The detector's name, shown in findings.
+        categories: Only report these categories (all of the lexicon's when
+            omitted).
+        min_score: Leave out findings scoring below this.
+
+    Raises:
+        ConfigurationError: If a rule names a list the lexicon lacks, or a
+            category is not one the lexicon can find.
+    """
+
+    __slots__ = (
+        "_allow_ids",
+        "_by_list",
+        "_categories",
+        "_index",
+        "_lexicon",
+        "_patterns",
+        "_rules",
+        "min_score",
+        "name",
+    )
+
+    _COMBO_LIMIT: Final = 4096
+
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        *,
+        name: str = "lexicon",
+        categories: Iterable[str] | None = None,
+        min_score: float = 0.0,
+    ) -> None:
+        """Compile the lexicon into one word index."""
+        lexicon = packaged_lexicon() if lexicon is None else lexicon
+        if not isinstance(lexicon, Lexicon):
+            msg = f"lexicon must be a convguard Lexicon, not {type(lexicon).__name__}"
+            raise ConfigurationError(msg)
+        lexicon.check()
+        if not isinstance(name, str) or not name:
+            msg = f"name must be a non-empty string, not {name!r}"
+            raise ConfigurationError(msg)
+        self.name = name
+        self.min_score = _number(min_score, "min_score", 0.0, 1.0)
+        self._lexicon = lexicon
+        wanted = lexicon.categories if categories is None else frozenset(map(str, categories))
+        missing = wanted - lexicon.categories
+        if missing:
+            msg = f"the lexicon has no rules for {sorted(missing)}"
+            raise ConfigurationError(msg)
+        self._categories = wanted
+        ids: dict[str, int] = {}
+        root: dict[str, _Node] = {}
+        patterns: list[tuple[int, re.Pattern[str], float]] = []
+
+        def add(list_id: int, words: tuple[str, ...], weight: float, text: str) -> None:
+            children = root
+            node: _Node | None = None
+            for word in words:
+                node = children.get(word)
+                if node is None:
+                    node = children[word] = _Node()
+                children = node.children
+            assert node is not None  # noqa: S101 - words is never empty
+            if not any(entry[0] == list_id for entry in node.entries):
+                node.entries = (*node.entries, (list_id, weight, text))
+
+        for list_name, item in lexicon._lists.items():  # noqa: SLF001 - one unit with Lexicon
+            list_id = ids.setdefault(list_name, len(ids))
+            for term in item.terms:
+                add(list_id, term.words, term.weight, term.text)
+            patterns.extend((list_id, pattern, weight) for pattern, weight in item.patterns)
+        self._allow_ids: dict[str, int] = {}
+        for category, phrases in lexicon.allow.items():
+            if category not in wanted:
+                continue
+            list_id = ids.setdefault(_ALLOW_PREFIX + category, len(ids))
+            self._allow_ids[category] = list_id
+            for phrase in phrases:
+                words = words_of(phrase)
+                if words:
+                    add(list_id, words, 1.0, phrase)
+        self._index = root
+        self._patterns = tuple(patterns)
+        self._rules = tuple(
+            _CompiledRule(
+                rule,
+                tuple(ids[n] for n in rule.lists),
+                tuple(ids[n] for n in rule.unless),
+                tuple(ids[n] for n in rule.breaks),
+                ids[rule.fillers] if rule.fillers else None,
+            )
+            for rule in lexicon.rules
+            if rule.category in wanted
+        )
+        by_list: dict[int, list[_CompiledRule]] = {}
+        for compiled in self._rules:
+            by_list.setdefault(compiled.lists[0], []).append(compiled)
+        self._by_list = by_list
+
+    def __repr__(self) -> str:
+        """Show the name, categories and lexicon size."""
+        return f"LexiconDetector({self.name!r}, categories={sorted(self._categories)})"
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The lexicon it matches."""
+        return self._lexicon
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """The categories it reports."""
+        return self._categories
+
+    def scan(self, words: Sequence[str]) -> dict[int, list[Hit]]:
+        """Return the term hits among *words*, keyed by list id."""
+        hits: dict[int, list[Hit]] = {}
+        root = self._index
+        count = len(words)
+        for position, word in enumerate(words):
+            node = root.get(word)
+            end = position + 1
+            while node is not None:
+                for list_id, weight, text in node.entries:
+                    found = hits.get(list_id)
+                    if found is None:
+                        hits[list_id] = [(position, end, weight, text)]
+                    else:
+                        found.append((position, end, weight, text))
+                if end >= count or not node.children:
+                    break
+                node = node.children.get(words[end])
+                end += 1
+        return hits
+
+    def detect(self, text: str, context: DetectionContext) -> Sequence[Finding]:
+        """Return one finding per category whose rules fire on *text*.
+
+        Args:
+            text: The user's original text (the normalized view is read from
+                *context*).
+            context: The turn's context.
+
+        Returns:
+            The findings, strongest rule per category, with the span of the
+            matched terms in the original text as evidence.
+        """
+        del text
+        normalized = context.normalized
+        words = _TOKEN.findall(normalized.text)
+        hits = self.scan(words)
+        spans: list[tuple[int, int]] | None = None
+        if self._patterns:
+            spans = [m.span() for m in _TOKEN.finditer(normalized.text)]
+            self._pattern_hits(normalized.text, spans, hits)
+        if not hits:
+            return ()
+        best = self._evaluate(hits, len(words))
+        if not best:
+            return ()
+        if spans is None:
+            spans = [m.span() for m in _TOKEN.finditer(normalized.text)]
+        findings: list[Finding] = []
+        for category, (score, rule, combo) in best.items():
+            first = min(h[0] for h in combo)
+            last = max(h[1] for h in combo) - 1
+            start, end = normalized.span(spans[first][0], spans[last][1])
+            term = " + ".join(h[3] for h in sorted(combo))
+            evidence = Evidence(start, end, term if len(combo) == 1 else f"{rule}: {term}")
+            findings.append(Finding(category, round(score, 4), self.name, evidence))
+        return findings
+
+    def _pattern_hits(
+        self, text: str, spans: list[tuple[int, int]], hits: dict[int, list[Hit]]
+    ) -> None:
+        starts = [s for s, _ in spans]
+        for list_id, pattern, weight in self._patterns:
+            for match in pattern.finditer(text):
+                if match.end() == match.start():
+                    continue
+                first = max(0, bisect.bisect_right(starts, match.start()) - 1)
+                last = max(first + 1, bisect.bisect_left(starts, match.end()))
+                hits.setdefault(list_id, []).append((first, last, weight, match.group()))
+
+    def _evaluate(
+        self, hits: dict[int, list[Hit]], count: int
+    ) -> dict[str, tuple[float, str, tuple[Hit, ...]]]:
+        masks: dict[str, list[tuple[int, int]]] = {}
+        for category, list_id in self._allow_ids.items():
+            found = hits.get(list_id)
+            if found:
+                masks[category] = [(h[0], h[1]) for h in found]
+        best: dict[str, tuple[float, str, tuple[Hit, ...]]] = {}
+        for list_id in list(hits):
+            for compiled in self._by_list.get(list_id, ()):
+                rule = compiled.rule
+                if any(index not in hits for index in compiled.lists):
+                    continue
+                if any(index in hits for index in compiled.unless):
+                    continue
+                current = best.get(rule.category)
+                if current is not None and current[0] >= rule.weight:
+                    continue
+                pool = hits
+                mask = masks.get(rule.category)
+                if mask:
+                    pool = {
+                        index: [h for h in hits[index] if not _overlaps(h, mask)]
+                        for index in compiled.lists
+                    }
+                    if not all(pool[index] for index in compiled.lists):
+                        continue
+                    pool = {**hits, **pool}
+                found = _best_combo(compiled, pool, self._COMBO_LIMIT)
+                if found is None:
+                    continue
+                score, combo = found
+                if rule.min_coverage and not self._covers(compiled, pool, count):
+                    continue
+                if score >= self.min_score and (current is None or score > current[0]):
+                    best[rule.category] = (score, rule.name, combo)
+        return best
+
+    @staticmethod
+    def _covers(compiled: _CompiledRule, hits: Mapping[int, list[Hit]], count: int) -> bool:
+        covered: set[int] = set()
+        for index in compiled.lists:
+            for hit in hits.get(index, ()):
+                covered.update(range(hit[0], hit[1]))
+        return len(covered) >= compiled.rule.min_coverage * max(1, count)
