@@ -19,7 +19,7 @@ SHORT: Final = 8
 
 HUNT: Final = settings(
     max_examples=300,
-    stateful_step_count=30,
+    stateful_step_count=12,
     deadline=None,
     database=None,
     derandomize=True,

@@ -1,0 +1,52 @@
+"""``convguard feedback DB``: review users' reports against their branches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._feedback import format_reviews, review_feedback
+
+if TYPE_CHECKING:
+    from argparse import _SubParsersAction
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: _SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``feedback`` subcommand."""
+    parser = subparsers.add_parser(
+        "feedback",
+        help="list feedback (unexpected ends by default) with the verdicts of its branch",
+        description=(
+            "Read a SQLite database written by SQLiteStore and list each feedback "
+            "record with the actions and reasons of the branch it refers to."
+        ),
+    )
+    parser.add_argument("db", metavar="DB", help="a SQLite database path")
+    parser.add_argument(
+        "--kind", default="unexpected_end", help="the feedback kind to list (default: %(default)s)"
+    )
+    parser.add_argument("--all", action="store_true", help="list feedback of every kind")
+    parser.add_argument("--conversation", metavar="ID", help="only this conversation")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the reviews; return the exit status."""
+    if not Path(args.db).is_file():
+        print(f"convguard: error: no database at {args.db!r}", file=sys.stderr)  # noqa: T201 - the CLI reports
+        return 2
+    from ..stores._sqlite import SQLiteStore  # noqa: PLC0415 - sqlite only when asked for
+
+    store = SQLiteStore(args.db)
+    try:
+        reviews = review_feedback(
+            store, None if args.all else args.kind, conversation_id=args.conversation
+        )
+    finally:
+        store.close()
+    sys.stdout.write(format_reviews(reviews))
+    return 0
