@@ -167,6 +167,12 @@ class TestOpenAI:
             ("x-3", "[2]"),
         ]
 
+    def test_empty_conversation_id(self) -> None:
+        """An empty conversation id is refused, naming the field."""
+        with pytest.raises(cg.FormatError) as caught:
+            openai.from_messages([], conversation_id="")
+        assert caught.value.field == "id"
+
     def test_not_messages(self) -> None:
         """JSON that is no message list is refused."""
         with pytest.raises(cg.FormatError, match="message list"):

@@ -226,8 +226,8 @@ class TestMalformed:
                 "mapping.u.message.author",
             ),
             (
-                lambda c: c["mapping"]["u"]["message"]["content"].update(parts=[1]),
-                "mapping.u.message.content.parts[0]",
+                lambda c: c["mapping"]["u"]["message"]["content"].update(parts=[{}, None, 1]),
+                "mapping.u.message.content.parts[2]",
             ),
             (
                 lambda c: c["mapping"]["u"]["message"]["content"].update(content_type=None),
@@ -241,7 +241,7 @@ class TestMalformed:
     )
     def test_wrong_types(self, change: Any, field: str) -> None:
         """A value of the wrong type is named by its field."""
-        data = conversation(node("u", None), current="u")
+        data = conversation(node("u", None), node("v", "u", text="Yo"), current="u")
         change(data)
         with pytest.raises(cg.FormatError) as caught:
             chatgpt.from_data([data])
@@ -261,6 +261,11 @@ class TestMalformed:
         with pytest.raises(cg.FormatError, match="line 2") as caught:
             chatgpt.load(path)
         assert caught.value.path == str(path)
+
+    def test_deeply_nested_json(self) -> None:
+        """JSON nested too deeply for the parser is a FormatError, not a RecursionError."""
+        with pytest.raises(cg.FormatError, match="nested too deeply"):
+            chatgpt.load(io.StringIO("[" * 100_000 + "]" * 100_000))
 
     def test_missing_and_unreadable_files(self, tmp_path: Path) -> None:
         """A missing file, an empty directory and bytes that are not UTF-8 are FormatErrors."""

@@ -91,8 +91,9 @@ class TestTree:
 
     def test_single_conversation_object(self) -> None:
         """One conversation object, not in an array, reads too."""
-        data = {"uuid": "c", "chat_messages": []}
+        data = {"uuid": "c", "summary": "About cats.", "chat_messages": []}
         (record,) = claude.from_data(data)
+        assert record.metadata["summary"] == "About cats."
         assert record.messages == ()
         assert record.active_tip_id is None
 

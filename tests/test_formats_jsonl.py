@@ -259,6 +259,8 @@ class TestPackage:
             cg.formats.detect(io.StringIO("5"))
         with pytest.raises(cg.FormatError, match="not valid JSON"):
             cg.formats.detect(io.StringIO("5\n6\n"))
+        with pytest.raises(cg.FormatError, match="not valid JSON"):
+            cg.formats.detect(io.StringIO('{"a": 1}\n{"b": 2}\n'))
         assert cg.formats.load(io.StringIO("[]")) == []
         (tmp_path / "x.json").write_bytes(b"\xff")
         with pytest.raises(cg.FormatError, match="cannot read"):

@@ -137,15 +137,17 @@ def _load_file(file: Source, format: str, errors: Errors) -> Loaded:  # noqa: A0
         except (OSError, UnicodeDecodeError) as exc:
             msg = f"cannot read: {exc}"
             raise FormatError(msg, path=path) from exc
+    if format == "convguard":
+        try:
+            data = parse_json(text, path)
+        except FormatError:
+            return _native_lines(text, path, errors)
+        return _native(data, path, errors)
     kind, data = _sniff(text, path)
-    if format == "convguard" and kind not in ("convguard", "convguard-lines"):
-        kind = "convguard" if data is not None else "convguard-lines"
     if kind == "jsonl":
         return jsonl.load(_NamedText(text, path), errors=errors)
     if kind == "convguard-lines":
         return _native_lines(text, path, errors)
-    if data is None:
-        data = parse_json(text, path)
     if kind == "convguard":
         return _native(data, path, errors)
     readers = {
