@@ -138,11 +138,7 @@ def _load_file(file: Source, format: str, errors: Errors) -> Loaded:  # noqa: A0
             msg = f"cannot read: {exc}"
             raise FormatError(msg, path=path) from exc
     if format == "convguard":
-        try:
-            data = parse_json(text, path)
-        except FormatError:
-            return _native_lines(text, path, errors)
-        return _native(data, path, errors)
+        return _native_text(text, path, errors)
     kind, data = _sniff(text, path)
     if kind == "jsonl":
         return jsonl.load(_NamedText(text, path), errors=errors)
@@ -240,6 +236,14 @@ def _native(data: object, path: str | None, errors: Errors) -> Loaded:
     for item in items:
         reader.add(ConversationRecord.from_dict, item)
     return reader.result
+
+
+def _native_text(text: str, path: str | None, errors: Errors) -> Loaded:
+    try:
+        data = parse_json(text, path)
+    except FormatError:
+        return _native_lines(text, path, errors)
+    return _native(data, path, errors)
 
 
 def _native_lines(text: str, path: str | None, errors: Errors) -> Loaded:
