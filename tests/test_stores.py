@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -474,8 +476,6 @@ class TestPersistence:
 
     def test_in_memory_sqlite_works_across_threads(self) -> None:
         """ ":memory:" is one database shared by every thread of the store."""
-        import threading
-
         store = SQLiteStore(":memory:")
         chain(store, "c1", 1)
         seen: list[int] = []
@@ -486,6 +486,32 @@ class TestPersistence:
         assert store.path == ":memory:"
         assert "memory" in repr(store)
         store.close()
+
+    def test_a_finished_thread_releases_its_connection(self, tmp_path: Path) -> None:
+        """Connections of threads that ended are closed, so they do not pile up."""
+        store = SQLiteStore(tmp_path / "threads.db")
+        chain(store, "c1", 1)
+        for _ in range(5):
+            thread = threading.Thread(target=store.head, args=("c1",))
+            thread.start()
+            thread.join()
+            del thread
+        gc.collect()
+        assert len(store._connections) == 1  # the main thread's
+        assert store.head("c1").version == 0
+        store.close()
+
+    def test_threads_may_end_after_the_store_closed(self, tmp_path: Path) -> None:
+        """A thread ending after close() releases nothing twice and raises nothing."""
+        store = SQLiteStore(tmp_path / "threads.db")
+        chain(store, "c1", 1)
+        thread = threading.Thread(target=store.head, args=("c1",))
+        thread.start()
+        thread.join()
+        store.close()
+        del thread
+        gc.collect()
+        assert store._connections == []
 
 
 class TestMigrations:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
@@ -122,6 +123,15 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     return StoreError(f"the {where} failed: {text}")
 
 
+def _release(
+    connections: list[sqlite3.Connection], lock: threading.RLock, conn: sqlite3.Connection
+) -> None:
+    with lock:
+        if conn in connections:
+            connections.remove(conn)
+    conn.close()
+
+
 @final
 class SQLiteStore(SQLStore):
     """Keep conversations in a SQLite file: survives restarts, no server needed.
@@ -132,8 +142,9 @@ class SQLiteStore(SQLStore):
     wait up to *timeout* for the file lock before
     :class:`~convguard.StoreUnavailableError`.
 
-    Each thread gets its own connection (opened on first use, all closed by
-    :meth:`close`), so one store can be shared by a thread pool. ``":memory:"``
+    Each thread gets its own connection (opened on first use, closed when
+    the thread ends or by :meth:`close`), so one store can be shared by a
+    thread pool. ``":memory:"``
     keeps everything in memory; its single connection is then shared under a
     lock, since every connection to ``":memory:"`` would be its own database.
 
@@ -284,6 +295,11 @@ class SQLiteStore(SQLStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._open()
+            # A thread that ends takes its connection with it, so a server
+            # that starts a thread per request does not pile connections up.
+            weakref.finalize(
+                threading.current_thread(), _release, self._connections, self._lock, conn
+            )
         return conn
 
     def _serialize(self) -> AbstractContextManager[object]:
@@ -327,7 +343,8 @@ class SQLiteStore(SQLStore):
         """Close every connection. The store is unusable afterwards."""
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
+            connections = list(self._connections)
+            self._connections.clear()
             self._shared = None
         for conn in connections:
             conn.close()
