@@ -153,6 +153,22 @@ class TestReplay:
         assert status == 0
         assert "(untitled)  [j-1]" in out
 
+    def test_no_active_tip_and_no_conversations(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A conversation without an active tip has no active branch; an empty file totals 0."""
+        record = cg.ConversationRecord(
+            id="c", messages=[cg.MessageRecord(id="m", role=cg.Role.USER, content="Hi")]
+        )
+        path = tmp_path / "records.json"
+        cg.formats.dump(record, path)
+        _, out, _ = run(capsys, "replay", str(path), "--json")
+        assert json.loads(out)["conversations"][0]["branches"][0]["active"] is False
+        empty = tmp_path / "empty.json"
+        empty.write_text("[]")
+        _, out, _ = run(capsys, "replay", str(empty), "--json")
+        assert json.loads(out)["summary"]["branches"] == 0
+
     def test_the_default_guard(self) -> None:
         """Without --policy the command uses the default policy with the default detectors."""
         guard = cmd_replay.make_guard(argparse.Namespace(policy=None))
