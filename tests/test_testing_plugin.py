@@ -1,0 +1,146 @@
+"""The pytest plugin: fixtures and scenario files collected as tests."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+GOOD = """
+name = "abuse is redirected"
+
+[[step]]
+send = "[abuse] one"
+expect = "redirect"
+"""
+
+BAD = """
+name = "a crisis is not ended"
+
+[[step]]
+send = "[crisis] help"
+expect = "end"
+"""
+
+
+class TestScenarioFiles:
+    """*.convguard.toml files become test items."""
+
+    def test_passing_and_failing_scenarios(self, pytester: pytest.Pytester) -> None:
+        """Each scenario is an item; a failure shows the transcript, not a traceback."""
+        pytester.makefile(".convguard.toml", good=GOOD, bad=BAD)
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*scenario 'a crisis is not ended'*1 of 1 steps did not go as expected*",
+                "*FAIL 1*send '?crisis? help'*end*support*",
+                "*problem: expected end, got support*",
+                "*reason: rule 1: protective finding (self_harm_risk)*",
+            ]
+        )
+        assert "_scenario.py" not in result.stdout.str()
+
+    def test_several_scenarios_are_named_items(self, pytester: pytest.Pytester) -> None:
+        """A file of [[scenario]] tables gives one item per scenario, by name."""
+        pytester.makefile(
+            ".convguard.toml",
+            many=(
+                '[[scenario]]\nname = "first"\n[[scenario.step]]\nsend = "hi"\n\n'
+                '[[scenario]]\nname = "second"\n[[scenario.step]]\nsend = "hi"\n'
+            ),
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", "--collect-only", "-q")
+        result.stdout.fnmatch_lines(["many.convguard.toml::first", "many.convguard.toml::second"])
+
+    def test_malformed_file_is_a_collection_error(self, pytester: pytest.Pytester) -> None:
+        """A broken file is reported as a collection error naming the problem."""
+        pytester.makefile(".convguard.toml", broken="[[step]]\nsend = 'x'\nexpect = 'maybe'\n")
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*unknown action 'maybe'*"])
+
+    def test_scenario_that_cannot_run(self, pytester: pytest.Pytester) -> None:
+        """A factory that fails at run time is reported in one readable line."""
+        pytester.makepyfile(scen_factory="def guard():\n    return 'not a guard'\n")
+        pytester.makefile(
+            ".convguard.toml", factory='guard = "scen_factory:guard"\n[[step]]\nsend = "x"\n'
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*scenario 'factory' could not run*not a Guard*"])
+
+    def test_other_toml_files_are_ignored(self, pytester: pytest.Pytester) -> None:
+        """Only the *.convguard.toml suffix is collected."""
+        pytester.makefile(".toml", plain=GOOD)
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes()
+
+    def test_items_report_their_location(self, pytester: pytest.Pytester) -> None:
+        """Verbose runs name the scenario file and the scenario."""
+        pytester.makefile(".convguard.toml", good=GOOD)
+        result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+        result.stdout.fnmatch_lines(["*good.convguard.toml::abuse is redirected PASSED*"])
+
+
+class TestFixtures:
+    """The fixtures a user's tests get."""
+
+    def test_guard_fixture_uses_the_scripted_detector_and_clock(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        """convguard_guard judges markers and stamps messages with the fake clock."""
+        pytester.makepyfile(
+            """
+            from datetime import timedelta
+
+            import convguard as cg
+
+
+            def test_guard(convguard_guard, convguard_clock, scripted_detector):
+                conv = convguard_guard.start()
+                convguard_clock.advance(minutes=1)
+                verdict = conv.send("[abuse] stop it")
+                assert verdict.action is cg.Action.REDIRECT
+                assert verdict.message_id == "m2"
+                assert conv.get("m2").created_at.minute == 1
+                assert scripted_detector in convguard_guard.detectors
+            """
+        )
+        pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+    def test_policy_fixture_can_be_overridden(self, pytester: pytest.Pytester) -> None:
+        """Overriding convguard_policy puts the user's policy in the guard."""
+        pytester.makeconftest(
+            """
+            import pytest
+
+            import convguard as cg
+
+
+            @pytest.fixture
+            def convguard_policy():
+                return cg.LastResortPolicy(cg.PolicyConfig(max_redirections=0))
+            """
+        )
+        pytester.makepyfile(
+            """
+            import convguard as cg
+
+
+            def test_strict(convguard_guard):
+                assert convguard_guard.start().send("[abuse] x").action is cg.Action.END
+            """
+        )
+        pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+    def test_fixtures_work_in_process(
+        self,
+        convguard_guard: object,
+        convguard_policy: object,
+    ) -> None:
+        """The fixtures are available to this very suite through the entry point."""
+        import convguard as cg
+
+        assert isinstance(convguard_guard, cg.Guard)
+        assert isinstance(convguard_policy, cg.LastResortPolicy)
