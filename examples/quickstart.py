@@ -30,7 +30,7 @@ def main() -> None:
     print("\nThe user turns abusive and keeps going:\n")
     for text in [
         "You are a useless, stupid bot.",
-        "I said it: you are a useless, stupid bot.",
+        "Seriously, you are a useless, stupid bot.",
         "Useless. You are a useless, stupid bot.",
         "You are a useless, stupid bot, and I'm not stopping.",
     ]:

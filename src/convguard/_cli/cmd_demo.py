@@ -42,7 +42,7 @@ EDIT_MARK: Final = "(edit: a new branch)"
 
 _ABUSE: Final = (
     "You are a useless, stupid bot.",
-    "I said it: you are a useless, stupid bot.",
+    "Seriously, you are a useless, stupid bot.",
     "Useless. You are a useless, stupid bot.",
     "You are a useless, stupid bot, and I'm not stopping.",
 )
