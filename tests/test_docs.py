@@ -154,7 +154,7 @@ class TestExamples:
     @pytest.mark.parametrize("script", _examples(), ids=_ids(_examples()))
     def test_script_runs(self, script: Path, tmp_path: Path) -> None:
         """`python examples/NAME.py` exits 0 from any directory."""
-        done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        done = subprocess.run(
             [sys.executable, str(script)],
             cwd=tmp_path,
             capture_output=True,
