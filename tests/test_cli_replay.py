@@ -169,6 +169,16 @@ class TestReplay:
         _, out, _ = run(capsys, "replay", str(empty), "--json")
         assert json.loads(out)["summary"]["branches"] == 0
 
+    def test_a_tip_inside_the_tree(self) -> None:
+        """When the active tip has children, every branch through it counts as active."""
+        messages = [
+            cg.MessageRecord(id="u", role=cg.Role.USER, content="Hi"),
+            cg.MessageRecord(id="a", parent_id="u", role=cg.Role.ASSISTANT, content="Yo"),
+            cg.MessageRecord(id="b", parent_id="u", role=cg.Role.ASSISTANT, content="Hey"),
+        ]
+        record = cg.ConversationRecord(id="c", messages=messages, active_tip_id="u")
+        assert cmd_replay._active_leaves(record) == {"a", "b"}
+
     def test_the_default_guard(self) -> None:
         """Without --policy the command uses the default policy with the default detectors."""
         guard = cmd_replay.make_guard(argparse.Namespace(policy=None))

@@ -142,6 +142,7 @@ def _turns(record: ConversationRecord, replay: Replay) -> list[dict[str, Any]]:
 def _document(replays: list[tuple[ConversationRecord, Replay]], records: Loaded) -> dict[str, Any]:
     conversations = []
     for record, replay in replays:
+        active = _active_leaves(record)
         conversations.append(
             {
                 "id": record.id,
@@ -149,7 +150,7 @@ def _document(replays: list[tuple[ConversationRecord, Replay]], records: Loaded)
                 "branches": [
                     {
                         "leaf_id": b.leaf_id,
-                        "active": _on_active(record, b.leaf_id),
+                        "active": b.leaf_id in active,
                         "actions": [str(a) for a in b.actions],
                         "ended_at": b.ended_at,
                         "would_end_at": b.would_end_at,
@@ -186,18 +187,24 @@ def _totals(replays: list[tuple[ConversationRecord, Replay]]) -> dict[str, int]:
     return totals
 
 
-def _on_active(record: ConversationRecord, leaf_id: str) -> bool:
-    """Whether the active tip lies on the branch ending at *leaf_id*."""
+def _active_leaves(record: ConversationRecord) -> set[str]:
+    """Return the leaves whose branch passes through the active tip (one pass)."""
     tip = record.active_tip_id
     if tip is None:
-        return False
-    parents = {m.id: m.parent_id for m in record.messages}
-    node: str | None = leaf_id
-    while node is not None:
-        if node == tip:
-            return True
-        node = parents[node]
-    return False
+        return set()
+    children: dict[str | None, list[str]] = {}
+    for message in record.messages:
+        children.setdefault(message.parent_id, []).append(message.id)
+    leaves: set[str] = set()
+    stack = [tip]
+    while stack:
+        node = stack.pop()
+        below = children.get(node)
+        if below:
+            stack.extend(below)
+        else:
+            leaves.add(node)
+    return leaves
 
 
 def _show(out: Output, record: ConversationRecord, replay: Replay) -> None:
@@ -218,8 +225,9 @@ def _show(out: Output, record: ConversationRecord, replay: Replay) -> None:
             out.line(f"    {reason}")
     if not flagged:
         out.line("every turn allowed")
+    active = _active_leaves(record)
     for branch in replay.branches:
-        marker = " (active)" if _on_active(record, branch.leaf_id) else ""
+        marker = " (active)" if branch.leaf_id in active else ""
         actions = ", ".join(a.value for a in branch.actions) or "no user turns"
         if branch.ended_at is not None:
             end = f"ends at {branch.ended_at}"
