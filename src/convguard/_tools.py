@@ -102,8 +102,17 @@ class _Arguments(pydantic.BaseModel):
     reason: str | None = None
 
 
-def handle_tool_call(name: str, arguments: str | Mapping[str, Any] | None) -> str | None:
-    """Check a tool call and return the reason it gives.
+def handle_tool_call(name: str, arguments: str | bytes | Mapping[str, Any] | None) -> str | None:
+    """Check an ``end_conversation`` call and return the reason it gives.
+
+    Args:
+        name: The tool the model called.
+        arguments: As the API delivers them: a JSON string (OpenAI's
+            ``function.arguments``), a mapping (Anthropic's ``input``), or
+            nothing.
+
+    Returns:
+        The model's reason, or ``None`` when it gave none.
 
     Raises:
         InvalidOperationError: For another tool or malformed arguments.
@@ -145,9 +154,42 @@ class ToolResult:
     content: str
     verdict: Verdict
 
+    def openai_message(self, tool_call_id: str) -> dict[str, Any]:
+        """Return the Chat Completions message that answers the call.
+
+        Args:
+            tool_call_id: The ``id`` of the model's tool call.
+
+        Returns:
+            ``{"role": "tool", "tool_call_id": ..., "content": ...}``.
+        """
+        return {"role": "tool", "tool_call_id": tool_call_id, "content": self.content}
+
+    def anthropic_block(self, tool_use_id: str) -> dict[str, Any]:
+        """Return the Messages ``tool_result`` block that answers the call.
+
+        Put it in the content of the next ``user`` message.
+
+        Args:
+            tool_use_id: The ``id`` of the model's ``tool_use`` block.
+
+        Returns:
+            ``{"type": "tool_result", "tool_use_id": ..., "content": ...}``.
+        """
+        return {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content}
+
 
 def tool_result(verdict: Verdict) -> ToolResult:
-    """Turn the verdict on an end request into a result for the model."""
+    """Turn the verdict on an end request into a result for the model.
+
+    Args:
+        verdict: The verdict of ``request_end(by="assistant")``.
+
+    Returns:
+        Granted with a closing note, or refused with the policy's reason in
+        words the model can act on (redirect, warn first, the user may be at
+        risk).
+    """
     if verdict.action is Action.END:
         return ToolResult(
             granted=True,
@@ -159,7 +201,7 @@ def tool_result(verdict: Verdict) -> ToolResult:
         "ending is not allowed now",
     )
     if verdict.would_end:
-        refusal = "shadow mode: the end was recorded as 'would end', nothing was ended"
+        refusal = "shadow mode: the policy would end here, but nothing was ended"
     return ToolResult(
         granted=False,
         content=f"Not ended: {refusal}. Continue the conversation.",
