@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, final
+from typing import Any, Final, NamedTuple, final
 
 from attrs import frozen
 
@@ -205,8 +205,9 @@ class Rule:
     fillers: str = ""
 
 
-@frozen
-class _Term:
+class _Term(NamedTuple):
+    # A tuple, not a class: thousands of them live as long as the process, and
+    # tuples of strings and numbers are left alone by the cyclic GC.
     words: tuple[str, ...]
     weight: float
     text: str
@@ -527,16 +528,6 @@ def packaged_vocabulary() -> frozenset[str]:
     return frozenset(words)
 
 
-class _Node:
-    """One word of the term trie: the words that may follow, the terms ending here."""
-
-    __slots__ = ("children", "entries")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.entries: tuple[tuple[int, float, str], ...] = ()
-
-
 @frozen
 class _CompiledRule:
     rule: Rule
@@ -665,20 +656,19 @@ class LexiconDetector:
             raise ConfigurationError(msg)
         self._categories = wanted
         ids: dict[str, int] = {}
-        root: dict[str, _Node] = {}
+        # A trie of plain dicts: each word maps to the dict of the words that
+        # may follow it, and the key "" (never a word) holds the terms ending
+        # there. Dicts of strings and tuples are left alone by the cyclic GC.
+        root: dict[str, Any] = {}
         patterns: list[tuple[int, re.Pattern[str], float]] = []
 
         def add(list_id: int, words: tuple[str, ...], weight: float, text: str) -> None:
-            children = root
-            node: _Node | None = None
+            node = root
             for word in words:
-                node = children.get(word)
-                if node is None:
-                    node = children[word] = _Node()
-                children = node.children
-            assert node is not None  # noqa: S101 - words is never empty
-            if not any(entry[0] == list_id for entry in node.entries):
-                node.entries = (*node.entries, (list_id, weight, text))
+                node = node.setdefault(word, {})
+            entries: tuple[tuple[int, float, str], ...] = node.get("", ())
+            if not any(entry[0] == list_id for entry in entries):
+                node[""] = (*entries, (list_id, weight, text))
 
         for list_name, item in lexicon._lists.items():  # noqa: SLF001 - one unit with Lexicon
             list_id = ids.setdefault(list_name, len(ids))
@@ -736,15 +726,15 @@ class LexiconDetector:
             node = root.get(word)
             end = position + 1
             while node is not None:
-                for list_id, weight, text in node.entries:
+                for list_id, weight, text in node.get("", ()):
                     found = hits.get(list_id)
                     if found is None:
                         hits[list_id] = [(position, end, weight, text)]
                     else:
                         found.append((position, end, weight, text))
-                if end >= count or not node.children:
+                if end >= count:
                     break
-                node = node.children.get(words[end])
+                node = node.get(words[end])
                 end += 1
         return hits
 

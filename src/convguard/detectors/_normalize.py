@@ -41,7 +41,8 @@ _APOSTROPHES: Final = frozenset("'`\u2018\u2019\u02bc\u02b9\u2032\uff07")
 _DASHES: Final = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
 _LEET: Final = str.maketrans("0134578@$!|9", "oieastbasilg")
 _LEET_L: Final = str.maketrans("1|", "ll")
-_MAX_RUN: Final = 48
+_MAX_RUN: Final = 240
+_SUFFIXES: Final = ("s", "es", "ed", "d", "ing", "er", "ers", "ly")
 
 # Letters split apart by one separator each ("k i l l", "b.0.m.b"), or one
 # word-like token that mixes letters with leet, mask characters or a letter
@@ -212,7 +213,7 @@ class Normalizer:
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         """Index the vocabulary."""
         words = {w.casefold() for w in vocabulary if w and w.isascii() and w.isalnum()}
-        words.update("aio")
+        words.update("ai")
         self._vocabulary = frozenset(words)
         squeezed: dict[str, str] = {}
         by_length: dict[int, list[str]] = {}
@@ -297,29 +298,41 @@ class Normalizer:
         if folded in self._vocabulary:
             return folded
         if folded.isalpha() and len(folded) <= _MAX_RUN:
-            words = self._segment(folded)
-            if words is not None:
-                return " ".join(words)
+            return " ".join(self._segment(folded))
         return folded if folded.isalpha() else letters
 
-    def _segment(self, letters: str) -> list[str] | None:
-        """Split *letters* into the fewest known words, or ``None``."""
+    def _segment(self, letters: str) -> list[str]:
+        """Split *letters* into known words, fewest pieces first.
+
+        An unknown stretch is allowed at a cost that grows with its length,
+        so one unknown word does not stop the known words around it from
+        being found, and is not cut into letters either.
+        """
         vocabulary = self._vocabulary
         size = len(letters)
-        best: list[list[str] | None] = [None] * (size + 1)
-        best[0] = []
+        cost: list[float] = [0.0] + [float("inf")] * size
+        back: list[int] = [0] * (size + 1)
         for end in range(1, size + 1):
             for start in range(max(0, end - 20), end):
-                head = best[start]
-                if head is None:
+                if cost[start] == float("inf"):
                     continue
                 piece = letters[start:end]
-                if piece in vocabulary:
-                    candidate = [*head, piece]
-                    current = best[end]
-                    if current is None or len(candidate) < len(current):
-                        best[end] = candidate
-        return best[size]
+                step = 1.0 if piece in vocabulary else self._unknown_cost(piece)
+                if cost[start] + step < cost[end]:
+                    cost[end] = cost[start] + step
+                    back[end] = start
+        words: list[str] = []
+        end = size
+        while end:
+            words.append(letters[back[end] : end])
+            end = back[end]
+        return words[::-1]
+
+    def _unknown_cost(self, piece: str) -> float:
+        for suffix in _SUFFIXES:
+            if piece.endswith(suffix) and piece[: -len(suffix)] in self._vocabulary:
+                return 1.2
+        return 1.0 + 0.5 * len(piece)
 
     def _word(self, token: str) -> str:
         core = token.strip("!|*")
@@ -339,6 +352,9 @@ class Normalizer:
             core = core.replace("*", "")
         folded = core.translate(_LEET)
         candidates = [folded]
+        digits = len(core) - len(core.lstrip("0123456789"))
+        if digits and digits < len(core):
+            candidates.insert(0, core[:digits] + core[digits:].translate(_LEET))
         if "1" in core or "|" in core:
             candidates.append(core.translate(_LEET_L).translate(_LEET))
         for candidate in candidates:
