@@ -1,3 +1,4 @@
+# ruff: noqa: INP001 - a dev-time script, not part of a package
 """Generate the homoglyph folding table shipped with convguard's normalizer.
 
 The Unicode confusables data (UTS #39) comes from the ``confusable-homoglyphs``
@@ -17,6 +18,7 @@ alphabetically first letter wins among letters, so the table is stable.
 
 from __future__ import annotations
 
+import importlib
 import json
 import string
 import sys
@@ -41,11 +43,11 @@ def _rank(target: str) -> tuple[int, str]:
 def build_table() -> dict[str, str]:
     """Return ``{character: ascii}`` from the package's confusables data."""
     try:
-        from confusable_homoglyphs import confusables  # noqa: PLC0415 - dev-time tool
+        confusables = importlib.import_module("confusable_homoglyphs.confusables")
     except ImportError as exc:  # pragma: no cover - a message for the developer
         msg = "install the dev-time tool first: pip install confusable-homoglyphs"
         raise SystemExit(msg) from exc
-    data = confusables.confusables_data  # type: ignore[attr-defined]
+    data: dict[str, list[dict[str, str]]] = confusables.confusables_data
     table: dict[str, str] = {}
     for target in TARGETS:
         folded = target.lower()

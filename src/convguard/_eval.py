@@ -121,11 +121,23 @@ def _parse_conversation(data: Mapping[str, Any], path: str, line: int) -> Script
             raise _fail(path, line, f"turn {number} needs a non-empty 'text'")
         if expect not in _ACTIONS:
             raise _fail(
-                path, line, f"turn {number} 'expect' must be one of {sorted(_ACTIONS)}, not {expect!r}"
+                path,
+                line,
+                f"turn {number} 'expect' must be one of {sorted(_ACTIONS)}, not {expect!r}",
             )
         parsed.append((text, str(expect)))
     kind = data.get("kind", "")
     return ScriptedConversation(conv_id, tuple(parsed), kind if isinstance(kind, str) else "")
+
+
+def _json_object(raw: str, path: str, line: int) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, line, f"not valid JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise _fail(path, line, "each line must be a JSON object")
+    return data
 
 
 def load_eval_file(
@@ -151,7 +163,8 @@ def load_eval_file(
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"cannot read the file: {exc}", path=name) from exc
+        msg = f"cannot read the file: {exc}"
+        raise FormatError(msg, path=name) from exc
     kind: Kind | None = None
     items: list[EvalItem] = []
     conversations: list[ScriptedConversation] = []
@@ -159,12 +172,7 @@ def load_eval_file(
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _fail(name, number, f"not valid JSON: {exc.msg}") from exc
-        if not isinstance(data, dict):
-            raise _fail(name, number, "each line must be a JSON object")
+        data = _json_object(raw, name, number)
         this: Kind = "conversations" if "turns" in data else "items"
         if kind is None:
             kind = this
@@ -182,7 +190,8 @@ def load_eval_file(
             raise _fail(name, number, f"duplicate id {record_id!r}")
         seen.add(record_id)
     if kind is None:
-        raise FormatError("the file holds no records", path=name)
+        msg = "the file holds no records"
+        raise FormatError(msg, path=name)
     return (kind, items) if kind == "items" else (kind, conversations)
 
 
@@ -429,6 +438,24 @@ def _ratio(numerator: int, denominator: int, empty: float) -> float:
     return numerator / denominator if denominator else empty
 
 
+def _score_variants(  # noqa: PLR0913 - the tallies of one run
+    item: EvalItem,
+    detectors: Sequence[Detector],
+    threshold: float,
+    variant_hits: dict[str, dict[str, int]],
+    misses: list[Miss],
+    errors: list[str],
+) -> None:
+    for variant, text in obfuscations(item.text).items():
+        found, _ = _run(detectors, text, errors)
+        for category in item.labels:
+            score = found.get(category, (0.0, ""))[0]
+            if score >= threshold:
+                variant_hits[category][variant] += 1
+            else:
+                misses.append(Miss(item.id, text, category, score, variant))
+
+
 def evaluate(
     items: Sequence[EvalItem],
     detectors: Sequence[Detector],
@@ -483,14 +510,7 @@ def evaluate(
             elif labelled:
                 misses.append(Miss(item.id, item.text, category, best.get(category, (0.0, ""))[0]))
         if obfuscate and item.labels:
-            for variant, text in obfuscations(item.text).items():
-                found, _ = _run(detectors, text, errors)
-                for category in item.labels:
-                    if found.get(category, (0.0, ""))[0] >= threshold:
-                        variant_hits[category][variant] += 1
-                    else:
-                        score = found.get(category, (0.0, ""))[0]
-                        misses.append(Miss(item.id, text, category, score, variant))
+            _score_variants(item, detectors, threshold, variant_hits, misses, errors)
     scores: list[CategoryScore] = []
     for category in categories:
         precision = _ratio(tp[category], tp[category] + fp[category], 1.0)
@@ -622,9 +642,7 @@ def evaluate_conversations(
     conversations: Sequence[ScriptedConversation],
     detectors: Sequence[Detector] | None = None,
     *,
-    progress: Callable[
-        [Iterable[ScriptedConversation]], Iterator[ScriptedConversation]
-    ]
+    progress: Callable[[Iterable[ScriptedConversation]], Iterator[ScriptedConversation]]
     | None = None,
 ) -> ConversationReport:
     """Play scripted conversations through a default :class:`~convguard.Guard`.

@@ -2,11 +2,15 @@
 
 A detector is anything with a ``name`` and
 ``detect(text, context) -> Sequence[Finding]`` (or ``async adetect``).
+The built-in set (:func:`default_detectors`) is one
+:class:`LexiconDetector` over the packaged lexicons, reading the
+de-obfuscated view that :func:`normalize` gives.
 """
 
 from .._findings import DetectorFailure, Evidence, Finding
 from ._builtin import default_detectors
-from ._normalize import NormalizedText, normalize
+from ._lexicon import Lexicon, LexiconDetector, Rule, check_pattern, packaged_lexicon
+from ._normalize import NormalizedText, Normalizer, normalize
 from ._protocols import AsyncDetector, DetectionContext, Detector
 
 __all__ = [
@@ -16,7 +20,13 @@ __all__ = [
     "DetectorFailure",
     "Evidence",
     "Finding",
+    "Lexicon",
+    "LexiconDetector",
     "NormalizedText",
+    "Normalizer",
+    "Rule",
+    "check_pattern",
     "default_detectors",
     "normalize",
+    "packaged_lexicon",
 ]

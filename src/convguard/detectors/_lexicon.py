@@ -107,12 +107,10 @@ def words_of(phrase: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(folded))
 
 
-def _walk(items: Any, inside_repeat: bool, pattern: str) -> None:  # noqa: ANN401 - sre parse trees are untyped
+def _walk(items: Any, *, inside_repeat: bool, pattern: str) -> None:  # noqa: ANN401 - sre parse trees are untyped
     constants = importlib.import_module("re._constants")
     repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
-    repeats.update(
-        op for op in (getattr(constants, "POSSESSIVE_REPEAT", None),) if op is not None
-    )
+    repeats.update(op for op in (getattr(constants, "POSSESSIVE_REPEAT", None),) if op is not None)
     for op, value in items:
         if op in repeats:
             low, high, body = value
@@ -120,7 +118,7 @@ def _walk(items: Any, inside_repeat: bool, pattern: str) -> None:  # noqa: ANN40
             if inside_repeat and high > 1:
                 msg = f"pattern {pattern!r} nests quantifiers, which can backtrack catastrophically"
                 raise ConfigurationError(msg)
-            _walk(body, inside_repeat or high > 1, pattern)
+            _walk(body, inside_repeat=inside_repeat or high > 1, pattern=pattern)
         elif op in {constants.GROUPREF, constants.GROUPREF_EXISTS}:
             msg = f"pattern {pattern!r} uses a backreference, which is not allowed"
             raise ConfigurationError(msg)
@@ -132,11 +130,11 @@ def _walk(items: Any, inside_repeat: bool, pattern: str) -> None:  # noqa: ANN40
                 )
                 raise ConfigurationError(msg)
             for branch in value[1]:
-                _walk(branch, inside_repeat, pattern)
+                _walk(branch, inside_repeat=inside_repeat, pattern=pattern)
         elif op is constants.SUBPATTERN:
-            _walk(value[-1], inside_repeat, pattern)
+            _walk(value[-1], inside_repeat=inside_repeat, pattern=pattern)
         elif op in {constants.ASSERT, constants.ASSERT_NOT}:
-            _walk(value[1], inside_repeat, pattern)
+            _walk(value[1], inside_repeat=inside_repeat, pattern=pattern)
 
 
 def check_pattern(pattern: str) -> re.Pattern[str]:
@@ -168,7 +166,7 @@ def check_pattern(pattern: str) -> re.Pattern[str]:
     except (re.error, RecursionError) as exc:
         msg = f"pattern {pattern!r} is not a valid regular expression: {exc}"
         raise ConfigurationError(msg) from exc
-    _walk(tree, False, pattern)  # noqa: FBT003 - the walk's own flag
+    _walk(tree, inside_repeat=False, pattern=pattern)
     return compiled
 
 
@@ -348,9 +346,7 @@ class Lexicon:
         """Keep the parts; :meth:`check` tells whether they fit together."""
         self._lists = {item.name: item for item in lists}
         self._rules = tuple(rules)
-        self._allow = {
-            category: tuple(phrases) for category, phrases in (allow or {}).items()
-        }
+        self._allow = {category: tuple(phrases) for category, phrases in (allow or {}).items()}
 
     def __repr__(self) -> str:
         """Show the sizes."""
@@ -442,7 +438,9 @@ class Lexicon:
         if allow_spec and not category:
             msg = f"{source}: 'allow' needs the file's 'category'"
             raise ConfigurationError(msg)
-        allow = {category: [p for phrase in allow_spec for p in expand(phrase)]} if allow_spec else {}
+        allow = (
+            {category: [p for phrase in allow_spec for p in expand(phrase)]} if allow_spec else {}
+        )
         return cls(lists, rules, allow)
 
     @classmethod
@@ -471,17 +469,15 @@ class Lexicon:
         rules = list(self._rules)
         allow = {category: list(phrases) for category, phrases in self._allow.items()}
         for other in others:
-            for name, item in other._lists.items():
+            for name, item in other._lists.items():  # noqa: SLF001 - its own class
                 current = lists.get(name)
                 lists[name] = (
                     item
                     if current is None
-                    else _List(
-                        name, current.terms + item.terms, current.patterns + item.patterns
-                    )
+                    else _List(name, current.terms + item.terms, current.patterns + item.patterns)
                 )
-            rules.extend(other._rules)
-            for category, phrases in other._allow.items():
+            rules.extend(other.rules)
+            for category, phrases in other.allow.items():
                 allow.setdefault(category, []).extend(phrases)
         return Lexicon(lists.values(), rules, allow)
 
@@ -526,6 +522,53 @@ def packaged_vocabulary() -> frozenset[str]:
     common = resources.files(_DATA_PACKAGE).joinpath("data/words.txt").read_text(encoding="utf-8")
     words.update(w for line in common.splitlines() for w in line.split("#", 1)[0].split())
     return frozenset(words)
+
+
+def _build_index(
+    lexicon: Lexicon, wanted: frozenset[str]
+) -> tuple[
+    dict[str, Any],
+    dict[str, int],
+    tuple[tuple[int, re.Pattern[str], float], ...],
+    dict[str, int],
+]:
+    """Compile every term and allowlist phrase into one word trie.
+
+    Returns:
+        The trie, the id of each list, the patterns per list id, and the
+        list id of each category's allowlist.
+    """
+    ids: dict[str, int] = {}
+    # A trie of plain dicts: each word maps to the dict of the words that
+    # may follow it, and the key "" (never a word) holds the terms ending
+    # there. Dicts of strings and tuples are left alone by the cyclic GC.
+    root: dict[str, Any] = {}
+    patterns: list[tuple[int, re.Pattern[str], float]] = []
+
+    def add(list_id: int, words: tuple[str, ...], weight: float, text: str) -> None:
+        node = root
+        for word in words:
+            node = node.setdefault(word, {})
+        entries: tuple[tuple[int, float, str], ...] = node.get("", ())
+        if not any(entry[0] == list_id for entry in entries):
+            node[""] = (*entries, (list_id, weight, text))
+
+    for list_name, item in lexicon._lists.items():  # noqa: SLF001 - one unit with Lexicon
+        list_id = ids.setdefault(list_name, len(ids))
+        for term in item.terms:
+            add(list_id, term.words, term.weight, term.text)
+        patterns.extend((list_id, pattern, weight) for pattern, weight in item.patterns)
+    allow_ids: dict[str, int] = {}
+    for category, phrases in lexicon.allow.items():
+        if category not in wanted:
+            continue
+        list_id = ids.setdefault(_ALLOW_PREFIX + category, len(ids))
+        allow_ids[category] = list_id
+        for phrase in phrases:
+            words = words_of(phrase)
+            if words:
+                add(list_id, words, 1.0, phrase)
+    return root, ids, tuple(patterns), allow_ids
 
 
 @frozen
@@ -655,38 +698,9 @@ class LexiconDetector:
             msg = f"the lexicon has no rules for {sorted(missing)}"
             raise ConfigurationError(msg)
         self._categories = wanted
-        ids: dict[str, int] = {}
-        # A trie of plain dicts: each word maps to the dict of the words that
-        # may follow it, and the key "" (never a word) holds the terms ending
-        # there. Dicts of strings and tuples are left alone by the cyclic GC.
-        root: dict[str, Any] = {}
-        patterns: list[tuple[int, re.Pattern[str], float]] = []
-
-        def add(list_id: int, words: tuple[str, ...], weight: float, text: str) -> None:
-            node = root
-            for word in words:
-                node = node.setdefault(word, {})
-            entries: tuple[tuple[int, float, str], ...] = node.get("", ())
-            if not any(entry[0] == list_id for entry in entries):
-                node[""] = (*entries, (list_id, weight, text))
-
-        for list_name, item in lexicon._lists.items():  # noqa: SLF001 - one unit with Lexicon
-            list_id = ids.setdefault(list_name, len(ids))
-            for term in item.terms:
-                add(list_id, term.words, term.weight, term.text)
-            patterns.extend((list_id, pattern, weight) for pattern, weight in item.patterns)
-        self._allow_ids: dict[str, int] = {}
-        for category, phrases in lexicon.allow.items():
-            if category not in wanted:
-                continue
-            list_id = ids.setdefault(_ALLOW_PREFIX + category, len(ids))
-            self._allow_ids[category] = list_id
-            for phrase in phrases:
-                words = words_of(phrase)
-                if words:
-                    add(list_id, words, 1.0, phrase)
+        root, ids, patterns, self._allow_ids = _build_index(lexicon, wanted)
         self._index = root
-        self._patterns = tuple(patterns)
+        self._patterns = patterns
         self._rules = tuple(
             _CompiledRule(
                 rule,
@@ -799,32 +813,44 @@ class LexiconDetector:
         for list_id in list(hits):
             for compiled in self._by_list.get(list_id, ()):
                 rule = compiled.rule
-                if any(index not in hits for index in compiled.lists):
-                    continue
-                if any(index in hits for index in compiled.unless):
-                    continue
                 current = best.get(rule.category)
                 if current is not None and current[0] >= rule.weight:
                     continue
-                pool = hits
-                mask = masks.get(rule.category)
-                if mask:
-                    pool = {
-                        index: [h for h in hits[index] if not _overlaps(h, mask)]
-                        for index in compiled.lists
-                    }
-                    if not all(pool[index] for index in compiled.lists):
-                        continue
-                    pool = {**hits, **pool}
-                found = _best_combo(compiled, pool, self._COMBO_LIMIT)
-                if found is None:
+                result = self._try(compiled, hits, masks.get(rule.category), count)
+                if result is None:
                     continue
-                score, combo = found
-                if rule.min_coverage and not self._covers(compiled, pool, count):
-                    continue
+                score, combo = result
                 if score >= self.min_score and (current is None or score > current[0]):
                     best[rule.category] = (score, rule.name, combo)
         return best
+
+    def _try(
+        self,
+        compiled: _CompiledRule,
+        hits: dict[int, list[Hit]],
+        mask: list[tuple[int, int]] | None,
+        count: int,
+    ) -> tuple[float, tuple[Hit, ...]] | None:
+        """Return the best score and hits of one rule, or ``None``."""
+        if any(index not in hits for index in compiled.lists):
+            return None
+        if any(index in hits for index in compiled.unless):
+            return None
+        pool = hits
+        if mask:
+            kept = {
+                index: [h for h in hits[index] if not _overlaps(h, mask)]
+                for index in compiled.lists
+            }
+            if not all(kept.values()):
+                return None
+            pool = {**hits, **kept}
+        found = _best_combo(compiled, pool, self._COMBO_LIMIT)
+        if found is None or (
+            compiled.rule.min_coverage and not self._covers(compiled, pool, count)
+        ):
+            return None
+        return found
 
     @staticmethod
     def _covers(compiled: _CompiledRule, hits: Mapping[int, list[Hit]], count: int) -> bool:

@@ -64,8 +64,10 @@ _UNIT_LIKE: Final = re.compile(r"[0-9]+[a-z]+|[a-z]+[0-9]+")
 
 @lru_cache(maxsize=1)
 def _confusables() -> dict[str, str]:
-    raw = resources.files("convguard.detectors").joinpath("data/confusables.json").read_text(
-        encoding="utf-8"
+    raw = (
+        resources.files("convguard.detectors")
+        .joinpath("data/confusables.json")
+        .read_text(encoding="utf-8")
     )
     table: dict[str, str] = json.loads(raw)["map"]
     return table
