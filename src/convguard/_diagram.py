@@ -108,11 +108,14 @@ def _step(
     return new, verdict.action
 
 
-def transition_table(policy: Policy | None = None) -> tuple[Transition, ...]:
+def transition_table(
+    policy: Policy | None = None, *, max_states: int = _MAX_STATES
+) -> tuple[Transition, ...]:
     """Explore *policy* from its initial state and return every transition it makes.
 
     Args:
         policy: The policy to explore; ``LastResortPolicy()`` by default.
+        max_states: Give up beyond this many distinct states.
 
     Returns:
         The distinct transitions, sorted.
@@ -143,8 +146,8 @@ def transition_table(policy: Policy | None = None) -> tuple[Transition, ...]:
             key = _canonical(new, recovery, cap)
             if new.status is Status.ENDED or key in seen:
                 continue
-            if len(seen) >= _MAX_STATES:
-                msg = f"the policy reached more than {_MAX_STATES:,} states; cannot draw it"
+            if len(seen) >= max_states:
+                msg = f"the policy reached more than {max_states:,} states; cannot draw it"
                 raise ConfigurationError(msg)
             seen.add(key)
             queue.append(key)
