@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict, cast
 
 import pytest
 
@@ -58,6 +58,28 @@ class Tally(TypedDict):
     refused: int
     gave_up: int
     ended: int
+    conflicts: int
+
+
+class CountingStore:
+    """Pass every call through to a store, counting lost compare-and-sets."""
+
+    def __init__(self, store: Store) -> None:
+        """Wrap *store*."""
+        self.store = store
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        """Delegate everything else."""
+        return getattr(self.store, name)
+
+    def append(self, *args: Any, **kwargs: Any) -> int:
+        """Append, counting the times another writer got in first."""
+        try:
+            return self.store.append(*args, **kwargs)
+        except cg.StoreConflictError:
+            self.conflicts += 1
+            raise
 
 
 def open_store(spec: Spec) -> Store:
@@ -89,7 +111,8 @@ def hammer(  # noqa: C901 - one loop, one branch per kind of turn
 ) -> Tally:
     """Run *turns* random turns on the given conversations and count them."""
     store = open_store(target) if isinstance(target, tuple) else target
-    guard = make_guard(store)
+    counting = CountingStore(store)
+    guard = make_guard(cast("Store", counting))
     rng = random.Random(seed)  # noqa: S311 - a workload, not a secret
     tally: Tally = {
         "attempts": 0,
@@ -98,6 +121,7 @@ def hammer(  # noqa: C901 - one loop, one branch per kind of turn
         "refused": 0,
         "gave_up": 0,
         "ended": 0,
+        "conflicts": 0,
     }
 
     def ack(conversation_id: str, message_id: str | None) -> None:
@@ -136,6 +160,7 @@ def hammer(  # noqa: C901 - one loop, one branch per kind of turn
             except cg.StoreConflictError:
                 tally["gave_up"] += 1
     finally:
+        tally["conflicts"] = counting.conflicts
         if isinstance(target, tuple):
             store.close()
     return tally
@@ -151,6 +176,9 @@ def check(store: Store, conversation_ids: list[str], tallies: list[Tally], turns
             acked.setdefault(cid, []).extend(ids)
         writes.update(tally["writes"])
     assert sum(t["ended"] for t in tallies) > 0, "no branch ended: the race proves nothing"
+    # Under the GIL, memory-store threads rarely interleave inside a turn.
+    if len(conversation_ids) == 1 and not isinstance(store, MemoryStore):
+        assert sum(t["conflicts"] for t in tallies) > 0, "no writer ever lost: no race happened"
     for cid in conversation_ids:
         messages = store.messages(cid)
         by_id = {m.id: m for m in messages}
@@ -224,7 +252,7 @@ def postgres_spec() -> Iterator[tuple[Store, Spec]]:
 
 
 # (conversations, turns): one hot conversation, and many quieter ones. The ten
-# default races add up to 10,000 turns; TestLongRaces adds 24,000 more.
+# races add up to 10,000 turns; TestLongRace adds 4,000 more on one hot file.
 SHAPES = [pytest.param(1, 1000, id="one-conversation"), pytest.param(16, 1000, id="many")]
 
 
@@ -265,19 +293,8 @@ class TestProcesses:
         assert race_processes(store, spec, conversations, turns) > 0
 
 
-@pytest.mark.slow
-class TestLongRaces:
-    @pytest.mark.parametrize(("conversations", "turns"), [(1, 8000), (64, 8000)])
-    def test_sqlite(self, sqlite_spec: tuple[Store, Spec], conversations: int, turns: int) -> None:
-        """A long race of processes on one SQLite file loses nothing."""
+class TestLongRace:
+    def test_sqlite(self, sqlite_spec: tuple[Store, Spec]) -> None:
+        """A long race of processes on one hot SQLite conversation loses nothing."""
         store, spec = sqlite_spec
-        assert race_processes(store, spec, conversations, turns) > 0
-
-    @pytest.mark.postgres
-    @pytest.mark.parametrize(("conversations", "turns"), [(64, 8000)])
-    def test_postgres(
-        self, postgres_spec: tuple[Store, Spec], conversations: int, turns: int
-    ) -> None:
-        """A long race of processes on one PostgreSQL schema loses nothing."""
-        store, spec = postgres_spec
-        assert race_processes(store, spec, conversations, turns) > 0
+        assert race_processes(store, spec, 1, 4000) > 0

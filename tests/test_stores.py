@@ -621,3 +621,4 @@ class TestConfiguration:
         """Each store implements the Store protocol, so a Guard accepts it."""
         assert isinstance(store, Store)
         assert cg.Guard(store=store).store is store
+        assert type(store).__name__ in repr(store)
