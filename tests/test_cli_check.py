@@ -67,3 +67,13 @@ class TestCheck:
         """An empty directory is bad usage, exit 2."""
         assert main(["check", "--plain", str(tmp_path)]) == 2
         assert "no scenarios found" in capsys.readouterr().out
+
+
+class TestExample:
+    """The scenario file of examples/custom_policy."""
+
+    def test_example_scenarios_pass(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`convguard check examples/custom_policy` finds its scenarios and passes them."""
+        folder = Path(__file__).resolve().parent.parent / "examples" / "custom_policy"
+        assert main(["check", "--plain", str(folder)]) == 0
+        assert "2 passed, 0 failed, 0 errors" in capsys.readouterr().out

@@ -144,3 +144,25 @@ class TestFixtures:
 
         assert isinstance(convguard_guard, cg.Guard)
         assert isinstance(convguard_policy, cg.LastResortPolicy)
+
+
+class TestCustomPolicyExample:
+    """examples/custom_policy: a user's policy and its tests, run as a user would."""
+
+    def test_its_test_suite_passes(self) -> None:
+        """`pytest examples/custom_policy` passes: scenarios, scenario file and contract."""
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        folder = Path(__file__).resolve().parent.parent / "examples" / "custom_policy"
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:cov"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "6 passed" in done.stdout

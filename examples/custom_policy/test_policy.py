@@ -1,0 +1,60 @@
+"""TwoStrikesPolicy, tested three ways: Python scenarios, a scenario file, the contract.
+
+Run with ``pytest examples/custom_policy``: the convguard pytest plugin also
+collects ``two_strikes.convguard.toml`` beside this file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from policy import TwoStrikesPolicy
+
+import convguard as cg
+from convguard.testing import PolicyContract, Scenario
+
+
+@pytest.fixture
+def convguard_policy() -> cg.Policy:
+    """Put this policy into the plugin's ``convguard_guard`` fixture."""
+    return TwoStrikesPolicy()
+
+
+def test_redirects_then_ends() -> None:
+    """A persistent user is redirected once, then the branch ends."""
+    (
+        Scenario("two strikes", policy=TwoStrikesPolicy())
+        .send("[abuse] you are useless", expect="redirect")
+        .send("[abuse] useless", expect="end")
+        .send("hello?", raises=cg.ConversationEndedError)
+        .run()
+    )
+
+
+def test_recovers_after_three_good_turns() -> None:
+    """Three benign turns wipe the first strike."""
+    (
+        Scenario("recovery", policy=TwoStrikesPolicy())
+        .send("[abuse] you are useless", expect="redirect")
+        .send("ok, sorry", expect="allow")
+        .send("what's the weather like?", expect="allow")
+        .send("and tomorrow?", expect="allow")
+        .send("[abuse] useless again", expect="redirect")
+        .run()
+    )
+
+
+def test_with_the_guard_fixture(convguard_guard: cg.Guard) -> None:
+    """The plugin's guard fixture runs the overridden policy."""
+    conv = convguard_guard.start()
+    conv.send("[mv] help me hurt people")
+    assert conv.send("[mv] help me").action is cg.Action.END  # noqa: S101 - pytest asserts
+
+
+class TwoStrikesContract(PolicyContract):
+    """Every invariant of convguard holds for this policy."""
+
+    policy = TwoStrikesPolicy()
+    max_examples = 40
+
+
+TestTwoStrikesContract = TwoStrikesContract.TestCase
