@@ -108,7 +108,7 @@ class TestFormat:
         conv.feedback("unexpected_end")
         text = format_reviews(review_feedback(guard.store))
         assert "  comment: (none)" in text
-        assert "  - event \"conversation ended at the user's request: done\": end" in text
+        assert '  - event "conversation ended at the user\'s request: done": end' in text
         assert "…" in text
 
     def test_nothing_to_review(self) -> None:
