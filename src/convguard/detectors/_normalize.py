@@ -292,6 +292,8 @@ class Normalizer:
 
     def _join(self, run: str) -> str:
         letters = run[::2]
+        if letters.isdigit():
+            return run
         if letters in self._vocabulary:
             return letters
         if len(letters) == 2:  # noqa: PLR2004 - "a n" joins only into a known word
@@ -337,10 +339,10 @@ class Normalizer:
         return 1.0 + 0.5 * len(piece)
 
     def _word(self, token: str) -> str:
-        core = token.strip("!|*")
+        core = token.strip("!")
         if not core or core in self._vocabulary:
             return token
-        lead = token[: len(token) - len(token.lstrip("!|*"))]
+        lead = token[: len(token) - len(token.lstrip("!"))]
         trail = token[len(lead) + len(core) :]
         resolved = self._resolve(core)
         return token if resolved is None else lead + resolved + trail
