@@ -448,6 +448,29 @@ class TestPostgresFaults:
             store.create("c2", created_at=T0, messages=messages)
         assert store.conversations() == ["c1"]
 
+    def test_a_write_postgres_cannot_order_is_a_conflict(
+        self, pg: tuple[PostgresStore, str]
+    ) -> None:
+        """A serialization failure is a StoreConflictError naming the conversation."""
+        import psycopg
+
+        store, _ = pg
+        s = f'"{store.schema}"'
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute(
+                f"CREATE FUNCTION {s}.clash() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'clash' USING ERRCODE = 'serialization_failure';"
+                " END $$"
+            )
+            conn.execute(
+                f"CREATE TRIGGER clash BEFORE INSERT ON {s}.messages"
+                f" FOR EACH ROW EXECUTE FUNCTION {s}.clash()"
+            )
+        with pytest.raises(cg.StoreConflictError) as caught:
+            store.append("c1", user("m1", user("m0")), expected_version=0)
+        assert caught.value.conversation_id == "c1"
+        assert store.head("c1").version == 0
+
     def test_missing_tables(self, pg: tuple[PostgresStore, str]) -> None:
         """A schema whose tables were dropped raises StoreCorruptError."""
         import psycopg

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from .._errors import (
     ConfigurationError,
     InvalidMessageError,
+    StoreConflictError,
     StoreCorruptError,
     StoreError,
     StoreUnavailableError,
@@ -95,8 +96,13 @@ def _driver() -> tuple[ModuleType, ModuleType]:
     return psycopg, psycopg_pool
 
 
-def _translate(psycopg: ModuleType, exc: Exception) -> Exception:
+def _translate(
+    psycopg: ModuleType, exc: Exception, conversation_id: str | None = None
+) -> Exception:
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        # Only under a stricter isolation level than convguard needs: retry.
+        return StoreConflictError(conversation_id or "", f"PostgreSQL could not order it: {text}")
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return StoreUnavailableError(f"PostgreSQL cannot be reached: {text}")
     if isinstance(exc, psycopg.DataError):
@@ -189,7 +195,8 @@ class PostgresStore(SQLStore):
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            kwargs={"connect_timeout": connect_timeout},
+            # Reads then need no COMMIT round trip; writes open a transaction.
+            kwargs={"connect_timeout": connect_timeout, "autocommit": True},
             check=psycopg_pool.ConnectionPool.check_connection,
             name=f"convguard-{schema}",
             open=True,
@@ -240,13 +247,13 @@ class PostgresStore(SQLStore):
             raise _translate(self._psycopg, exc) from exc
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, conversation_id: str | None = None) -> Iterator[Connection]:
         self._check_open()
         try:
             with self._pool.connection() as conn, conn.transaction():
                 yield conn
         except self._psycopg.Error as exc:
-            raise _translate(self._psycopg, exc) from exc
+            raise _translate(self._psycopg, exc, conversation_id) from exc
 
     def close(self) -> None:
         """Close the pool (unless it was given). The store is unusable afterwards."""

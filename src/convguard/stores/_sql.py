@@ -182,8 +182,12 @@ class SQLStore:
         """Return a connection for one read."""
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[Connection]:
-        """Return a connection inside a write transaction, committed on exit."""
+    def _write(self, conversation_id: str | None = None) -> AbstractContextManager[Connection]:
+        """Return a connection inside a write transaction, committed on exit.
+
+        Args:
+            conversation_id: The conversation written, for conflict errors.
+        """
         raise NotImplementedError
 
     def _prepare(self, tables: Mapping[str, str], placeholder: str) -> None:
@@ -270,7 +274,7 @@ class SQLStore:
             len(tree),
         )
         sql = self._sql
-        with self._write() as conn:
+        with self._write(conversation_id) as conn:
             if conn.execute(sql["version"], (conversation_id,)).fetchone() is not None:
                 msg = f"conversation {conversation_id!r} already exists"
                 raise InvalidOperationError(msg)
@@ -402,7 +406,7 @@ class SQLStore:
         conversation_id = _conversation_id(conversation_id)
         row = _message_params(conversation_id, message)
         sql = self._sql
-        with self._write() as conn:
+        with self._write(conversation_id) as conn:
             bumped = conn.execute(
                 sql["bump"],
                 (
@@ -454,7 +458,7 @@ class SQLStore:
         conversation_id = _conversation_id(conversation_id)
         message_id = _message_id(conversation_id, message_id)
         sql = self._sql
-        with self._write() as conn:
+        with self._write(conversation_id) as conn:
             if conn.execute(sql["exists"], (conversation_id, message_id)).fetchone() is None:
                 raise self._missing(conn, conversation_id, message_id)
             conn.execute(sql["switch"], (message_id, conversation_id))
@@ -478,7 +482,7 @@ class SQLStore:
             dump_metadata(feedback.metadata),
         )
         sql = self._sql
-        with self._write() as conn:
+        with self._write(conversation_id) as conn:
             if conn.execute(sql["version"], (conversation_id,)).fetchone() is None:
                 raise UnknownConversationError(conversation_id)
             conn.execute(sql["insert_feedback"], params)

@@ -316,7 +316,7 @@ class SQLiteStore(SQLStore):
                 raise _translate(exc, self._path) from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, conversation_id: str | None = None) -> Iterator[sqlite3.Connection]:  # noqa: ARG002 - SQLite orders writers on its lock
         with self._serialize():
             try:
                 conn = self._connection()
