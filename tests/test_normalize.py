@@ -128,7 +128,11 @@ class TestWords:
     def test_spaced_symbols_that_are_not_letters(self, small: Normalizer) -> None:
         """A spaced run of digits that spell nothing stays as typed."""
         assert small("1 2 3").text == "1 2 3"
-        assert small("@ 5 @").text == "as a"
+        assert small("@ 5 @").text == "@ 5 @"
+
+    def test_numbers_inside_spaced_runs(self) -> None:
+        """A number between spaced words stays a number when that reads better."""
+        assert normalize("a n a k e d 9 y e a r old").text == "a naked 9 year old"
 
 
 class TestOffsets:

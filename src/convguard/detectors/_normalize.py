@@ -59,6 +59,7 @@ _TRIGGER: Final = re.compile(
 )
 _SQUEEZE: Final = re.compile(r"(.)\1+")
 _STRETCH: Final = re.compile(r"([a-z])\1{2,}")
+_DIGITS: Final = re.compile(r"([0-9]+)")
 _UNIT_LIKE: Final = re.compile(r"[0-9]+[a-z]+|[a-z]+[0-9]+")
 
 
@@ -301,11 +302,19 @@ class Normalizer:
         folded = letters.translate(_LEET)
         if folded in self._vocabulary:
             return folded
-        if folded.isalpha() and len(folded) <= _MAX_RUN:
-            return " ".join(self._segment(folded))
-        return folded if folded.isalpha() else letters
+        if not folded.isalpha() or len(folded) > _MAX_RUN:
+            return folded if folded.isalpha() else letters
+        words, cost = self._segment(folded)
+        if folded != letters:
+            # "a n a k e d 9 y e a r": the digit may be a number, not leet.
+            parts = _DIGITS.split(letters)
+            split = [self._segment(p) if p.isalpha() else ([p], 0.0) for p in parts if p]
+            leet = 0.5 * sum(a != b for a, b in zip(letters, folded, strict=True))
+            if sum(c for _, c in split) < cost + leet:
+                words = [w for piece, _ in split for w in piece]
+        return " ".join(words)
 
-    def _segment(self, letters: str) -> list[str]:
+    def _segment(self, letters: str) -> tuple[list[str], float]:
         """Split *letters* into known words, fewest pieces first.
 
         An unknown stretch is allowed at a cost that grows with its length,
@@ -330,13 +339,13 @@ class Normalizer:
         while end:
             words.append(letters[back[end] : end])
             end = back[end]
-        return words[::-1]
+        return words[::-1], cost[size]
 
     def _unknown_cost(self, piece: str) -> float:
         for suffix in _SUFFIXES:
             if piece.endswith(suffix) and piece[: -len(suffix)] in self._vocabulary:
-                return 1.2
-        return 1.0 + 0.5 * len(piece)
+                return 1.5
+        return 2.5 if len(piece) == 1 else 1.0 + 0.5 * len(piece)
 
     def _word(self, token: str) -> str:
         core = token.strip("!")
