@@ -380,3 +380,20 @@ class TestFakeClock:
             FakeClock().advance(seconds=-1)
         with pytest.raises(cg.ConfigurationError, match="takes a timedelta"):
             FakeClock().advance(5)  # type: ignore[arg-type]
+
+
+class TestDocs:
+    """docs/testing.md shows what a failing scenario really prints."""
+
+    def test_failure_shown_in_the_docs(self) -> None:
+        """The transcript printed in the docs is the one a failure gives today."""
+        import re
+
+        page = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text(
+            encoding="utf-8"
+        )
+        shown = re.search(r"\nprints\n\n```text\n(.*?)```", page, re.DOTALL)
+        assert shown is not None
+        with pytest.raises(ScenarioFailure) as caught:
+            Scenario("a user at risk").send("[crisis] help me", expect="end").run()
+        assert str(caught.value) + "\n" == shown.group(1)
