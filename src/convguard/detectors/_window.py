@@ -162,7 +162,7 @@ class WindowDetector:
                 raise DetectorError(self.name, msg)
             evidence = finding.evidence
             whole = evidence is not None and evidence.start == 0 and evidence.end >= total
-            if evidence is None or (whole and offset > 0):
+            if evidence is None or whole:
                 # A classifier's verdict on the whole window: no place to pin it on.
                 unplaced.add(finding.category)
                 if finding.category in previous:
