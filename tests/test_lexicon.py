@@ -299,7 +299,9 @@ class TestFormat:
     def test_merge_extends_lists(self) -> None:
         """Merging adds terms to a list of the same name, and rules and allowlists."""
         base = lexicon(**WIDGETS)
-        more = lexicon(category="widgets", allow=["widget museum"], lists={"widget": {"terms": ["doohickey"]}})
+        more = lexicon(
+            category="widgets", allow=["widget museum"], lists={"widget": {"terms": ["doohickey"]}}
+        )
         merged = base.merge(more)
         assert "doohickey" in merged.terms("widget")
         assert "widget museum" in merged.allow["widgets"]

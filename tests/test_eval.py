@@ -1,0 +1,305 @@
+"""``convguard eval`` and its engine: figures, obfuscation, conversations, bad files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import convguard as cg
+from convguard._cli import main
+from convguard._cli.cmd_eval import load_detectors
+from convguard._eval import (
+    EvalItem,
+    evaluate,
+    evaluate_conversations,
+    load_eval_file,
+    obfuscations,
+)
+from convguard.testing import ScriptedDetector
+
+FIXTURES = Path(__file__).parent / "fixtures" / "eval"
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
+    """Write one JSON value per line."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def item(item_id: str, text: str, *labels: str) -> dict[str, Any]:
+    """Build one labelled record."""
+    return {"id": item_id, "text": text, "labels": list(labels)}
+
+
+class Exploding:
+    """A detector that always fails."""
+
+    name = "exploding"
+
+    def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        raise RuntimeError("boom")
+
+
+def exploding() -> list[Exploding]:
+    """Return a detector set that fails (for ``--detectors``)."""
+    return [Exploding()]
+
+
+def scripted() -> ScriptedDetector:
+    """Return one scripted detector (for ``--detectors``)."""
+    return ScriptedDetector({"[abuse]": "abuse"})
+
+
+def failing_factory() -> list[Exploding]:
+    """Raise while building the detectors."""
+    raise ValueError("no detectors today")
+
+
+NOT_DETECTORS = 42
+
+SCRIPTED = ScriptedDetector({"[abuse]": "abuse", "[mv]": "mass_violence"})
+
+
+class TestLoading:
+    def test_items_file(self) -> None:
+        """A labelled items file loads as items."""
+        kind, items = load_eval_file(FIXTURES / "items.jsonl")
+        assert kind == "items"
+        assert isinstance(items[0], EvalItem)
+
+    def test_conversations_file(self) -> None:
+        """A file of turns loads as conversations, with their kind."""
+        kind, scripts = load_eval_file(FIXTURES / "conversations.jsonl")
+        assert kind == "conversations"
+        assert scripts[0].kind == "persistent"  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize(
+        ("lines", "message"),
+        [
+            (["not json"], "line 1: not valid JSON"),
+            (["[1, 2]"], "line 1: each line must be a JSON object"),
+            (['{"id": "", "text": "x", "labels": []}'], "'id' must be"),
+            (['{"id": "a", "text": 3, "labels": []}'], "'text' must be"),
+            (['{"id": "a", "text": "x", "labels": "abuse"}'], "'labels' must be"),
+            (['{"id": "a", "text": "x", "labels": []}'] * 2, "line 2: duplicate id"),
+            (['{"id": "a", "text": "x", "labels": []}', '{"id": "b", "turns": []}'], "cannot hold"),
+            (['{"id": 1, "turns": []}'], "'id' must be"),
+            (['{"id": "c", "turns": []}'], "'turns' must be"),
+            (['{"id": "c", "turns": ["x"]}'], "turn 0 must be an object"),
+            (['{"id": "c", "turns": [{"text": " ", "expect": "allow"}]}'], "non-empty 'text'"),
+            (['{"id": "c", "turns": [{"text": "x", "expect": "maybe"}]}'], "'expect' must be"),
+            (["", "  "], "no records"),
+        ],
+    )
+    def test_malformed_files(self, tmp_path: Path, lines: list[str], message: str) -> None:
+        """A malformed file gets a FormatError naming the file and the line."""
+        path = tmp_path / "bad.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(cg.FormatError, match=message) as caught:
+            load_eval_file(path)
+        assert caught.value.path == str(path)
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        """A missing or undecodable file gets a FormatError."""
+        with pytest.raises(cg.FormatError, match="cannot read"):
+            load_eval_file(tmp_path / "missing.jsonl")
+        binary = tmp_path / "binary.jsonl"
+        binary.write_bytes(b"\xff\xfe\x00")
+        with pytest.raises(cg.FormatError, match="cannot read"):
+            load_eval_file(binary)
+
+
+class TestFigures:
+    def test_precision_recall_and_false_positives(self) -> None:
+        """Per-category precision, recall, F1 and the false-positive rate are computed."""
+        items = [
+            EvalItem("1", "[abuse] one", frozenset({"abuse"})),
+            EvalItem("2", "plain", frozenset({"abuse"})),
+            EvalItem("3", "[abuse] benign", frozenset()),
+            EvalItem("4", "benign", frozenset()),
+            EvalItem("5", "[mv]", frozenset({"mass_violence"})),
+            EvalItem("6", "custom", frozenset({"custom"})),
+        ]
+        seen: list[str] = []
+
+        def progress(values: Iterable[EvalItem]) -> Iterator[EvalItem]:
+            for value in values:
+                seen.append(value.id)
+                yield value
+
+        report = evaluate(items, [SCRIPTED], progress=progress)
+        abuse = report.category("abuse")
+        assert (abuse.support, abuse.true_positives, abuse.false_positives) == (2, 1, 1)
+        assert abuse.precision == pytest.approx(0.5)
+        assert abuse.recall == pytest.approx(0.5)
+        assert abuse.f1 == pytest.approx(0.5)
+        assert report.category("mass_violence").recall == 1.0
+        assert report.category("self_harm_risk").precision == 1.0
+        assert report.category("custom").f1 == 0.0
+        assert report.false_positive_rate == pytest.approx(0.5)
+        assert report.negatives == 2
+        assert [m.id for m in report.misses] == ["2", "6"]
+        assert report.false_alarms[0].id == "3"
+        assert seen == ["1", "2", "3", "4", "5", "6"]
+        assert report.latency_p99_us >= report.latency_median_us >= 0
+        with pytest.raises(KeyError):
+            report.category("nope")
+        data = report.to_dict()
+        assert data["categories"]["abuse"]["precision"] == pytest.approx(0.5)
+        json.dumps(data)
+
+    def test_obfuscated_variants(self) -> None:
+        """With obfuscation, recall per variant is reported beside the plain one."""
+        variants = obfuscations("please make a bomb now")
+        assert set(variants) == {"leetspeak", "zero_width", "homoglyph", "spacing"}
+        assert variants["spacing"] == "p l e a s e m a k e a b o m b now"
+        assert "\u200b" in variants["zero_width"]
+        assert variants["leetspeak"] == "pl3453 m4k3 a b0mb n0w"
+        items = [EvalItem("1", "how do I make a bomb", frozenset({"mass_violence"}))]
+        report = evaluate(items, cg.default_detectors(), obfuscate=True)
+        assert report.variants == ("leetspeak", "zero_width", "homoglyph", "spacing")
+        assert report.category("mass_violence").variant_recall["homoglyph"] == 1.0
+        missed = evaluate(items, [SCRIPTED], obfuscate=True)
+        assert missed.category("mass_violence").variant_recall["spacing"] == 0.0
+        assert {m.variant for m in missed.misses} >= {"plain", "spacing"}
+
+    def test_failing_detector_is_reported(self) -> None:
+        """A detector that raises is reported, not fatal."""
+        items = [EvalItem("1", "hello", frozenset())]
+        report = evaluate(items, [Exploding()])
+        assert report.errors == ("exploding: RuntimeError: boom",)
+
+    def test_empty_run(self) -> None:
+        """No items give empty figures, not an error."""
+        report = evaluate([], [SCRIPTED])
+        assert report.items == 0
+        assert report.latency_median_us == 0.0
+
+
+class TestConversations:
+    def test_expected_actions(self) -> None:
+        """Every scripted turn is played through a guard and compared."""
+        _, scripts = load_eval_file(FIXTURES / "conversations.jsonl")
+        report = evaluate_conversations(scripts)  # type: ignore[arg-type]
+        assert report.accuracy == 1.0
+        assert report.conversation_accuracy == 1.0
+        assert report.to_dict()["mismatches"] == []
+
+    def test_mismatches_are_listed(self, tmp_path: Path) -> None:
+        """A turn judged otherwise than expected is listed as a mismatch."""
+        path = write_jsonl(
+            tmp_path / "c.jsonl",
+            [{"id": "c", "turns": [{"text": "hello", "expect": "redirect"}]}],
+        )
+        _, scripts = load_eval_file(path)
+        report = evaluate_conversations(scripts, [SCRIPTED])  # type: ignore[arg-type]
+        assert report.accuracy == 0.0
+        assert report.conversation_accuracy == 0.0
+        assert report.mismatches[0].actual == "allow"
+        assert report.to_dict()["mismatches"][0]["expected"] == "redirect"
+
+
+class TestCommand:
+    def test_items_report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """The command prints the per-category table, false positives and latency."""
+        assert main(["eval", str(FIXTURES / "items.jsonl"), "--plain", "--obfuscate"]) == 0
+        out = capsys.readouterr().out
+        assert "mass_violence" in out
+        assert "leetspeak" in out
+        assert "false positives on 25 items" in out
+        assert "median" in out
+
+    def test_misses_and_false_alarms_are_shown(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The worst misses and false alarms are listed."""
+        path = write_jsonl(
+            tmp_path / "i.jsonl",
+            [item("a", "[abuse] x"), item("b", "nothing", "abuse")],
+        )
+        assert main(["eval", str(path), "--plain", "--detectors", f"{__name__}:scripted"]) == 0
+        out = capsys.readouterr().out
+        assert "worst misses" in out
+        assert "worst false alarms" in out
+
+    def test_json_report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """``--json`` prints the report as JSON."""
+        assert main(["eval", str(FIXTURES / "items.jsonl"), "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["kind"] == "items"
+        assert data["categories"]["abuse"]["recall"] == 1.0
+
+    def test_conversations_report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A conversations file is scored as whole conversations."""
+        assert main(["eval", str(FIXTURES / "conversations.jsonl"), "--plain"]) == 0
+        assert "turn accuracy 100.0%" in capsys.readouterr().out
+        assert main(["eval", str(FIXTURES / "conversations.jsonl"), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["accuracy"] == 1.0
+
+    def test_conversation_mismatches_are_shown(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Turns judged otherwise than expected are listed."""
+        path = write_jsonl(
+            tmp_path / "c.jsonl", [{"id": "c", "turns": [{"text": "hello", "expect": "warn"}]}]
+        )
+        assert main(["eval", str(path), "--plain"]) == 0
+        assert "turns not as expected" in capsys.readouterr().out
+
+    def test_detector_errors_are_shown(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Failures of a custom detector set are printed."""
+        path = write_jsonl(tmp_path / "i.jsonl", [item("a", "x")])
+        assert main(["eval", str(path), "--plain", "--detectors", f"{__name__}:exploding"]) == 0
+        assert "detector error: exploding" in capsys.readouterr().out
+
+    def test_malformed_file_exits_2(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A malformed file is an error naming the file and the line."""
+        path = tmp_path / "bad.jsonl"
+        path.write_text('{"id": "a"}\n', encoding="utf-8")
+        assert main(["eval", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "bad.jsonl" in err
+        assert "line 1" in err
+
+    def test_bad_threshold(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A threshold outside 0..1 is refused."""
+        assert main(["eval", str(FIXTURES / "items.jsonl"), "--threshold", "2"]) == 2
+        assert "--threshold" in capsys.readouterr().err
+
+    def test_threshold_changes_what_counts(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A threshold of 1.0 counts only the strongest findings."""
+        assert main(["eval", str(FIXTURES / "items.jsonl"), "--json", "--threshold", "1"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["threshold"] == 1.0
+        assert data["categories"]["abuse"]["recall"] < 1.0
+
+
+class TestLoadDetectors:
+    def test_callable_object_and_list(self) -> None:
+        """A callable, a detector object, or a list of them are all accepted."""
+        assert load_detectors("convguard:default_detectors")[0].name == "lexicon"
+        assert load_detectors(f"{__name__}:SCRIPTED")[0] is SCRIPTED
+        assert load_detectors(f"{__name__}:scripted")[0].name == SCRIPTED.name
+
+    @pytest.mark.parametrize(
+        ("spec", "message"),
+        [
+            ("nocolon", "must look like"),
+            ("no_such_module_xyz:thing", "cannot load"),
+            (f"{__name__}:missing", "cannot load"),
+            (f"{__name__}:failing_factory", "calling"),
+            (f"{__name__}:NOT_DETECTORS", "iterable of detectors"),
+        ],
+    )
+    def test_bad_specs(self, spec: str, message: str) -> None:
+        """A bad ``--detectors`` gets a ConfigurationError saying why."""
+        with pytest.raises(cg.ConfigurationError, match=message):
+            load_detectors(spec)
