@@ -14,6 +14,7 @@ from typing import Final, final
 from urllib.parse import quote
 
 from .._errors import (
+    ConfigurationError,
     StoreCorruptError,
     StoreError,
     StoreUnavailableError,
@@ -188,8 +189,6 @@ class SQLiteStore(SQLStore):
         synchronous: str = "FULL",
     ) -> None:
         """Open (or create) the database and bring its schema up to date."""
-        from .._errors import ConfigurationError  # noqa: PLC0415 - rare path
-
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             msg = f"timeout must be a non-negative number of seconds, not {timeout!r}"
             raise ConfigurationError(msg)
