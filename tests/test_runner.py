@@ -283,6 +283,11 @@ class TestAsyncRunner:
         assert [f.detector for f in findings] == ["quick"]
         assert errors[0].kind == "timeout"
 
+    def test_one_sync_detector_inline(self) -> None:
+        """arun_detector runs a sync detector inline by default."""
+        outcome = run(arun_detector(Fixed("s"), "x", CONTEXT))
+        assert outcome == (finding("s"),)
+
     def test_no_timeout(self) -> None:
         """detector_timeout=None waits as long as it takes."""
         findings, _ = run(arun_detectors([AsyncFixed("a")], "x", CONTEXT, detector_timeout=None))

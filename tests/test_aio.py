@@ -1,0 +1,489 @@
+"""AsyncGuard and AsyncConversation: the behaviour tests of Guard, and what async adds.
+
+Every behaviour class of ``tests/test_guard.py`` runs here again against
+``AsyncGuard``, through a small synchronous facade that runs each coroutine on
+one event loop kept for the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+import pytest
+
+import convguard as cg
+import tests.test_guard as behaviour
+from convguard._aio import AsyncConversation, AsyncGuard
+from convguard.stores._base import Feedback
+from tests.conftest import MakeGuard, StepClock, counter_ids, scripted
+
+_T = TypeVar("_T")
+A, R, W, S, E = (
+    cg.Action.ALLOW,
+    cg.Action.REDIRECT,
+    cg.Action.WARN,
+    cg.Action.SUPPORT,
+    cg.Action.END,
+)
+
+
+class Runner:
+    """Runs coroutines to completion on one event loop.
+
+    Called from a worker thread while the loop is busy (a store hook staging a
+    race), it hands the coroutine to the loop and waits for it there.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        if self.loop.is_running():
+            return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+
+class SyncConversation:
+    """The sync face of an AsyncConversation, shaped like ``cg.Conversation``."""
+
+    def __init__(self, run: Runner, conv: AsyncConversation) -> None:
+        self._run = run
+        self.inner = conv
+        self.id = conv.id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SyncConversation) and self.inner == other.inner
+
+    def __hash__(self) -> int:
+        return hash(self.inner)
+
+    @property
+    def tip(self) -> cg.Message | None:
+        return self._run(self.inner.tip())
+
+    @property
+    def state(self) -> cg.PolicyState:
+        return self._run(self.inner.state())
+
+    @property
+    def ended(self) -> bool:
+        return self._run(self.inner.ended())
+
+    @property
+    def closed(self) -> bool:
+        return self._run(self.inner.closed())
+
+    def get(self, message_id: str) -> cg.Message:
+        return self._run(self.inner.get(message_id))
+
+    def path(self, message_id: str | None = None) -> list[cg.Message]:
+        return self._run(self.inner.path(message_id))
+
+    def messages(self) -> list[cg.Message]:
+        return self._run(self.inner.messages())
+
+    def tree(self) -> cg.ConversationTree:
+        return self._run(self.inner.tree())
+
+    def branches(self) -> list[cg.Branch]:
+        return self._run(self.inner.branches())
+
+    def send(self, text: str, **kwargs: Any) -> cg.Verdict:
+        return self._run(self.inner.send(text, **kwargs))
+
+    def edit(self, message_id: str, text: str, **kwargs: Any) -> cg.Verdict:
+        return self._run(self.inner.edit(message_id, text, **kwargs))
+
+    def reply(self, text: str, **kwargs: Any) -> cg.Message:
+        return self._run(self.inner.reply(text, **kwargs))
+
+    def add(self, role: str, text: str, **kwargs: Any) -> cg.Message:
+        return self._run(self.inner.add(role, text, **kwargs))
+
+    def regenerate(self, message_id: str, text: str, **kwargs: Any) -> cg.Message:
+        return self._run(self.inner.regenerate(message_id, text, **kwargs))
+
+    def switch(self, message_id: str) -> cg.Message:
+        return self._run(self.inner.switch(message_id))
+
+    def request_end(self, **kwargs: Any) -> cg.Verdict:
+        return self._run(self.inner.request_end(**kwargs))
+
+    def handle_tool_call(self, name: str, arguments: Any) -> cg.ToolResult:
+        return self._run(self.inner.handle_tool_call(name, arguments))
+
+    def feedback(self, kind: str, **kwargs: Any) -> Feedback:
+        return self._run(self.inner.feedback(kind, **kwargs))
+
+    def export(self) -> cg.ConversationRecord:
+        return self._run(self.inner.export())
+
+
+class SyncGuard:
+    """The sync face of an AsyncGuard, shaped like ``cg.Guard``."""
+
+    def __init__(self, run: Runner, guard: AsyncGuard) -> None:
+        self._run = run
+        self.inner = guard
+
+    @property
+    def policy(self) -> cg.Policy:
+        return self.inner.policy
+
+    @property
+    def store(self) -> cg.Store:
+        return self.inner.store
+
+    @property
+    def detectors(self) -> tuple[Any, ...]:
+        return self.inner.detectors
+
+    def start(self, **kwargs: Any) -> SyncConversation:
+        return SyncConversation(self._run, self._run(self.inner.start(**kwargs)))
+
+    def open(self, conversation_id: str) -> SyncConversation:
+        return SyncConversation(self._run, self._run(self.inner.open(conversation_id)))
+
+    def conversations(self) -> list[str]:
+        return self._run(self.inner.conversations())
+
+    def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
+        return self._run(self.inner.feedback(conversation_id))
+
+    def replay(self, record: cg.ConversationRecord) -> cg.Replay:
+        return self._run(self.inner.replay(record))
+
+    def import_record(
+        self, record: cg.ConversationRecord, *, evaluate: bool = False
+    ) -> SyncConversation:
+        conv = self._run(self.inner.import_record(record, evaluate=evaluate))
+        return SyncConversation(self._run, conv)
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    """One event loop for the test."""
+    run = Runner()
+    yield run
+    run.close()
+
+
+def build_async_guard(**kwargs: Any) -> AsyncGuard:
+    """Build a deterministic AsyncGuard, as ``conftest.build_guard`` builds a Guard."""
+    kwargs.setdefault("detectors", [scripted()])
+    kwargs.setdefault("clock", StepClock())
+    kwargs.setdefault("ids", counter_ids())
+    config = kwargs.pop("config", None)
+    if config is not None:
+        kwargs["policy"] = cg.LastResortPolicy(cg.PolicyConfig(**config))
+    return AsyncGuard(**kwargs)
+
+
+class OnAsyncGuard:
+    """Mixin: the ``make_guard`` fixture builds AsyncGuards behind the sync facade."""
+
+    @pytest.fixture
+    def make_guard(self, runner: Runner) -> MakeGuard:
+        """Build AsyncGuards wrapped to look like Guards."""
+
+        def make(**kwargs: Any) -> cg.Guard:
+            return cast("cg.Guard", SyncGuard(runner, build_async_guard(**kwargs)))
+
+        return make
+
+
+# Every behaviour class of test_guard.py, again on AsyncGuard; new ones join by themselves.
+for _name, _cls in vars(behaviour).items():
+    if _name.startswith("Test") and isinstance(_cls, type):
+        globals()[f"{_name}OnAsyncGuard"] = type(f"{_name}OnAsyncGuard", (OnAsyncGuard, _cls), {})
+
+
+# -- what is particular to AsyncGuard --------------------------------------------
+
+
+class Hanging:
+    """An async detector that awaits an event nobody sets."""
+
+    name = "hanging"
+
+    async def adetect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        await asyncio.Event().wait()
+        return []  # pragma: no cover - never reached
+
+
+class Yielding:
+    """An async scripted detector that yields to the loop first, so turns interleave."""
+
+    name = "yielding"
+
+    async def adetect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        await asyncio.sleep(0)
+        return scripted().detect(text, context)
+
+
+class HistoryRecorder:
+    """Records the history each turn saw."""
+
+    name = "history"
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    async def adetect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        self.seen.append([m.content for m in context.history])
+        return []
+
+
+class TestTimeouts:
+    def test_a_hanging_detector_is_cut_off_and_the_turn_completes(self) -> None:
+        """The turn is judged and stored; the timeout is on verdict.errors."""
+
+        async def main() -> tuple[cg.Verdict, list[cg.Message]]:
+            guard = build_async_guard(detectors=[Hanging(), scripted()], detector_timeout=0.01)
+            conv = await guard.start()
+            verdict = await conv.send("[abuse] hello")
+            return verdict, await conv.path()
+
+        verdict, path = asyncio.run(main())
+        assert verdict.action is R
+        assert [(e.detector, e.kind) for e in verdict.errors] == [("hanging", "timeout")]
+        assert path[-1].id == verdict.message_id
+        assert any("timeout" in reason for reason in verdict.reasons)
+
+    def test_threaded_sync_detectors(self) -> None:
+        """sync_detectors='thread' runs sync detectors off the loop; verdicts are the same."""
+
+        async def main() -> list[cg.Action]:
+            guard = build_async_guard(sync_detectors="thread")
+            conv = await guard.start()
+            return [(await conv.send("[abuse] x")).action for _ in range(4)]
+
+        assert asyncio.run(main()) == [R, R, W, E]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"detector_timeout": 0}, "detector_timeout"),
+            ({"sync_detectors": "fork"}, "sync_detectors"),
+            ({"blocking_store": "yes"}, "blocking_store"),
+            ({"store": object()}, "Store"),
+            ({"detectors": [object()]}, "name"),
+        ],
+    )
+    def test_bad_options(self, kwargs: dict[str, Any], match: str) -> None:
+        """Bad options are refused at construction with a ConfigurationError."""
+        with pytest.raises(cg.ConfigurationError, match=match):
+            build_async_guard(**kwargs)
+
+
+class TestStores:
+    def test_memory_store_is_called_directly_others_in_threads(self) -> None:
+        """The default decides by type; it can be forced either way."""
+        assert not build_async_guard()._blocking
+        assert build_async_guard(store=behaviour.HookedStore())._blocking
+        assert build_async_guard(blocking_store=True)._blocking
+        assert not build_async_guard(store=behaviour.HookedStore(), blocking_store=False)._blocking
+
+    @pytest.mark.parametrize("blocking", [False, True])
+    def test_history_is_the_same_either_way(self, blocking: bool) -> None:
+        """Detectors see the same history whether the store blocks or not."""
+        recorder = HistoryRecorder()
+
+        async def main() -> None:
+            guard = build_async_guard(
+                detectors=[recorder], blocking_store=blocking, history_window=2
+            )
+            conv = await guard.start(system="sys")
+            await conv.send("one")
+            await conv.reply("two")
+            await conv.send("three")
+
+        asyncio.run(main())
+        assert recorder.seen == [["sys"], ["one", "two"]]
+
+    def test_no_history_window(self) -> None:
+        """history_window=0 gives detectors no history."""
+        recorder = HistoryRecorder()
+
+        async def main() -> None:
+            conv = await build_async_guard(detectors=[recorder], history_window=0).start()
+            await conv.send("one")
+            await conv.send("two")
+
+        asyncio.run(main())
+        assert recorder.seen == [[], []]
+
+
+class TestConcurrency:
+    @pytest.mark.parametrize("blocking", [False, True])
+    def test_racing_sends_never_land_under_an_end(self, blocking: bool) -> None:
+        """Invariant 1 under concurrent writers: one END lands, the rest are refused."""
+
+        async def main() -> tuple[list[object], list[cg.Message]]:
+            guard = build_async_guard(detectors=[Yielding()], blocking_store=blocking)
+            conv = await guard.start()
+            for _ in range(3):
+                await conv.send("[abuse] x")
+            racers = [guard.open(conv.id) for _ in range(6)]
+            opened = await asyncio.gather(*racers)
+            results = await asyncio.gather(
+                *(c.send(f"[abuse] racer {i}") for i, c in enumerate(opened)),
+                return_exceptions=True,
+            )
+            return list(results), await conv.messages()
+
+        results, messages = asyncio.run(main())
+        ends = [r for r in results if isinstance(r, cg.Verdict)]
+        assert len(ends) == 1
+        assert ends[0].action is E
+        assert all(isinstance(r, cg.ConversationEndedError) for r in results if r not in ends)
+        by_id = {m.id: m for m in messages}
+        assert all(m.parent_id is None or not by_id[m.parent_id].ended for m in messages)
+
+    def test_other_detectors_run_while_one_waits(self) -> None:
+        """Async detectors of one turn run at the same time, not one after another."""
+        gate = threading.Event()
+
+        class First:
+            name = "first"
+
+            def __init__(self) -> None:
+                self.event = asyncio.Event()
+
+            async def adetect(
+                self, text: str, context: cg.DetectionContext
+            ) -> Sequence[cg.Finding]:
+                await self.event.wait()
+                gate.set()
+                return []
+
+        first = First()
+
+        class Second:
+            name = "second"
+
+            async def adetect(
+                self, text: str, context: cg.DetectionContext
+            ) -> Sequence[cg.Finding]:
+                first.event.set()
+                return []
+
+        async def main() -> cg.Verdict:
+            conv = await build_async_guard(detectors=[first, Second()]).start()
+            return await conv.send("hi")
+
+        assert asyncio.run(main()).errors == ()
+        assert gate.is_set()
+
+
+class TestAwaitableShape:
+    def test_reading_methods_are_coroutines(self) -> None:
+        """tip, state, ended and closed are awaited methods of the conversation."""
+
+        async def main() -> tuple[Any, ...]:
+            guard = build_async_guard(config={"max_ended_branches": 1})
+            conv = await guard.start()
+            before = (await conv.tip(), await conv.ended(), await conv.closed())
+            for _ in range(4):
+                await conv.send("[abuse] x")
+            after = (await conv.ended(), await conv.closed(), (await conv.state()).status)
+            return before, after, repr(conv), repr(guard), conv == 1
+
+        before, after, conv_repr, guard_repr, equal = asyncio.run(main())
+        assert before == (None, False, False)
+        assert after == (True, True, cg.Status.ENDED)
+        assert conv_repr.startswith("<AsyncConversation")
+        assert "AsyncGuard" in guard_repr
+        assert "detector_timeout=2.0" in guard_repr
+        assert equal is False
+
+    def test_an_empty_conversation(self) -> None:
+        """Before the first message: no path, an empty tree; conversations hash by id."""
+
+        async def main() -> tuple[list[cg.Message], cg.ConversationTree, AsyncConversation]:
+            conv = await build_async_guard().start(conversation_id="c1")
+            return await conv.path(), await conv.tree(), conv
+
+        path, tree, conv = asyncio.run(main())
+        assert path == []
+        assert tree.path() == []
+        assert hash(conv) == hash("c1")
+
+    def test_closed_is_false_without_a_limit(self) -> None:
+        """Without max_ended_branches a conversation never closes."""
+
+        async def main() -> bool:
+            conv = await build_async_guard().start()
+            for _ in range(4):
+                await conv.send("[abuse] x")
+            return await conv.closed()
+
+        assert asyncio.run(main()) is False
+
+    def test_options_are_readable(self) -> None:
+        """The guard shows its detectors, policy, store and timeout."""
+        guard = build_async_guard(detector_timeout=None)
+        assert guard.detector_timeout is None
+        assert guard.detectors[0].name == "scripted"
+        assert isinstance(guard.store, cg.MemoryStore)
+
+    def test_bad_locale(self) -> None:
+        """A non-string locale is refused."""
+
+        async def main() -> None:
+            await build_async_guard().start(locale=5)  # type: ignore[arg-type]
+
+        with pytest.raises(cg.InvalidOperationError, match="locale"):
+            asyncio.run(main())
+
+    def test_default_detectors(self) -> None:
+        """AsyncGuard() uses the built-in detectors and the last-resort policy."""
+        guard = AsyncGuard()
+        assert guard.detectors
+        assert isinstance(guard.policy, cg.LastResortPolicy)
+
+
+class TestRecords:
+    def test_replay_and_import_match_the_sync_guard(self) -> None:
+        """Invariant 6: the same record gives the same verdicts through either guard."""
+        sync_conv = cg.Guard(detectors=[scripted()]).start()
+        for text in ("hi", "[abuse] a", "[abuse] b", "[crisis] c", "[abuse] d"):
+            sync_conv.send(text)
+            sync_conv.reply("ok")
+        record = sync_conv.export()
+        expected = cg.Guard(detectors=[scripted()]).replay(record)
+
+        async def main() -> tuple[cg.Replay, list[cg.Message], bool]:
+            guard = build_async_guard(detectors=[Yielding()])
+            replay = await guard.replay(record)
+            conv = await guard.import_record(record, evaluate=True)
+            return replay, await conv.path(), await conv.ended()
+
+        replay, path, ended = asyncio.run(main())
+        assert [b.actions for b in replay.branches] == [b.actions for b in expected.branches]
+        assert [m.id for m in path] == [m.id for m in sync_conv.path()]
+        assert not ended
+
+    def test_import_without_evaluation_keeps_the_record(self) -> None:
+        """evaluate=False stores states and verdicts as recorded, feedback included."""
+        conv = cg.Guard(detectors=[scripted()]).start(locale="de")
+        verdict = conv.send("[abuse] x")
+        conv.feedback("unexpected_end")
+        record = conv.export()
+
+        async def main() -> tuple[cg.Verdict | None, list[Feedback]]:
+            guard = build_async_guard(detectors=[])
+            imported = await guard.import_record(record)
+            tip = await imported.tip()
+            return (None if tip is None else tip.verdict), await guard.feedback(imported.id)
+
+        stored, feedback = asyncio.run(main())
+        assert stored == verdict
+        assert [f.kind for f in feedback] == ["unexpected_end"]
