@@ -8,8 +8,9 @@ temporary directory, and PostgreSQL at ``CONVGUARD_TEST_POSTGRES_DSN`` (or
 - Throughput: each worker sends user turns on its own conversation, as a
   backend serving many chats does; 8 threads share one store object, and 8
   processes each open their own store on the same database.
-- Depth: one turn on a conversation 10,000 messages deep against one 10
-  deep, interleaved so the machine's noise falls on both alike; the ratio is
+- Depth: one turn (reading the tip and a 20-message history window, as a
+  multi-turn detector does) on a conversation 10,000 messages deep against
+  one 10 deep, interleaved so the machine's noise falls on both alike; the ratio is
   what matters (1.0 means a turn does not grow with the conversation).
 
 Nothing here asserts: the numbers go into the notes.
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,9 +57,24 @@ def open_store(spec: Spec) -> Store:
     return PostgresStore(DSN, schema=where, max_size=WORKERS + 2)
 
 
+class HistoryReader:
+    """A multi-turn detector's access pattern: read the history window, find nothing."""
+
+    name = "history"
+
+    def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        """Read the branch history (``history_window`` messages from the store)."""
+        assert len(context.history) <= 20  # noqa: S101 - the guard bounds it
+        return ()
+
+
 def guard_on(store: Store) -> cg.Guard:
-    """Return a guard with one cheap detector, so the store dominates."""
-    return cg.Guard(detectors=[ScriptedDetector({"[abuse]": "abuse"})], store=store)
+    """Return a guard with cheap detectors, one reading history, so the store dominates."""
+    return cg.Guard(
+        detectors=[ScriptedDetector({"[abuse]": "abuse"}), HistoryReader()],
+        store=store,
+        history_window=20,
+    )
 
 
 def run_turns(guard: cg.Guard, turns: int) -> None:

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -424,6 +424,25 @@ class TestGuard:
         reopened = guard.open(conv.id)
         assert reopened.path() == conv.path()
         assert guard.conversations() == [conv.id]
+
+    def test_detectors_see_a_bounded_history_window(self, store: Store) -> None:
+        """A detector reads the last ``history_window`` messages of its branch, oldest first."""
+        seen: list[list[str]] = []
+
+        class Recorder:
+            name = "recorder"
+
+            def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+                seen.append([m.content for m in context.history])
+                return ()
+
+        guard = cg.Guard(detectors=[Recorder()], store=store, history_window=3)
+        conv = guard.start(system="sys")
+        for i in range(4):
+            conv.send(f"q{i}")
+            conv.reply(f"a{i}")
+        assert seen[0] == ["sys"]
+        assert seen[-1] == ["a1", "q2", "a2"]
 
     def test_export_and_import_round_trip(self, store: Store) -> None:
         """A conversation exported from any store imports back identically."""
