@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 import convguard as cg
 import tests.test_guard as behaviour
 from convguard._aio import AsyncConversation, AsyncGuard
+from convguard.stores import SQLiteStore
 from convguard.stores._base import Feedback
 from tests.conftest import MakeGuard, StepClock, counter_ids, scripted
 
@@ -346,6 +348,28 @@ class TestConcurrency:
         assert all(isinstance(r, cg.ConversationEndedError) for r in results if r not in ends)
         by_id = {m.id: m for m in messages}
         assert all(m.parent_id is None or not by_id[m.parent_id].ended for m in messages)
+
+    def test_racing_sends_on_sqlite(self, tmp_path: Path) -> None:
+        """A SQLite store, called in worker threads, keeps invariant 1 under racing tasks."""
+        store = SQLiteStore(tmp_path / "chats.db")
+
+        async def main() -> tuple[list[object], list[cg.Message]]:
+            guard = build_async_guard(detectors=[Yielding()], store=store)
+            conv = await guard.start()
+            for _ in range(3):
+                await conv.send("[abuse] x")
+            results = await asyncio.gather(
+                *(conv.send(f"[abuse] racer {i}") for i in range(4)), return_exceptions=True
+            )
+            return list(results), await conv.messages()
+
+        try:
+            results, messages = asyncio.run(main())
+        finally:
+            store.close()
+        assert sum(isinstance(r, cg.Verdict) for r in results) == 1
+        assert all(isinstance(r, cg.Verdict | cg.ConversationEndedError) for r in results)
+        assert len(messages) == 4
 
     def test_other_detectors_run_while_one_waits(self) -> None:
         """Async detectors of one turn run at the same time, not one after another."""
