@@ -226,3 +226,224 @@ class TestConfiguration:
             "  2. reply",
         ]
         assert isinstance(error, AssertionError)
+
+
+class Tampering:
+    """A MemoryStore that lies in the ways a broken store could."""
+
+    def __init__(self) -> None:
+        self.inner = cg.MemoryStore()
+        self.get_hook: Any = None
+        self.drift = False
+        self.ended_branches = 0
+        self.extra: list[cg.Message] = []
+        self._version = 1000
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get(self, conversation_id: str, message_id: str) -> cg.Message:
+        if message_id == "no-such-message" and self.get_hook == "foreign":
+            raise KeyError(message_id)
+        message = self.inner.get(conversation_id, message_id)
+        if callable(self.get_hook):
+            return self.get_hook(message)  # type: ignore[no-any-return]
+        return message
+
+    def head(self, conversation_id: str) -> Any:
+        head = self.inner.head(conversation_id)
+        if self.drift:
+            self._version += 1
+            head = attrs.evolve(head, version=self._version)
+        if self.ended_branches:
+            head = attrs.evolve(head, ended_branches=self.ended_branches)
+        return head
+
+    def messages(self, conversation_id: str) -> list[cg.Message]:
+        return [*self.inner.messages(conversation_id), *self.extra]
+
+
+def _machine(
+    policy: Any = None, store: Tampering | None = None, off: frozenset[str] = frozenset()
+) -> PolicyContract:
+    class Probe(PolicyContract):
+        disabled_invariants = off
+
+        def make_store(self) -> cg.Store:
+            return store if store is not None else cg.MemoryStore()
+
+    Probe.policy = policy
+    return Probe()
+
+
+def _violation(call: Any) -> str:
+    with pytest.raises(ContractViolation) as caught:
+        call()
+    return caught.value.invariant
+
+
+class EndsOnCrisis(_Wrapper):
+    """Ends a user at risk outright."""
+
+    def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
+        new, verdict = self.inner.step(state, turn)
+        return _end(new, verdict) if verdict.action is cg.Action.SUPPORT else (new, verdict)
+
+
+class ClaimsPatience(_Wrapper):
+    """Says it allows three redirections, ends at the first terminable turn."""
+
+    def __init__(self, mode: str = "enforce") -> None:
+        super().__init__(cg.PolicyConfig(max_redirections=0))
+        self.claimed = cg.PolicyConfig(mode=mode)
+
+    @property
+    def config(self) -> cg.PolicyConfig:
+        return self.claimed
+
+
+class SilentEnd(_Wrapper):
+    """Allows a turn but marks the branch ended."""
+
+    def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
+        new, verdict = self.inner.step(state, turn)
+        if verdict.findings and verdict.findings[0].category == "hate":
+            ended = attrs.evolve(new, status=cg.Status.ENDED)
+            return ended, attrs.evolve(verdict, state=ended)
+        return new, verdict
+
+
+class Flaky(_Wrapper):
+    """Gives a different verdict every other time."""
+
+    calls = 0
+
+    def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
+        new, verdict = self.inner.step(state, turn)
+        Flaky.calls += 1
+        if Flaky.calls % 2:
+            return new, attrs.evolve(verdict, action=cg.Action.REDIRECT)
+        return new, verdict
+
+
+class TestEachCheck:
+    """Each invariant check fires on the fault it is there for."""
+
+    def test_end_on_a_protective_turn(self) -> None:
+        """Ending the very turn that shows risk breaks no_end_while_exempt."""
+        machine = _machine(EndsOnCrisis())
+        assert _violation(lambda: machine._send("[crisis] please")) == "no_end_while_exempt"
+
+    def test_end_too_early_and_in_shadow_mode(self) -> None:
+        """Ending before the limit breaks end_after_redirections; in shadow mode, more."""
+        machine = _machine(ClaimsPatience())
+        assert _violation(lambda: machine._send("[abuse] x")) == "end_after_redirections"
+        shadow = _machine(ClaimsPatience("shadow"))
+        assert _violation(lambda: shadow._send("[abuse] x")) == "shadow_never_ends"
+
+    def test_refusals_that_are_not(self) -> None:
+        """An accepted or storing write on an ended branch breaks ended_branch_closed."""
+        machine = _machine()
+        assert _violation(lambda: machine._expect_refusal(lambda: None, "a send")) == (
+            "ended_branch_closed"
+        )
+
+        def stores_then_refuses() -> None:
+            machine.conv.send("hello")
+            raise cg.ConversationEndedError(machine.conv.id, None)
+
+        assert _violation(lambda: machine._expect_refusal(stores_then_refuses, "a send")) == (
+            "ended_branch_closed"
+        )
+
+    def test_messages_not_stored_as_sent(self) -> None:
+        """A verdict without a message, or a message changed on the way, is caught."""
+        machine = _machine()
+        bare = cg.Verdict(cg.Action.ALLOW, cg.PolicyState(), None)
+        assert _violation(lambda: machine._check_stored(bare, "hi")) == "messages_stored"
+        verdict = machine.conv.send("hello")
+        assert _violation(lambda: machine._check_stored(verdict, "other")) == "messages_stored"
+
+    def test_edits_that_move_or_change_things(self) -> None:
+        """An edit that changes the original or lands elsewhere is caught."""
+        store = Tampering()
+        machine = _machine(store=store)
+        original = machine.conv.get(machine.conv.send("hello").message_id or "")
+        store.get_hook = lambda m: attrs.evolve(m, content="changed")
+        assert _violation(lambda: machine._edit(original, "hi")) == "messages_stored"
+        other = Tampering()
+        loose = _machine(store=other, off=frozenset({"messages_stored"}))
+        kept = loose.conv.get(loose.conv.send("hello").message_id or "")
+        other.get_hook = lambda m: m if m.id == kept.id else attrs.evolve(m, parent_id="x")
+        assert _violation(lambda: loose._edit(kept, "hi")) == "edit_opens_live_branch"
+
+    def test_edit_left_ended(self) -> None:
+        """An edit allowed but leaving the branch ended breaks edit_opens_live_branch."""
+        machine = _machine(SilentEnd())
+        original = machine.conv.get(machine.conv.send("hello").message_id or "")
+        assert _violation(lambda: machine._edit(original, "[hate] x")) == ("edit_opens_live_branch")
+
+    def test_changes_where_nothing_should_change(self) -> None:
+        """Writes seen by a refused end, bad input or another chat are caught."""
+        store = Tampering()
+        machine = _machine(store=store)
+        store.drift = True
+        assert _violation(lambda: machine.request_end("assistant")) == "ended_branch_closed"
+        assert _violation(lambda: machine.bad_input("empty")) == "bad_input_rejected"
+        store.drift = False
+        machine.new_chat()
+        before = machine._others()
+        machine.chats[0].send("hello")
+        assert _violation(lambda: machine._check_others(before)) == "others_unaffected"
+
+    def test_bad_input_accepted_or_leaking(self) -> None:
+        """A foreign error, or bad input accepted, breaks bad_input_rejected."""
+        store = Tampering()
+        machine = _machine(store=store)
+        store.get_hook = "foreign"
+        assert _violation(lambda: machine.bad_input("unknown id")) == "bad_input_rejected"
+
+    def test_new_chat_not_live(self) -> None:
+        """A new chat that starts closed breaks new_chat_live."""
+        store = Tampering()
+        machine = _machine(cg.LastResortPolicy(cg.PolicyConfig(max_ended_branches=1)), store)
+        store.ended_branches = 5
+        assert _violation(machine.new_chat) == "new_chat_live"
+
+    def test_node_under_an_ended_one(self) -> None:
+        """A stored node whose parent is ended breaks ended_branch_closed."""
+        store = Tampering()
+        machine = _machine(store=store)
+        for _ in range(4):
+            machine.conv.send("[abuse] again")
+        ended = machine.conv.tip
+        assert ended is not None
+        store.extra = [attrs.evolve(ended, id="late", parent_id=ended.id)]
+        assert _violation(machine.no_node_under_an_ended_one) == "ended_branch_closed"
+
+    def test_replay_differs(self) -> None:
+        """A policy that answers differently the second time breaks replay_same_verdicts."""
+        machine = _machine(Flaky())
+        machine.conv.send("hello")
+        assert _violation(machine.replay_gives_the_same_verdicts) == "replay_same_verdicts"
+        off = _machine(Flaky(), off=frozenset({"replay_same_verdicts"}))
+        off.conv.send("hello")
+        off.replay_gives_the_same_verdicts()
+
+    def test_redirect_replies_are_counted_once(self) -> None:
+        """The model of a branch counts an assistant redirect once per user turn."""
+        machine = _machine()
+        machine.conv.send("hello")
+        for _ in range(2):
+            machine.reply(redirect=True)
+        counts = machine._counts(machine.conv.path())
+        assert counts.redirections == 1
+        assert counts.streak == 0
+
+    def test_own_detectors(self) -> None:
+        """Detectors given as a class attribute are used."""
+
+        class WithDetectors(PolicyContract):
+            detectors = (cg.testing.ScriptedDetector({"!!": "abuse"}),)
+
+        assert WithDetectors().guard.detectors[0].name == "scripted"

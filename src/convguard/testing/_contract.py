@@ -397,6 +397,9 @@ class PolicyContract(RuleBasedStateMachine):
         original = data.draw(st.sampled_from(users), label="original")
         text = data.draw(st.sampled_from(self._texts), label="text")
         self.script.append(f"edit user message {users.index(original) + 1} -> {_excerpt(text)}")
+        self._edit(original, text)
+
+    def _edit(self, original: Message, text: str) -> None:
         others = self._others()
         if self.conv.closed:
             self._expect_refusal(lambda: self.conv.edit(original.id, text), "an edit")
