@@ -397,3 +397,23 @@ class TestDocs:
         with pytest.raises(ScenarioFailure) as caught:
             Scenario("a user at risk").send("[crisis] help me", expect="end").run()
         assert str(caught.value) + "\n" == shown.group(1)
+
+
+class TestScriptedDetector:
+    """ScriptedDetector, the known-outcome detector scenarios use."""
+
+    def test_bad_markers_and_scores(self) -> None:
+        """Empty markers or a score outside 0..1 are refused."""
+        with pytest.raises(cg.ConfigurationError, match="non-empty strings"):
+            ScriptedDetector({"": "abuse"})
+        with pytest.raises(cg.ConfigurationError, match="within 0..1"):
+            ScriptedDetector(MARKERS, score=1.5)
+
+    def test_repr_and_findings(self) -> None:
+        """It shows its markers and reports every marker present, with evidence."""
+        detector = ScriptedDetector({"!": "abuse"}, score=0.7)
+        assert repr(detector) == "ScriptedDetector({'!': 'abuse'}, score=0.7)"
+        [finding] = cg.Guard([detector]).start().send("hey !").findings
+        assert (finding.category, finding.score) == ("abuse", 0.7)
+        assert finding.evidence is not None
+        assert finding.evidence.start == 4
