@@ -406,7 +406,7 @@ class TestScriptedDetector:
         """Empty markers or a score outside 0..1 are refused."""
         with pytest.raises(cg.ConfigurationError, match="non-empty strings"):
             ScriptedDetector({"": "abuse"})
-        with pytest.raises(cg.ConfigurationError, match="within 0..1"):
+        with pytest.raises(cg.ConfigurationError, match=r"within 0\.\.1"):
             ScriptedDetector(MARKERS, score=1.5)
 
     def test_repr_and_findings(self) -> None:
