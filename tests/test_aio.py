@@ -495,6 +495,15 @@ class TestRecords:
         assert [m.id for m in path] == [m.id for m in sync_conv.path()]
         assert not ended
 
+    def test_not_a_record(self) -> None:
+        """replay() and import_record() refuse anything but a record with FormatError."""
+        guard = build_async_guard()
+        bad: Any = {"id": "x"}
+        with pytest.raises(cg.FormatError):
+            asyncio.run(guard.replay(bad))
+        with pytest.raises(cg.FormatError):
+            asyncio.run(guard.import_record(bad))
+
     def test_import_without_evaluation_keeps_the_record(self) -> None:
         """evaluate=False stores states and verdicts as recorded, feedback included."""
         conv = cg.Guard(detectors=[scripted()]).start(locale="de")

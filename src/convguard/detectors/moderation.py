@@ -11,7 +11,6 @@ the guard records it on ``verdict.errors``, and it never causes an END.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 import re
@@ -71,6 +70,8 @@ async def _call_async(target: Callable[..., object], *args: object, **kwargs: ob
     if _is_async(target):
         result = target(*args, **kwargs)
     else:
+        import asyncio  # noqa: PLC0415 - only async callers pay for it; import convguard stays light
+
         result = await asyncio.to_thread(target, *args, **kwargs)
     if inspect.isawaitable(result):
         result = await result
