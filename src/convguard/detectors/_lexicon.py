@@ -21,7 +21,7 @@ import importlib
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -553,22 +553,25 @@ def _build_index(
         if not any(entry[0] == list_id for entry in entries):
             node[""] = (*entries, (list_id, weight, text))
 
+    # Lists read only as fillers are word sets, not terms to find: "a", "the"
+    # and their like would otherwise be hits at every other word.
+    scanned = {name for rule in lexicon.rules for name in (*rule.lists, *rule.unless, *rule.breaks)}
     for list_name, item in lexicon._lists.items():  # noqa: SLF001 - one unit with Lexicon
         list_id = ids.setdefault(list_name, len(ids))
+        if list_name not in scanned:
+            continue
         for term in item.terms:
             add(list_id, term.words, term.weight, term.text)
         patterns.extend((list_id, pattern, weight) for pattern, weight in item.patterns)
     allow_ids: dict[str, int] = {}
     for category, phrases in lexicon.allow.items():
-        if category not in wanted:
-            continue
         list_id = ids.setdefault(_ALLOW_PREFIX + category, len(ids))
         allow_ids[category] = list_id
         for phrase in phrases:
             words = words_of(phrase)
             if words:
                 add(list_id, words, 1.0, phrase)
-    return root, ids, tuple(patterns), allow_ids
+    return root, ids, tuple(patterns), {c: i for c, i in allow_ids.items() if c in wanted}
 
 
 @frozen
@@ -577,35 +580,59 @@ class _CompiledRule:
     lists: tuple[int, ...]
     unless: tuple[int, ...]
     breaks: tuple[int, ...]
-    fillers: int | None
+    fillers: frozenset[str] | None
 
 
 def _overlaps(hit: Hit, masks: Sequence[tuple[int, int]]) -> bool:
     return any(hit[0] < end and start < hit[1] for start, end in masks)
 
 
+def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
+    """Yield the combinations of one hit per pool that may fit in *window*.
+
+    The smallest pool anchors the search; from each other pool only the hits
+    near an anchor are tried, so a long message with many common words
+    costs in proportion to its length, not to the product of the pools.
+    """
+    if len(pools) == 1:
+        yield from ((hit,) for hit in pools[0])
+        return
+    anchor_at = min(range(len(pools)), key=lambda i: len(pools[i]))
+    starts = [[hit[0] for hit in pool] for pool in pools]
+    for anchor in pools[anchor_at]:
+        local: list[Sequence[Hit]] = []
+        for index, pool in enumerate(pools):
+            if index == anchor_at:
+                local.append((anchor,))
+                continue
+            low = bisect.bisect_left(starts[index], anchor[1] - window)
+            high = bisect.bisect_right(starts[index], anchor[0] + window)
+            if low >= high:
+                break
+            local.append(pool[low:high])
+        else:
+            yield from itertools.product(*local)
+
+
 def _best_combo(
-    rule: _CompiledRule, hits: Mapping[int, list[Hit]], limit: int
+    rule: _CompiledRule, hits: Mapping[int, list[Hit]], words: Sequence[str]
 ) -> tuple[float, tuple[Hit, ...]] | None:
     """Return the best-scoring set of hits satisfying the rule, if any."""
     spec = rule.rule
     best: tuple[float, int, tuple[Hit, ...]] | None = None
-    pools = [hits[index] for index in rule.lists]
-    if len(pools) * max(len(pool) for pool in pools) > limit:
-        pools = [pool[:limit] for pool in pools]
-    for combo in itertools.product(*pools):
+    pools = [sorted(hits[index]) for index in rule.lists]
+    for combo in _local_combos(pools, spec.window):
         if spec.ordered and any(a[1] > b[0] for a, b in itertools.pairwise(combo)):
             continue
-        starts = [h[0] for h in combo]
-        ends = [h[1] for h in combo]
-        first, last = min(starts), max(ends)
+        first = min(h[0] for h in combo)
+        last = max(h[1] for h in combo)
         if last - first > spec.window:
             continue
         if len(combo) > 1 and _clash(combo):
             continue
         if rule.breaks and _broken(rule, hits, combo):
             continue
-        if rule.fillers is not None and not _filled(rule, hits, combo):
+        if rule.fillers is not None and not _filled(rule.fillers, rule, hits, combo, words):
             continue
         score = spec.weight * min(h[2] for h in combo)
         width = last - first
@@ -619,17 +646,28 @@ def _clash(combo: Sequence[Hit]) -> bool:
     return any(a[1] > b[0] for a, b in itertools.pairwise(ordered))
 
 
-def _filled(rule: _CompiledRule, hits: Mapping[int, list[Hit]], combo: Sequence[Hit]) -> bool:
+def _filled(
+    fillers: frozenset[str],
+    rule: _CompiledRule,
+    hits: Mapping[int, list[Hit]],
+    combo: Sequence[Hit],
+    words: Sequence[str],
+) -> bool:
     """Whether every word between the matched terms is a filler or a term."""
     ordered = sorted(combo)
-    gaps = [(a[1], b[0]) for a, b in itertools.pairwise(ordered) if b[0] > a[1]]
+    gaps = [
+        position
+        for a, b in itertools.pairwise(ordered)
+        for position in range(a[1], b[0])
+        if words[position] not in fillers
+    ]
     if not gaps:
         return True
     covered: set[int] = set()
-    for index in (*rule.lists, rule.fillers):
-        for hit in hits.get(index, ()) if index is not None else ():
+    for index in rule.lists:
+        for hit in hits.get(index, ()):
             covered.update(range(hit[0], hit[1]))
-    return all(position in covered for start, end in gaps for position in range(start, end))
+    return all(position in covered for position in gaps)
 
 
 def _broken(rule: _CompiledRule, hits: Mapping[int, list[Hit]], combo: Sequence[Hit]) -> bool:
@@ -670,8 +708,6 @@ class LexiconDetector:
         "name",
     )
 
-    _COMBO_LIMIT: Final = 4096
-
     def __init__(
         self,
         lexicon: Lexicon | None = None,
@@ -699,6 +735,15 @@ class LexiconDetector:
             raise ConfigurationError(msg)
         self._categories = wanted
         root, ids, patterns, self._allow_ids = _build_index(lexicon, wanted)
+        fillers = {
+            rule.fillers: frozenset(
+                word
+                for term in lexicon._lists[rule.fillers].terms  # noqa: SLF001 - one unit
+                for word in term.words
+            )
+            for rule in lexicon.rules
+            if rule.fillers
+        }
         self._index = root
         self._patterns = patterns
         self._rules = tuple(
@@ -707,7 +752,7 @@ class LexiconDetector:
                 tuple(ids[n] for n in rule.lists),
                 tuple(ids[n] for n in rule.unless),
                 tuple(ids[n] for n in rule.breaks),
-                ids[rule.fillers] if rule.fillers else None,
+                fillers[rule.fillers] if rule.fillers else None,
             )
             for rule in lexicon.rules
             if rule.category in wanted
@@ -736,16 +781,19 @@ class LexiconDetector:
         hits: dict[int, list[Hit]] = {}
         root = self._index
         count = len(words)
-        for position, word in enumerate(words):
-            node = root.get(word)
+        # Most words start no term: find the ones that do in one C-level pass.
+        for position in [i for i, word in enumerate(words) if word in root]:
+            node = root[words[position]]
             end = position + 1
             while node is not None:
-                for list_id, weight, text in node.get("", ()):
-                    found = hits.get(list_id)
-                    if found is None:
-                        hits[list_id] = [(position, end, weight, text)]
-                    else:
-                        found.append((position, end, weight, text))
+                entries = node.get("")
+                if entries is not None:
+                    for list_id, weight, text in entries:
+                        found = hits.get(list_id)
+                        if found is None:
+                            hits[list_id] = [(position, end, weight, text)]
+                        else:
+                            found.append((position, end, weight, text))
                 if end >= count:
                     break
                 node = node.get(words[end])
@@ -774,11 +822,12 @@ class LexiconDetector:
             self._pattern_hits(normalized.text, spans, hits)
         if not hits:
             return ()
-        best = self._evaluate(hits, len(words))
+        best = self._evaluate(hits, words)
         if not best:
             return ()
         if spans is None:
-            spans = [m.span() for m in _TOKEN.finditer(normalized.text)]
+            needed = max(max(h[1] for h in combo) for _, _, combo in best.values())
+            spans = [m.span() for m in itertools.islice(_TOKEN.finditer(normalized.text), needed)]
         findings: list[Finding] = []
         for category, (score, rule, combo) in best.items():
             first = min(h[0] for h in combo)
@@ -802,7 +851,7 @@ class LexiconDetector:
                 hits.setdefault(list_id, []).append((first, last, weight, match.group()))
 
     def _evaluate(
-        self, hits: dict[int, list[Hit]], count: int
+        self, hits: dict[int, list[Hit]], words: Sequence[str]
     ) -> dict[str, tuple[float, str, tuple[Hit, ...]]]:
         masks: dict[str, list[tuple[int, int]]] = {}
         for category, list_id in self._allow_ids.items():
@@ -816,7 +865,7 @@ class LexiconDetector:
                 current = best.get(rule.category)
                 if current is not None and current[0] >= rule.weight:
                     continue
-                result = self._try(compiled, hits, masks.get(rule.category), count)
+                result = self._try(compiled, hits, masks.get(rule.category), words)
                 if result is None:
                     continue
                 score, combo = result
@@ -829,7 +878,7 @@ class LexiconDetector:
         compiled: _CompiledRule,
         hits: dict[int, list[Hit]],
         mask: list[tuple[int, int]] | None,
-        count: int,
+        words: Sequence[str],
     ) -> tuple[float, tuple[Hit, ...]] | None:
         """Return the best score and hits of one rule, or ``None``."""
         if any(index not in hits for index in compiled.lists):
@@ -845,9 +894,9 @@ class LexiconDetector:
             if not all(kept.values()):
                 return None
             pool = {**hits, **kept}
-        found = _best_combo(compiled, pool, self._COMBO_LIMIT)
+        found = _best_combo(compiled, pool, words)
         if found is None or (
-            compiled.rule.min_coverage and not self._covers(compiled, pool, count)
+            compiled.rule.min_coverage and not self._covers(compiled, pool, len(words))
         ):
             return None
         return found

@@ -247,10 +247,21 @@ class Normalizer:
             The normalized text with its (lazily computed) offset map.
         """
         stage1 = text.translate(self._chars)
-        stage2 = _PATTERN.sub(self._rewrite, stage1) if _TRIGGER.search(stage1) else stage1
-        if stage2 == text:
-            return NormalizedText(stage2, text, None)
-        return NormalizedText(stage2, text, builder=lambda: self.offsets(text))
+        rewrites = self._rewrites(stage1)
+        if not rewrites:
+            if stage1 == text or (text.isascii() and len(stage1) == len(text)):
+                return NormalizedText(stage1, text, None)
+            return NormalizedText(stage1, text, builder=lambda: self._map(text, stage1, ()))
+        pieces: list[str] = []
+        position = 0
+        for start, end, replacement in rewrites:
+            pieces.append(stage1[position:start])
+            pieces.append(replacement)
+            position = end
+        pieces.append(stage1[position:])
+        return NormalizedText(
+            "".join(pieces), text, builder=lambda: self._map(text, stage1, rewrites)
+        )
 
     def offsets(self, text: str) -> list[int]:
         """Return, for each character of the normalized *text*, its source offset.
@@ -261,25 +272,44 @@ class Normalizer:
         Returns:
             One offset into *text* per character of ``self(text).text``.
         """
-        chars: list[str] = []
-        first: list[int] = []
-        table = self._chars
-        for index, char in enumerate(text):
-            folded = table[ord(char)]
-            chars.append(folded)
-            first.extend([index] * len(folded))
-        stage1 = "".join(chars)
+        stage1 = text.translate(self._chars)
+        return self._map(text, stage1, self._rewrites(stage1))
+
+    def _rewrites(self, stage1: str) -> list[tuple[int, int, str]]:
+        """Return the step-2 changes to *stage1*: ``(start, end, replacement)``."""
+        if not _TRIGGER.search(stage1):
+            return []
+        changes: list[tuple[int, int, str]] = []
+        for match in _PATTERN.finditer(stage1):
+            replacement = self._rewrite(match)
+            if replacement != match.group():
+                changes.append((match.start(), match.end(), replacement))
+        return changes
+
+    def _map(self, text: str, stage1: str, rewrites: Sequence[tuple[int, int, str]]) -> list[int]:
+        first: list[int]
+        if text.isascii():
+            # Step 1 keeps every ASCII character but the apostrophes, one for one.
+            first = list(range(len(text)))
+            if len(stage1) != len(text):
+                first = [i for i in first if text[i] not in _APOSTROPHES]
+        else:
+            table = self._chars
+            first = []
+            for index, char in enumerate(text):
+                first.extend([index] * len(table[ord(char)]))
+        if not rewrites:
+            return first
         result: list[int] = []
         position = 0
-        for match in _PATTERN.finditer(stage1) if _TRIGGER.search(stage1) else ():
-            result.extend(first[position : match.start()])
-            replacement = self._rewrite(match)
-            width = match.end() - match.start()
+        for start, end, replacement in rewrites:
+            result.extend(first[position:start])
+            width = end - start
             result.extend(
-                first[match.start() + min(width - 1, i * width // max(1, len(replacement)))]
+                first[start + min(width - 1, i * width // max(1, len(replacement)))]
                 for i in range(len(replacement))
             )
-            position = match.end()
+            position = end
         result.extend(first[position:])
         return result
 

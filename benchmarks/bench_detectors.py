@@ -1,0 +1,148 @@
+"""Measure the built-in detectors against the least work that reads every word.
+
+Run with plain ``python benchmarks/bench_detectors.py [FILE.jsonl]``. Over the
+messages of the shared dev set (``../shared/eval/dev.jsonl``; the test
+fixtures when it is absent) it measures, interleaved message by message so
+the machine's noise falls on all alike:
+
+- the *floor*: casefold the text, split it into words and look each up in a
+  set of every lexicon word;
+- ``default_detectors()`` with normalization (a fresh context per message);
+- a whole default ``Guard`` turn (a fresh conversation per message; starting
+  it is not timed);
+
+and prints median and p99 of each with the ratios to the floor, the p99 of
+the default set on 5,000-character messages, and the resident memory of a
+fresh interpreter after ``import convguard``. Nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import convguard as cg
+from convguard.detectors import DetectionContext, normalize, packaged_lexicon
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+FALLBACK = ROOT / "tests" / "fixtures" / "eval" / "items.jsonl"
+PASSES = 5
+LONG_CHARS = 5000
+
+
+def load_texts(path: Path) -> list[str]:
+    """Return the message texts of a labelled JSONL file."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle if line.strip()]
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Return the value below which *share* of *values* fall."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure(
+    operations: Sequence[Callable[[str], object]], texts: Sequence[str], passes: int
+) -> list[list[float]]:
+    """Return microseconds per call of each operation, interleaved per message."""
+    samples: list[list[float]] = [[] for _ in operations]
+    clock = time.perf_counter_ns
+    for _ in range(passes):
+        for text in texts:
+            for index, operation in enumerate(operations):
+                start = clock()
+                operation(text)
+                samples[index].append((clock() - start) / 1000)
+    return samples
+
+
+def resident_mb(code: str) -> float:
+    """Return VmRSS in MB of a fresh interpreter after running *code*."""
+    script = (
+        f"{code}\n"
+        "for line in open('/proc/self/status'):\n"
+        "    if line.startswith('VmRSS:'):\n"
+        "        print(int(line.split()[1]) / 1024)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter, our own code
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip() or "nan")
+
+
+def main(argv: Sequence[str]) -> None:
+    """Run the benchmark and print the figures."""
+    path = Path(argv[1]) if len(argv) > 1 else DEV if DEV.exists() else FALLBACK
+    texts = load_texts(path)
+    words = frozenset(packaged_lexicon().vocabulary())
+    detectors = cg.default_detectors()
+    guard = cg.Guard()
+
+    def floor(text: str) -> object:
+        return [word in words for word in text.casefold().split()]
+
+    def default_set(text: str) -> object:
+        context = DetectionContext(text, normalizer=normalize)
+        return [detector.detect(text, context) for detector in detectors]
+
+    conversations: Iterator[cg.Conversation] = iter(())
+
+    def guard_turn(text: str) -> object:
+        return next(conversations).send(text)
+
+    # Warm the caches (lexicon, normalizer, character table) before timing.
+    for text in texts:
+        floor(text)
+        default_set(text)
+    conversations = iter([guard.start() for _ in range(len(texts) * PASSES)])
+    gc.collect()
+    floor_us, default_us, guard_us = measure([floor, default_set, guard_turn], texts, PASSES)
+
+    long_texts: list[str] = []
+    current = ""
+    for text in texts * 4:
+        current += text + " "
+        if len(current) >= LONG_CHARS:
+            long_texts.append(current[:LONG_CHARS])
+            current = ""
+    gc.collect()
+    long_floor_us, long_default_us = measure([floor, default_set], long_texts, 1)
+
+    print(f"convguard {cg.__version__}: {len(texts)} messages from {path} x {PASSES} passes")
+    print(f"{'':34}{'median µs':>10}{'p99 µs':>10}{'median/floor':>14}")
+    base = statistics.median(floor_us)
+    for label, values in (
+        ("floor (casefold, split, set)", floor_us),
+        ("default_detectors + normalize", default_us),
+        ("whole Guard turn (fresh chat)", guard_us),
+    ):
+        median = statistics.median(values)
+        print(f"{label:34}{median:>10.1f}{percentile(values, 0.99):>10.1f}{median / base:>13.1f}x")
+    long_median = statistics.median(long_default_us)
+    long_p99 = percentile(long_default_us, 0.99)
+    print(
+        f"5,000-char messages ({len(long_texts)}): default set median {long_median:.0f} µs, "
+        f"p99 {long_p99:.0f} µs; floor median {statistics.median(long_floor_us):.0f} µs"
+    )
+    bare = resident_mb("pass")
+    loaded = resident_mb("import convguard")
+    warm = resident_mb(
+        "import convguard\nconvguard.default_detectors()[0].detect('x', "
+        "convguard.DetectionContext('x'))"
+    )
+    print(
+        f"resident memory: bare interpreter {bare:.1f} MB, after import convguard "
+        f"{loaded:.1f} MB, with the default detectors built {warm:.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv)
