@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .._errors import ConvguardError
 from ..testing._scenario import ScenarioResult, check_paths
 from ._console import Output
 
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                 numbers = ", ".join(str(o.index) for o in result.failures)
                 out.line(f"FAIL {file}::{scenario.name} (step {numbers})", style="bold red")
                 out.line(result.report())
-        elif isinstance(result, ConvguardError):
+        else:
             broken += 1
             where = f"{file}::{scenario.name}" if scenario is not None else str(file)
             out.line(f"ERROR {where}: {result}", style="bold red")
