@@ -195,8 +195,15 @@ class PostgresStore(SQLStore):
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            # Reads then need no COMMIT round trip; writes open a transaction.
-            kwargs={"connect_timeout": connect_timeout, "autocommit": True},
+            # Autocommit: reads need no COMMIT round trip; writes open a
+            # transaction. No server-side prepared statements: a generic plan
+            # cached while the tables were small would scan them once they
+            # have grown, and every plan here is a cheap index lookup anyway.
+            kwargs={
+                "connect_timeout": connect_timeout,
+                "autocommit": True,
+                "prepare_threshold": None,
+            },
             check=psycopg_pool.ConnectionPool.check_connection,
             name=f"convguard-{schema}",
             open=True,

@@ -24,7 +24,6 @@ from .._errors import (
     ConversationEndedError,
     InvalidOperationError,
     StoreConflictError,
-    StoreCorruptError,
     StoreError,
     UnknownConversationError,
     UnknownMessageError,
@@ -496,22 +495,18 @@ class SQLStore:
                 rows = []
             else:
                 rows = conn.execute(self._sql["feedback_one"], (conversation_id,)).fetchall()
-        try:
-            return [
-                Feedback(
-                    id=fid,
-                    conversation_id=cid,
-                    kind=kind,
-                    comment=comment,
-                    message_id=mid,
-                    created_at=load_time(created_at),
-                    metadata=load_metadata(metadata),
-                )
-                for fid, cid, kind, comment, mid, created_at, metadata in rows
-            ]
-        except ValueError as exc:  # pragma: no cover - rows are written by us
-            msg = f"a feedback row cannot be read back: {exc}"
-            raise StoreCorruptError(msg) from exc
+        return [
+            Feedback(
+                id=fid,
+                conversation_id=cid,
+                kind=kind,
+                comment=comment,
+                message_id=mid,
+                created_at=load_time(created_at),
+                metadata=load_metadata(metadata),
+            )
+            for fid, cid, kind, comment, mid, created_at, metadata in rows
+        ]
 
     def conversations(self) -> list[str]:
         """Return every conversation id, oldest first."""
