@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
@@ -54,7 +55,9 @@ class WindowDetector:
     Findings are memoized per message id in a bounded LRU, so replaying or
     re-judging a node never runs *inner* again, and the previous turn's
     findings are read from the memo, never recomputed from its history. Use
-    it beside the plain detector, not instead of it.
+    it beside the plain detector, not instead of it. Under
+    :class:`~convguard.AsyncGuard` it is awaited: an async inner detector
+    through its ``adetect``, a sync one inline in the event loop.
 
     Args:
         inner: Any detector (sync ``detect`` or async ``adetect``).
@@ -69,7 +72,7 @@ class WindowDetector:
             bad option.
     """
 
-    __slots__ = ("_memo", "cache_size", "inner", "name", "turns")
+    __slots__ = ("_lock", "_memo", "cache_size", "inner", "name", "turns")
 
     def __init__(
         self,
@@ -101,6 +104,8 @@ class WindowDetector:
         self.name = name or f"window({inner_name})"
         self.cache_size = cache_size
         self._memo: OrderedDict[tuple[str, str], _Memo] = OrderedDict()
+        # Guards serving several threads share one detector, and so one memo.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         """Show the inner detector and the window."""
@@ -115,24 +120,27 @@ class WindowDetector:
     def _previous_unplaced(self, context: DetectionContext) -> frozenset[str]:
         for message in reversed(context.history):
             if message.role is Role.USER:
-                memo = self._memo.get((context.conversation_id, message.id))
+                with self._lock:
+                    memo = self._memo.get((context.conversation_id, message.id))
                 return frozenset() if memo is None else memo.unplaced
         return frozenset()
 
     def _cached(self, text: str, context: DetectionContext) -> _Memo | None:
         key = (context.conversation_id, context.message_id)
-        memo = self._memo.get(key)
-        if memo is None or memo.text != text:
-            return None
-        self._memo.move_to_end(key)
-        return memo
+        with self._lock:
+            memo = self._memo.get(key)
+            if memo is None or memo.text != text:
+                return None
+            self._memo.move_to_end(key)
+            return memo
 
     def _remember(self, context: DetectionContext, memo: _Memo) -> None:
         key = (context.conversation_id, context.message_id)
-        self._memo[key] = memo
-        self._memo.move_to_end(key)
-        while len(self._memo) > self.cache_size:
-            self._memo.popitem(last=False)
+        with self._lock:
+            self._memo[key] = memo
+            self._memo.move_to_end(key)
+            while len(self._memo) > self.cache_size:
+                self._memo.popitem(last=False)
 
     def _window(self, text: str, context: DetectionContext) -> tuple[str, int, DetectionContext]:
         earlier = self._earlier(context)
