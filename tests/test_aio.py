@@ -201,10 +201,34 @@ class OnAsyncGuard:
         return make
 
 
-# Every behaviour class of test_guard.py, again on AsyncGuard; new ones join by themselves.
+class OnAsyncGuardWithSQLite:
+    """Mixin: as :class:`OnAsyncGuard`, on a SQLite store called through worker threads."""
+
+    @pytest.fixture
+    def make_guard(self, runner: Runner, tmp_path: Path) -> Iterator[MakeGuard]:
+        """Build AsyncGuards on fresh SQLite files, wrapped to look like Guards."""
+        stores: list[SQLiteStore] = []
+
+        def make(**kwargs: Any) -> cg.Guard:
+            if "store" not in kwargs:
+                stores.append(SQLiteStore(tmp_path / f"chats-{len(stores)}.db"))
+                kwargs["store"] = stores[-1]
+            return cast("cg.Guard", SyncGuard(runner, build_async_guard(**kwargs)))
+
+        yield make
+        for store in stores:
+            store.close()
+
+
+# Every behaviour class of test_guard.py, again on AsyncGuard (in memory, and on
+# SQLite through threads); new classes join by themselves.
 for _name, _cls in vars(behaviour).items():
     if _name.startswith("Test") and isinstance(_cls, type):
-        globals()[f"{_name}OnAsyncGuard"] = type(f"{_name}OnAsyncGuard", (OnAsyncGuard, _cls), {})
+        for _mixin, _suffix in (
+            (OnAsyncGuard, "OnAsyncGuard"),
+            (OnAsyncGuardWithSQLite, "OnAsyncSQLite"),
+        ):
+            globals()[f"{_name}{_suffix}"] = type(f"{_name}{_suffix}", (_mixin, _cls), {})
 
 
 # -- what is particular to AsyncGuard --------------------------------------------
