@@ -174,18 +174,25 @@ class ConversationRecord(pydantic.BaseModel):
                 msg = f"message id {message.id!r} appears twice"
                 raise ValueError(msg)
             by_id[message.id] = message
-        children: dict[str | None, list[MessageRecord]] = {}
         for message in self.messages:
             if message.parent_id is not None and message.parent_id not in by_id:
                 msg = f"message {message.id!r} has parent {message.parent_id!r}, which is missing"
                 raise ValueError(msg)
-            children.setdefault(message.parent_id, []).append(message)
+        # Stable: a parents-first input keeps its order; a child that comes
+        # before its parent is placed right after it.
         order: list[MessageRecord] = []
-        stack = list(reversed(children.get(None, [])))
-        while stack:
-            node = stack.pop()
-            order.append(node)
-            stack.extend(reversed(children.get(node.id, [])))
+        placed: set[str] = set()
+        waiting: dict[str, list[MessageRecord]] = {}
+        for message in self.messages:
+            if message.parent_id is not None and message.parent_id not in placed:
+                waiting.setdefault(message.parent_id, []).append(message)
+                continue
+            ready = [message]
+            while ready:
+                node = ready.pop()
+                order.append(node)
+                placed.add(node.id)
+                ready.extend(reversed(waiting.pop(node.id, [])))
         if len(order) != len(self.messages):
             stuck = sorted(by_id.keys() - {m.id for m in order})
             msg = f"messages {stuck[:5]} form a cycle (no path to a root)"
@@ -193,7 +200,7 @@ class ConversationRecord(pydantic.BaseModel):
         return order
 
     def ordered(self) -> list[MessageRecord]:
-        """Return the messages parents first (depth-first, siblings in order)."""
+        """Return the messages parents first, keeping the given order where it allows."""
         return self._order()
 
     @classmethod
