@@ -9,13 +9,13 @@ from pathlib import Path
 import convguard as cg
 
 PUBLIC = {
-    "Action", "Branch", "Category", "CategoryClass", "ConfigurationError", "Conversation",
+    "Action", "AsyncConversation", "AsyncGuard", "Branch", "Category", "CategoryClass", "ConfigurationError", "Conversation",
     "ConversationEndedError", "ConversationRecord", "ConversationTree", "ConvguardError",
     "DetectionContext", "Detector", "DetectorError", "DetectorFailure", "Evidence", "Feedback",
     "FeedbackRecord", "Finding", "FindingRecord", "FormatError", "Guard", "GuidanceTemplates",
     "InvalidMessageError", "InvalidOperationError", "LastResortPolicy", "MemoryStore", "Message",
-    "MessageRecord", "Policy", "PolicyConfig", "PolicyState", "Replay", "ReplayBranch", "Role",
-    "StateRecord", "Status", "Store", "StoreConflictError", "StoreCorruptError", "StoreError",
+    "MessageRecord", "Policy", "PolicyConfig", "PolicyState", "PostgresStore", "Replay", "ReplayBranch", "Role",
+    "SQLiteStore", "StateRecord", "Status", "Store", "StoreConflictError", "StoreCorruptError", "StoreError",
     "StoreUnavailableError", "ToolResult", "Turn", "UnknownConversationError",
     "UnknownMessageError", "Verdict", "VerdictRecord", "WayForward", "__version__",
     "default_detectors", "detectors", "end_conversation_tool", "formats", "stores", "testing",

@@ -27,6 +27,7 @@ from ._errors import (
     UnknownMessageError,
     WayForward,
 )
+from ._aio import AsyncConversation, AsyncGuard
 from ._findings import DetectorFailure, Evidence, Finding
 from ._guard import Conversation, Guard
 from ._policy import (
@@ -54,7 +55,7 @@ from ._taxonomy import Category, CategoryClass
 from ._tools import ToolResult, end_conversation_tool
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors import DetectionContext, Detector, default_detectors
-from .stores import Feedback, MemoryStore, Store
+from .stores import Feedback, MemoryStore, PostgresStore, SQLiteStore, Store
 
 try:
     __version__ = version("convguard")
@@ -63,6 +64,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Action",
+    "AsyncConversation",
+    "AsyncGuard",
     "Branch",
     "Category",
     "CategoryClass",
@@ -93,9 +96,11 @@ __all__ = [
     "Policy",
     "PolicyConfig",
     "PolicyState",
+    "PostgresStore",
     "Replay",
     "ReplayBranch",
     "Role",
+    "SQLiteStore",
     "StateRecord",
     "Status",
     "Store",
