@@ -11,6 +11,7 @@ from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 
 from . import detectors, formats, stores, testing
+from ._aio import AsyncConversation, AsyncGuard
 from ._errors import (
     ConfigurationError,
     ConversationEndedError,
@@ -27,7 +28,6 @@ from ._errors import (
     UnknownMessageError,
     WayForward,
 )
-from ._aio import AsyncConversation, AsyncGuard
 from ._findings import DetectorFailure, Evidence, Finding
 from ._guard import Conversation, Guard
 from ._policy import (
