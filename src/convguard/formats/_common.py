@@ -260,6 +260,8 @@ class Fields:
 
     def mapping(self, value: object, field: str) -> Mapping[str, Any]:
         """Return *value* when it is a JSON object."""
+        if type(value) is dict:  # parsed JSON: skip the slower ABC check
+            return value
         if not isinstance(value, Mapping):
             raise self.error(field, f"expected an object, not {_kind(value)}")
         return value
