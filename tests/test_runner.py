@@ -352,3 +352,20 @@ class TestOnDetectorError:
             ["[abuse] x"] * 4,
         )
         assert [v.action for v in verdicts][-1] is cg.Action.END
+
+
+class TestGuardTimeout:
+    def test_a_hanging_sync_detector_does_not_hold_the_turn(self, gate: threading.Event) -> None:
+        """Guard(detector_timeout=...) records the overrun and still judges the turn."""
+        guard = cg.Guard(
+            detectors=[Blocking(gate), ScriptedDetector({"[abuse]": "abuse"})],
+            detector_timeout=0.01,
+        )
+        verdict = guard.start().send("[abuse] x")
+        assert verdict.action is cg.Action.REDIRECT
+        assert [(e.detector, e.kind) for e in verdict.errors] == [("blocking", "timeout")]
+
+    def test_bad_timeout_is_refused(self) -> None:
+        """A zero or negative timeout is a configuration error."""
+        with pytest.raises(cg.ConfigurationError, match="detector_timeout"):
+            cg.Guard(detector_timeout=0)

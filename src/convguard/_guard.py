@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
-from ._engine import Engine, check_detectors, run_detector
+from ._engine import Engine, check_detectors
 from ._errors import (
     ConfigurationError,
     InvalidOperationError,
@@ -21,6 +21,7 @@ from ._errors import (
 from ._findings import DetectorFailure, Finding
 from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
+from .detectors._runner import check_timeout, run_detectors
 from .stores._base import Feedback, Head, Store
 from .stores._memory import MemoryStore
 
@@ -63,13 +64,17 @@ class Guard:
             changed the conversation first, before
             :class:`~convguard.StoreConflictError`.
         locale: Default locale of new conversations, for support resources.
+        detector_timeout: Seconds each detector may take; one that overruns
+            runs on in a daemon thread and is recorded as a timeout on the
+            verdict. ``None`` (the default) runs detectors in the calling
+            thread without a limit, the fastest path.
 
     Raises:
         ConfigurationError: For a detector, policy or store that does not fit
             its protocol, or a bad limit.
     """
 
-    __slots__ = ("_detectors", "_engine", "_locale", "_store")
+    __slots__ = ("_detector_timeout", "_detectors", "_engine", "_locale", "_store")
 
     def __init__(  # noqa: PLR0913 - keyword options of the one front door
         self,
@@ -83,6 +88,7 @@ class Guard:
         history_window: int = 20,
         max_retries: int = 16,
         locale: str | None = None,
+        detector_timeout: float | None = None,
     ) -> None:
         """Assemble a guard; see the class docstring for the options."""
         if detectors is None:
@@ -102,6 +108,7 @@ class Guard:
         )
         self._store = _check_store(MemoryStore() if store is None else store)
         self._locale = locale
+        self._detector_timeout = check_timeout(detector_timeout)
 
     def __repr__(self) -> str:
         """Show the plug-ins."""
@@ -227,15 +234,7 @@ class Guard:
     def _detect(
         self, text: str, context: DetectionContext
     ) -> tuple[list[Finding], list[DetectorFailure]]:
-        findings: list[Finding] = []
-        errors: list[DetectorFailure] = []
-        for detector in self._detectors:
-            result = run_detector(detector, text, context)
-            if isinstance(result, DetectorFailure):
-                errors.append(result)
-            else:
-                findings.extend(result)
-        return findings, errors
+        return run_detectors(self._detectors, text, context, timeout=self._detector_timeout)
 
     def _history(self, conversation_id: str, parent: Message | None) -> Callable[[], list[Message]]:
         window = self._engine.history_window
