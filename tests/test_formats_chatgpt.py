@@ -6,6 +6,7 @@ import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -329,6 +330,7 @@ class TestCommon:
             with pytest.raises(cg.FormatError, match=kind):
                 fields.list(value, "f")
         assert fields.optional_string(None, "f") is None
+        assert fields.mapping(MappingProxyType({"a": 1}), "f") == {"a": 1}
         with pytest.raises(cg.FormatError, match="a string, not an array"):
             fields.text([], "f")
 
