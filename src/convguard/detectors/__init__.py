@@ -12,6 +12,7 @@ from ._builtin import default_detectors
 from ._lexicon import Lexicon, LexiconDetector, Rule, check_pattern, packaged_lexicon
 from ._normalize import NormalizedText, Normalizer, normalize
 from ._protocols import AsyncDetector, DetectionContext, Detector
+from ._window import WindowDetector
 
 __all__ = [
     "AsyncDetector",
@@ -25,6 +26,7 @@ __all__ = [
     "NormalizedText",
     "Normalizer",
     "Rule",
+    "WindowDetector",
     "check_pattern",
     "default_detectors",
     "normalize",
