@@ -245,6 +245,8 @@ class Tampering:
     def get(self, conversation_id: str, message_id: str) -> cg.Message:
         if message_id == "no-such-message" and self.get_hook == "foreign":
             raise KeyError(message_id)
+        if message_id == "no-such-message" and self.get_hook == "accept":
+            return self.inner.messages(conversation_id)[0]
         message = self.inner.get(conversation_id, message_id)
         if callable(self.get_hook):
             return self.get_hook(message)  # type: ignore[no-any-return]
@@ -402,6 +404,30 @@ class TestEachCheck:
         machine = _machine(store=store)
         store.get_hook = "foreign"
         assert _violation(lambda: machine.bad_input("unknown id")) == "bad_input_rejected"
+
+    def test_bad_input_accepted(self) -> None:
+        """Bad input that goes through breaks bad_input_rejected."""
+        store = Tampering()
+        machine = _machine(store=store)
+        machine.conv.send("hello")
+        store.get_hook = "accept"
+        assert _violation(lambda: machine.bad_input("unknown id")) == "bad_input_rejected"
+
+    def test_disabled_checks_let_the_step_go_on(self) -> None:
+        """With an invariant off, its faults are passed over and the step completes."""
+        store = Tampering()
+        machine = _machine(store=store, off=frozenset({"messages_stored"}))
+        machine._check_stored(cg.Verdict(cg.Action.ALLOW, cg.PolicyState(), None), "hi")
+        original = machine.conv.get(machine.conv.send("hello").message_id or "")
+        store.get_hook = lambda m: attrs.evolve(m, content="changed")
+        machine._edit(original, "hello")
+
+    def test_an_end_that_did_not_end_is_counted_as_no_redirection(self) -> None:
+        """Turns after an END that left the branch open are still judged from the path."""
+        machine = _machine(KeepsEndedOpen(), off=frozenset({"ended_branch_closed"}))
+        for _ in range(6):
+            machine._send("[abuse] again")
+        assert machine._counts(machine.conv.path()).streak == 0
 
     def test_new_chat_not_live(self) -> None:
         """A new chat that starts closed breaks new_chat_live."""

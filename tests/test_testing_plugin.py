@@ -70,6 +70,16 @@ class TestScenarioFiles:
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(["*scenario 'factory' could not run*not a Guard*"])
 
+    def test_other_errors_keep_their_traceback(self, pytester: pytest.Pytester) -> None:
+        """An error that is not convguard's is reported the usual pytest way."""
+        pytester.makepyfile(scen_boom="def guard():\n    raise RuntimeError('boom')\n")
+        pytester.makefile(
+            ".convguard.toml", boom='guard = "scen_boom:guard"\n[[step]]\nsend = "x"\n'
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*RuntimeError: boom*"])
+
     def test_other_toml_files_are_ignored(self, pytester: pytest.Pytester) -> None:
         """Only the *.convguard.toml suffix is collected."""
         pytester.makefile(".toml", plain=GOOD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,13 @@ class TestFluent:
         assert problems[1].startswith("unexpected InvalidMessageError")
         assert problems[2] == "expected InvalidMessageError, got redirect"
         assert result.outcomes[1].actual() == "InvalidMessageError"
+
+    def test_report_shows_expected_errors(self) -> None:
+        """The transcript lists expected errors and the error met by a passing step."""
+        report = Scenario().send("   ", raises="InvalidMessageError").reply("ok").play().report()
+        assert "InvalidMessageError  InvalidMessageError" in report
+        assert "error: message text is empty" in report
+        assert "reply 'ok'  -" in report
 
     def test_wrong_error_class_fails(self) -> None:
         """Expecting one error and getting another names both."""
@@ -292,6 +300,11 @@ class TestFiles:
             encoding="utf-8",
         )
         assert load_scenarios(path)[0].run().passed
+        sys.path.insert(0, str(tmp_path))  # already importable: left as it was
+        try:
+            assert load_scenarios(path)[0].run().passed
+        finally:
+            sys.path.remove(str(tmp_path))
         path.write_text(
             'guard = "scen_helpers:guard"\n[[step]]\nsend = "%%"\nexpect = "allow"\n',
             encoding="utf-8",
