@@ -201,6 +201,11 @@ class TestNormalizer:
         assert "kill" in small.vocabulary
         assert "words" in repr(small)
 
+    def test_offsets_method(self, small: Normalizer) -> None:
+        """``offsets()`` gives the same map as the normalized view."""
+        text = "I'm gonna k1ll\u200b it"
+        assert tuple(small.offsets(text)) == small(text).offsets
+
     def test_long_message_is_bounded(self) -> None:
         """A 5,000-character message is normalized in one pass."""
         text = ("k i l l " * 300) + ("b0mb " * 400)
