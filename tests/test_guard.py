@@ -337,6 +337,9 @@ class TestRequestEnd:
         for _ in range(3):
             conv.send("[abuse] x")
             conv.reply("no")
+        just_warned = conv.handle_tool_call("end_conversation", "{}")
+        assert not just_warned.granted
+        conv.send("whatever, I'll keep going")  # persists in words the detectors miss
         result = conv.handle_tool_call("end_conversation", {"reason": "persistent abuse"})
         assert result.granted
         assert conv.ended

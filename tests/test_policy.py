@@ -314,7 +314,12 @@ class TestRequestEnd:
         _, verdict = policy.request_end(twice, by="assistant", message_id="e")
         assert verdict.action is R
         _, warned = run(policy, ["abuse", "abuse", "abuse"])
-        state, verdict = policy.request_end(warned, by="assistant", message_id="e", reason="x")
+        _, verdict = policy.request_end(warned, by="assistant", message_id="e")
+        assert verdict.action is R
+        assert "let them reply" in verdict.reasons[-1]
+        # The user answers the warning with something the detectors miss.
+        _, answered = run(policy, [None], warned)
+        state, verdict = policy.request_end(answered, by="assistant", message_id="e", reason="x")
         assert verdict.action is E
         assert state.ended
         assert "end requested by the assistant: x" in verdict.reasons
@@ -340,7 +345,7 @@ class TestRequestEnd:
     def test_assistant_request_can_be_switched_off(self) -> None:
         """allow_assistant_requested_end=False refuses, naming the option."""
         policy = cg.LastResortPolicy(PolicyConfig(allow_assistant_requested_end=False))
-        _, warned = run(policy, ["abuse", "abuse", "abuse"])
+        _, warned = run(policy, ["abuse", "abuse", "abuse", None])
         _, verdict = policy.request_end(warned, by="assistant", message_id="e")
         assert verdict.action is R
         assert "allow_assistant_requested_end" in verdict.reasons[-1]
@@ -352,6 +357,9 @@ class TestRequestEnd:
         _, verdict = policy.request_end(state, by="assistant", message_id="e")
         assert verdict.action is A
         state = policy.on_reply(state, redirect=True)
+        _, verdict = policy.request_end(state, by="assistant", message_id="e")
+        assert verdict.action is R
+        state, _ = policy.step(state, cg.Turn("m2"))
         _, verdict = policy.request_end(state, by="assistant", message_id="e")
         assert verdict.action is E
 

@@ -206,7 +206,12 @@ class ConversationMachine(RuleBasedStateMachine):
         if by == "user":
             granted = not current.exempt
         else:
-            granted = not current.exempt and current.redirections >= LIMIT and current.warned
+            granted = (
+                not current.exempt
+                and current.redirections >= LIMIT
+                and current.warned
+                and not current.counted
+            )
         assert (verdict.action is Action.END) == granted, verdict.reasons
         if granted:
             assert verdict.message_id is not None

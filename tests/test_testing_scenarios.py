@@ -126,7 +126,8 @@ class TestFluent:
         result = (
             Scenario(config={"max_redirections": 1, "warn_before_end": False})
             .send("hi", label="greeting")
-            .reply("hello!", redirect=True, label="answer")
+            .reply("hello!", redirect=True)
+            .send("still hi", label="answer")
             .request_end(by="assistant", expect="end")
             .send("more", raises="ConversationEndedError")
             .switch("answer")
@@ -135,12 +136,13 @@ class TestFluent:
             .request_end(by="user", reason="done", expect="end", label="bye")
             .new_chat()
             .send("fresh start", expect="allow")
-            .switch(7, raises="UnknownMessageError")
+            .switch(8, raises="UnknownMessageError")
             .run()
         )
         assert [o.actual() for o in result.outcomes] == [
             "allow",
             "stored",
+            "allow",
             "end",
             "ConversationEndedError",
             "stored",
@@ -151,7 +153,7 @@ class TestFluent:
             "allow",
             "UnknownMessageError",
         ]
-        bye = result.outcomes[7].message_id
+        bye = result.outcomes[8].message_id
         assert result.conversations[0].get(bye or "").content.endswith("done")
 
     def test_switch_to_a_missing_number_is_an_unknown_message(self) -> None:

@@ -178,6 +178,8 @@ class TestHandling:
         """After redirections and a warning the end is granted and the branch is ended."""
         for _ in range(3):
             conv.send("[abuse] again")
+        assert not conv.handle_tool_call(TOOL_NAME, "{}").granted  # warned just now
+        conv.send("so what")  # the user answers the warning
         result = conv.handle_tool_call(TOOL_NAME, '{"reason": "abuse after a warning"}')
         assert result.granted
         assert conv.ended
@@ -194,6 +196,7 @@ class TestHandling:
         conv = make_guard(config={"mode": "shadow"}).start()
         for _ in range(3):
             conv.send("[abuse] again")
+        conv.send("so what")
         result = conv.handle_tool_call(TOOL_NAME, "{}")
         assert not result.granted
         assert result.verdict.would_end

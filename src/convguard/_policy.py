@@ -805,6 +805,11 @@ class LastResortPolicy:
             reason: Why the requester wants to end, for the record.
             locale: The conversation's locale, for the guidance.
 
+        The assistant is granted an end only at rule 2's bar: the limit
+        reached, the user warned (where required) and not exempt, and not on
+        the turn that was just redirected or warned: the user gets to read
+        that answer and reply first.
+
         Returns:
             The new state and the verdict: END when granted; otherwise SUPPORT
             (the user may be at risk), REDIRECT (redirections outstanding) or
@@ -880,5 +885,12 @@ class LastResortPolicy:
             return (
                 "the user has not been warned yet; tell them plainly that the "
                 "conversation will end if this goes on"
+            )
+        if state.turn_counted:
+            # Rule 2 ends only on a turn *after* the last redirection: the user
+            # must get the chance to read the warning and change course.
+            return (
+                "the user has just been redirected or warned on this turn; deliver "
+                "that answer and let them reply before ending"
             )
         return None
