@@ -22,6 +22,7 @@ out only when a detector asks for a span, so a clean turn pays nothing for it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
@@ -48,7 +49,7 @@ _SUFFIXES: Final = ("s", "es", "ed", "d", "ing", "er", "ers", "ly")
 # word-like token that mixes letters with leet, mask characters or a letter
 # stretched three times.
 _PATTERN: Final = re.compile(
-    r"(?P<run>(?<![a-z0-9@$])(?:[a-z0-9@$][ .\-_*~/+])+[a-z0-9@$](?![a-z0-9@$]))"
+    r"(?P<run>(?<![a-z0-9@$!|*])(?:[a-z0-9@$][ .\-_*~/+])+[a-z0-9@$](?![a-z0-9@$!|*]))"
     r"|(?P<word>(?<![a-z0-9@$!|*])"
     r"(?=[a-z0-9@$!|*]*?(?:[0-9@$!|*][a-z]|[a-z][0-9@$!|*]|([a-z])\3\3))"
     r"[a-z0-9@$!|*]+)"
@@ -59,6 +60,36 @@ _TRIGGER: Final = re.compile(
 )
 _SQUEEZE: Final = re.compile(r"(.)\1+")
 _STRETCH: Final = re.compile(r"([a-z])\1{2,}")
+# Words people mask with asterisks; preferred when a mask fits several words
+# ("f***ing" is "fucking", not "feeling").
+_OFTEN_MASKED: Final = (
+    "fuck",
+    "fucking",
+    "fucked",
+    "fucker",
+    "motherfucker",
+    "shit",
+    "shitty",
+    "bitch",
+    "cunt",
+    "dick",
+    "asshole",
+    "bastard",
+    "damn",
+    "crap",
+    "piss",
+    "whore",
+    "slut",
+    "retard",
+    "kill",
+    "bomb",
+    "rape",
+    "porn",
+    "nude",
+    "nudes",
+    "sex",
+    "suicide",
+)
 _DIGITS: Final = re.compile(r"([0-9]+)")
 _UNIT_LIKE: Final = re.compile(r"[0-9]+[a-z]+|[a-z]+[0-9]+")
 
@@ -389,7 +420,7 @@ class Normalizer:
     def _resolve(self, core: str) -> str | None:
         vocabulary = self._vocabulary
         if "*" in core:
-            masked = self._unmask(core)
+            masked = self._unmask(core) or self._unmask(core.translate(_LEET))
             if masked is not None:
                 return masked
             core = core.replace("*", "")
@@ -413,7 +444,9 @@ class Normalizer:
         return folded
 
     def _unmask(self, core: str) -> str | None:
-        for word in self._by_length.get(len(core), ()):
+        size = len(core)
+        preferred = (w for w in _OFTEN_MASKED if len(w) == size)
+        for word in itertools.chain(preferred, self._by_length.get(size, ())):
             if all(m in {"*", w} for m, w in zip(core, word, strict=True)):
                 return word
         return None
