@@ -143,6 +143,15 @@ class TestDetection:
         assert len(detect(detector, "widget widget")) == 1
         assert detect(detector, "I like my widget a lot") == []
 
+    def test_repeated_terms_are_bounded(self) -> None:
+        """A message repeating terms thousands of times is still judged, with one finding."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        findings = detect(detector, "smash widget " * 2000)
+        assert [f.category for f in findings] == ["widgets"]
+        data = dict(WIDGETS, rules=[{"all": ["verb", "widget", "verb"], "ordered": True}])
+        spam = LexiconDetector(lexicon(**data))
+        assert len(detect(spam, "widget smash " * 500)) == 1
+
     def test_min_score(self) -> None:
         """Findings below ``min_score`` are left out."""
         detector = LexiconDetector(lexicon(**WIDGETS), min_score=0.5)

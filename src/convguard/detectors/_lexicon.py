@@ -49,6 +49,7 @@ _MAX_EXPANSIONS: Final = 2000
 _MAX_PATTERN_CHARS: Final = 500
 _DATA_PACKAGE: Final = "convguard.detectors"
 _ALLOW_PREFIX: Final = "allow:"
+_MAX_COMBOS: Final = 2000
 
 Hit = tuple[int, int, float, str]
 """A term found in a text: first word, one past the last word, weight, term."""
@@ -621,7 +622,9 @@ def _best_combo(
     spec = rule.rule
     best: tuple[float, int, tuple[Hit, ...]] | None = None
     pools = [sorted(hits[index]) for index in rule.lists]
-    for combo in _local_combos(pools, spec.window):
+    # A bound on the work per rule, so a message crafted to repeat terms
+    # cannot make a turn slow; the best combination is almost always early.
+    for combo in itertools.islice(_local_combos(pools, spec.window), _MAX_COMBOS):
         if spec.ordered and any(a[1] > b[0] for a, b in itertools.pairwise(combo)):
             continue
         first = min(h[0] for h in combo)
@@ -638,6 +641,8 @@ def _best_combo(
         width = last - first
         if best is None or (score, -width) > (best[0], -best[1]):
             best = (score, width, combo)
+            if score >= spec.weight and width <= len(combo):
+                break
     return None if best is None else (best[0], best[2])
 
 
