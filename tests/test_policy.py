@@ -205,10 +205,15 @@ class TestSupport:
         assert "Call 988" in verdict.guidance
 
     def test_support_turns_count_toward_recovery(self) -> None:
-        """A SUPPORT turn adds to the benign streak."""
+        """A SUPPORT turn adds to the benign streak, and a reset says so."""
         policy = cg.LastResortPolicy(PolicyConfig(exemption_scope=1))
         _, state = run(policy, ["abuse", "abuse", "self_harm_risk", None, None])
         assert state.redirections == 0
+        quick = cg.LastResortPolicy(PolicyConfig(recovery_turns=1))
+        _, state = run(quick, ["abuse"])
+        _, verdict = quick.step(state, cg.Turn("m", (finding("self_harm_risk"),)))
+        assert verdict.state.redirections == 0
+        assert any(r.startswith("recovery") for r in verdict.reasons)
 
 
 class TestShadowMode:
@@ -394,6 +399,9 @@ class TestGuidance:
         """A template with an unknown placeholder is a configuration error."""
         with pytest.raises(cg.ConfigurationError, match="placeholder"):
             PolicyConfig(guidance={"warn": "{nope}"})
+        with pytest.raises(cg.ConfigurationError, match="invalid guidance templates") as caught:
+            cg.GuidanceTemplates(redirect="{0}")
+        assert "Value error" not in str(caught.value)
 
 
 class TestDetectorErrors:

@@ -207,16 +207,28 @@ class GuidanceTemplates(pydantic.BaseModel):
 
     allow: str = ""
     redirect: str = (
-        "The user's last message asks for something you must not help with "
+        "The user's last message is something you must not go along with "
         "({categories}). Decline briefly and without lecturing, and steer the "
         "conversation toward something you can help with."
     )
     warn: str = (
-        "The user keeps asking for something you must not help with "
+        "The user keeps pressing on something you must not go along with "
         "({categories}). Decline again, and tell them plainly and calmly that "
         "the conversation will end if they continue. Offer to help with "
         "something else."
     )
+
+    def __init__(self, **data: Any) -> None:  # noqa: ANN401 - pydantic fields
+        """Validate the templates.
+
+        Raises:
+            ConfigurationError: For an unknown or malformed placeholder.
+        """
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise _config_error(exc, "invalid guidance templates") from None
+
     support: str = (
         "The user may be at risk of harming themselves or someone else. Respond "
         "with warmth and care, take them seriously, and do not lecture or end the "
@@ -397,11 +409,15 @@ class PolicyConfig(pydantic.BaseModel):
         return cls.from_dict(policy)
 
 
-def _config_error(exc: pydantic.ValidationError) -> ConfigurationError:
+def _config_error(
+    exc: pydantic.ValidationError, what: str = "invalid policy config"
+) -> ConfigurationError:
     problems = [
-        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+        f"{'.'.join(str(p) for p in err['loc']) or 'config'}: "
+        + err["msg"].removeprefix("Value error, ")
+        for err in exc.errors()
     ]
-    return ConfigurationError("invalid policy config: " + "; ".join(problems), problems)
+    return ConfigurationError(f"{what}: " + "; ".join(problems), problems)
 
 
 # -- the protocol -------------------------------------------------------------
@@ -635,8 +651,10 @@ class LastResortPolicy:
         )
         streak = state.benign_streak + 1
         redirections, warned, seen = state.redirections, state.warned, state.seen
-        if cfg.recovery_turns is not None and streak >= cfg.recovery_turns:
+        recovery = cfg.recovery_turns
+        if recovery is not None and streak >= recovery and (redirections or warned or seen):
             redirections, warned, seen = 0, False, frozenset()
+            reasons.append(f"recovery: {streak} turns in a row without a terminable finding")
         new = PolicyState(
             status=Status.SUPPORTING,
             redirections=redirections,
