@@ -48,16 +48,19 @@ _SUFFIXES: Final = ("s", "es", "ed", "d", "ing", "er", "ers", "ly")
 # Letters split apart by one separator each ("k i l l", "b.0.m.b"), or one
 # word-like token that mixes letters with leet, mask characters or a letter
 # stretched three times.
-_PATTERN: Final = re.compile(
-    r"(?P<run>(?<![a-z0-9@$!|*])(?:[a-z0-9@$][ .\-_*~/+])+[a-z0-9@$](?![a-z0-9@$!|*]))"
-    r"|(?P<word>(?<![a-z0-9@$!|*])"
-    r"(?=[a-z0-9@$!|*]*?(?:[0-9@$!|*][a-z]|[a-z][0-9@$!|*]|([a-z])\3\3))"
-    r"[a-z0-9@$!|*]+)"
+_RUN: Final = re.compile(r"(?<![a-z0-9@$!|*])(?:[a-z0-9@$][ .\-_*~/+])+[a-z0-9@$](?![a-z0-9@$!|*])")
+_WORD: Final = re.compile(
+    r"(?<![a-z0-9@$!|*])"
+    r"(?=[a-z0-9@$!|*]*?(?:[0-9@$!|*][a-z]|[a-z][0-9@$!|*]|([a-z])\1\1))"
+    r"[a-z0-9@$!|*]+"
 )
-# A cheap test for whether step 2 has anything to do: most texts have none.
-_TRIGGER: Final = re.compile(
-    r"[0-9@$!|*]|(?<![a-z0-9@$])[a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])|([a-z])\1\1"
-)
+# Cheap tests for whether each kind of rewrite has anything to do: most texts
+# have none, and each test starts with a rare character, which the regex
+# engine skips to quickly.
+_RUN_TRIGGER: Final = re.compile(r"[ .\-_*~/+][a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])")
+_RUN_START: Final = re.compile(r"[a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])")
+_LEET_TRIGGER: Final = re.compile(r"[0-9@$!|*][a-z]")
+_STRETCH_TRIGGER: Final = re.compile(r"([a-z])\1\1")
 _SQUEEZE: Final = re.compile(r"(.)\1+")
 _STRETCH: Final = re.compile(r"([a-z])\1{2,}")
 # Words people mask with asterisks; preferred when a mask fits several words
@@ -308,13 +311,28 @@ class Normalizer:
 
     def _rewrites(self, stage1: str) -> list[tuple[int, int, str]]:
         """Return the step-2 changes to *stage1*: ``(start, end, replacement)``."""
-        if not _TRIGGER.search(stage1):
+        found: list[tuple[int, int, bool, str]] = []
+        if _RUN_TRIGGER.search(stage1) or _RUN_START.match(stage1):
+            found.extend((m.start(), m.end(), True, m.group()) for m in _RUN.finditer(stage1))
+        if (
+            _LEET_TRIGGER.search(stage1)
+            or _LEET_TRIGGER.search(stage1[::-1])
+            or _STRETCH_TRIGGER.search(stage1)
+        ):
+            found.extend((m.start(), m.end(), False, m.group()) for m in _WORD.finditer(stage1))
+        if not found:
             return []
+        # A run and a word may overlap; the leftmost wins, a run before a word.
+        found.sort(key=lambda item: (item[0], not item[2]))
         changes: list[tuple[int, int, str]] = []
-        for match in _PATTERN.finditer(stage1):
-            replacement = self._rewrite(match)
-            if replacement != match.group():
-                changes.append((match.start(), match.end(), replacement))
+        position = 0
+        for start, end, is_run, matched in found:
+            if start < position:
+                continue
+            position = end
+            replacement = self._join(matched) if is_run else self._word(matched)
+            if replacement != matched:
+                changes.append((start, end, replacement))
         return changes
 
     def _map(self, text: str, stage1: str, rewrites: Sequence[tuple[int, int, str]]) -> list[int]:
@@ -345,12 +363,6 @@ class Normalizer:
         return result
 
     # -- step 2 ---------------------------------------------------------------
-
-    def _rewrite(self, match: re.Match[str]) -> str:
-        run = match.group("run")
-        if run is not None:
-            return self._join(run)
-        return self._word(match.group())
 
     def _join(self, run: str) -> str:
         letters = run[::2]
