@@ -102,6 +102,12 @@ class TestDetection:
         detector = LexiconDetector(lexicon(**WIDGETS))
         assert detect(detector, "tour the widget factory") == []
 
+    def test_non_ascii_words(self) -> None:
+        """Words of other scripts are read as words too, next to the ASCII ones."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        (finding,) = detect(detector, "\u0436\u0443\u043a smash \u4e2d\u6587 widget")
+        assert finding.score == pytest.approx(0.9)
+
     def test_nothing_found(self) -> None:
         """A text with no terms gives no findings."""
         detector = LexiconDetector(lexicon(**WIDGETS))

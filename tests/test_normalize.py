@@ -101,6 +101,7 @@ class TestWords:
         assert small("k i l l").text == "kill"
         assert small("k.i.l.l").text == "kill"
         assert small("b 0 m b").text == "bomb"
+        assert small("k*i*l*l").text == "kill"
 
     def test_spaced_run_splits_into_words(self, small: Normalizer) -> None:
         """A run of spaced letters is split back into the known words it holds."""
