@@ -210,7 +210,7 @@ class TestCommand:
         out = capsys.readouterr().out
         assert "mass_violence" in out
         assert "leetspeak" in out
-        assert "false positives on 127 items" in out
+        assert "false positives on 147 items" in out
         assert "median" in out
 
     def test_misses_and_false_alarms_are_shown(
