@@ -543,9 +543,10 @@ def _build_index(
         list id of each category's allowlist.
     """
     ids: dict[str, int] = {}
-    # A trie of plain dicts: each word maps to the dict of the words that
-    # may follow it, and the key "" (never a word) holds the terms ending
-    # there. Dicts of strings and tuples are left alone by the cyclic GC.
+    # A trie of plain dicts while building: each word maps to the dict of the
+    # words that may follow it, and the key "" (never a word) holds the terms
+    # ending there. It is then frozen into (terms, following) tuples: plain
+    # tuples and dicts of strings are left alone by the cyclic GC.
     root: dict[str, Any] = {}
     patterns: list[tuple[int, re.Pattern[str], float]] = []
 
@@ -575,7 +576,14 @@ def _build_index(
             words = words_of(phrase)
             if words:
                 add(list_id, words, 1.0, phrase)
-    return root, ids, tuple(patterns), {c: i for c, i in allow_ids.items() if c in wanted}
+    frozen = {word: _freeze(node) for word, node in root.items()}
+    return frozen, ids, tuple(patterns), {c: i for c, i in allow_ids.items() if c in wanted}
+
+
+def _freeze(node: dict[str, Any]) -> tuple[tuple[tuple[int, float, str], ...], Any]:
+    """Turn a trie node into ``(terms ending here, following words or None)``."""
+    children = {word: _freeze(child) for word, child in node.items() if word}
+    return node.get("", ()), children or None
 
 
 @frozen
@@ -791,20 +799,21 @@ class LexiconDetector:
         count = len(words)
         # Most words start no term: find the ones that do in one C-level pass.
         for position in [i for i, word in enumerate(words) if word in root]:
-            node = root[words[position]]
+            entries, children = root[words[position]]
             end = position + 1
-            while node is not None:
-                entries = node.get("")
-                if entries is not None:
-                    for list_id, weight, text in entries:
-                        found = hits.get(list_id)
-                        if found is None:
-                            hits[list_id] = [(position, end, weight, text)]
-                        else:
-                            found.append((position, end, weight, text))
-                if end >= count:
+            while True:
+                for list_id, weight, text in entries:
+                    found = hits.get(list_id)
+                    if found is None:
+                        hits[list_id] = [(position, end, weight, text)]
+                    else:
+                        found.append((position, end, weight, text))
+                if children is None or end >= count:
                     break
-                node = node.get(words[end])
+                following = children.get(words[end])
+                if following is None:
+                    break
+                entries, children = following
                 end += 1
         return hits
 
