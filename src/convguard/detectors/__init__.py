@@ -13,6 +13,13 @@ from ._lexicon import Lexicon, LexiconDetector, Rule, check_pattern, packaged_le
 from ._normalize import NormalizedText, Normalizer, normalize
 from ._protocols import AsyncDetector, DetectionContext, Detector
 from ._window import WindowDetector
+from .moderation import (
+    LlamaGuardDetector,
+    OpenAIModerationDetector,
+    build_llama_guard_prompt,
+    parse_llama_guard,
+    parse_openai_moderation,
+)
 
 __all__ = [
     "AsyncDetector",
@@ -23,12 +30,17 @@ __all__ = [
     "Finding",
     "Lexicon",
     "LexiconDetector",
+    "LlamaGuardDetector",
     "NormalizedText",
     "Normalizer",
+    "OpenAIModerationDetector",
     "Rule",
     "WindowDetector",
+    "build_llama_guard_prompt",
     "check_pattern",
     "default_detectors",
     "normalize",
     "packaged_lexicon",
+    "parse_llama_guard",
+    "parse_openai_moderation",
 ]
