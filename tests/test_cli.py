@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
 import subprocess
 import sys
 from collections.abc import Callable
@@ -55,13 +54,6 @@ class TestMain:
 
         with_handler(monkeypatch, interrupted)
         assert main([]) == 130
-
-    def test_main_module(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The __main__ module exits with main()'s status."""
-        monkeypatch.setattr(sys, "argv", ["convguard"])
-        with pytest.raises(SystemExit) as caught:
-            runpy.run_module("convguard", run_name="__main__")
-        assert caught.value.code == 2
 
     def test_python_dash_m(self) -> None:
         """python -m convguard runs the same command line."""
