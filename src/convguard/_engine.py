@@ -235,6 +235,32 @@ class Engine:
         if limit is not None and ended_branches >= limit:
             raise ConversationEndedError(conversation_id, None, closed=True)
 
+    def opening(
+        self,
+        *,
+        system: object,
+        metadata: object,
+        locale: object,
+        conversation_id: object,
+    ) -> tuple[str, dict[str, Any], list[Message]]:
+        """Check the arguments of ``start()``; return the id, metadata and root nodes."""
+        meta = dict(self.check_metadata(metadata))
+        if locale is not None:
+            if not isinstance(locale, str):
+                msg = f"locale must be a str, not {type(locale).__name__}"
+                raise InvalidOperationError(msg)
+            meta["locale"] = locale
+        if conversation_id is None:
+            conversation_id = self.ids()
+        elif not isinstance(conversation_id, str) or not conversation_id:
+            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
+            raise InvalidOperationError(msg)
+        messages: list[Message] = []
+        if system is not None:
+            text = self.check_text(system)
+            messages.append(self.other_node(None, Role.SYSTEM, text, {}))
+        return conversation_id, meta, messages
+
     # -- building nodes -------------------------------------------------------
 
     def state_of(self, parent: Message | None) -> PolicyState:

@@ -154,22 +154,12 @@ class Guard:
             InvalidOperationError: When *conversation_id* is taken.
         """
         engine = self._engine
-        meta = dict(engine.check_metadata(metadata))
-        locale = locale or self._locale
-        if locale is not None:
-            if not isinstance(locale, str):
-                msg = f"locale must be a str, not {type(locale).__name__}"
-                raise InvalidOperationError(msg)
-            meta["locale"] = locale
-        if conversation_id is None:
-            conversation_id = engine.ids()
-        elif not isinstance(conversation_id, str) or not conversation_id:
-            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
-            raise InvalidOperationError(msg)
-        messages: list[Message] = []
-        if system is not None:
-            text = engine.check_text(system)
-            messages.append(engine.other_node(None, Role.SYSTEM, text, {}))
+        conversation_id, meta, messages = engine.opening(
+            system=system,
+            metadata=metadata,
+            locale=locale or self._locale,
+            conversation_id=conversation_id,
+        )
         self._store.create(
             conversation_id, created_at=engine.clock(), metadata=meta, messages=messages
         )
