@@ -31,6 +31,7 @@ from attrs import frozen
 
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
+from ._normalize import piecewise
 from ._protocols import DetectionContext
 
 __all__ = [
@@ -43,9 +44,26 @@ __all__ = [
 ]
 
 _TOKEN: Final = re.compile(r"[^\W_]+")
+_NON_WORD: Final = re.compile(r"[\W_]")
 _PUNCTUATION: Final = str.maketrans(
     {chr(c): " " for c in range(128) if not chr(c).isalnum() or chr(c) == "_"}
 )
+
+
+def _flat(part: str) -> str:
+    """Turn every character outside a word into a space, one for one."""
+    return part.translate(_PUNCTUATION) if part.isascii() else _NON_WORD.sub(" ", part)
+
+
+def _word_start(flat: str, index: int) -> int:
+    """Return the offset of word *index* in *flat* (words split on whitespace).
+
+    ``split`` with a limit stops after *index* words and keeps the rest whole,
+    so the rest's length gives the offset without a Python loop over words.
+    """
+    return len(flat) - len(flat.split(None, index)[-1])
+
+
 _BRACES: Final = re.compile(r"\{([^{}]*)\}")
 _RANGE: Final = re.compile(r"(\d+)\.\.(\d+)")
 _MAX_EXPANSIONS: Final = 2000
@@ -718,6 +736,7 @@ class LexiconDetector:
         "_categories",
         "_index",
         "_lexicon",
+        "_list_count",
         "_patterns",
         "_rules",
         "min_score",
@@ -761,6 +780,7 @@ class LexiconDetector:
             if rule.fillers
         }
         self._index = root
+        self._list_count = len(ids)
         self._patterns = patterns
         self._rules = tuple(
             _CompiledRule(
@@ -794,20 +814,22 @@ class LexiconDetector:
 
     def scan(self, words: Sequence[str]) -> dict[int, list[Hit]]:
         """Return the term hits among *words*, keyed by list id."""
-        hits: dict[int, list[Hit]] = {}
+        # One list per list id, indexed rather than hashed: the inner loop
+        # runs once per hit, hundreds of times on a long message.
+        by_id: list[list[Hit]] = [[] for _ in range(self._list_count)]
+        order: list[int] = []
         root = self._index
         count = len(words)
         # Most words start no term: find the ones that do in one C-level pass.
-        for position in [i for i, word in enumerate(words) if word in root]:
+        for position in itertools.compress(range(count), map(root.__contains__, words)):
             entries, children = root[words[position]]
             end = position + 1
             while True:
                 for list_id, weight, text in entries:
-                    found = hits.get(list_id)
-                    if found is None:
-                        hits[list_id] = [(position, end, weight, text)]
-                    else:
-                        found.append((position, end, weight, text))
+                    bucket = by_id[list_id]
+                    if not bucket:
+                        order.append(list_id)  # rules read lists in order of first hit
+                    bucket.append((position, end, weight, text))
                 if children is None or end >= count:
                     break
                 following = children.get(words[end])
@@ -815,7 +837,7 @@ class LexiconDetector:
                     break
                 entries, children = following
                 end += 1
-        return hits
+        return {list_id: by_id[list_id] for list_id in order}
 
     def detect(self, text: str, context: DetectionContext) -> Sequence[Finding]:
         """Return one finding per category whose rules fire on *text*.
@@ -832,27 +854,26 @@ class LexiconDetector:
         del text
         normalized = context.normalized
         view = normalized.text
-        # Splitting on a punctuation-to-space table gives the same words as
-        # the token regex for ASCII text, in a third of the time.
-        words = view.translate(_PUNCTUATION).split() if view.isascii() else _TOKEN.findall(view)
+        # Every character outside a word becomes a space, one for one, so the
+        # words are a C-level split() and their offsets stay those of the view.
+        flat = view.translate(_PUNCTUATION) if view.isascii() else piecewise(view, _flat, _flat)
+        words = flat.split()
         hits = self.scan(words)
-        spans: list[tuple[int, int]] | None = None
         if self._patterns:
-            spans = [m.span() for m in _TOKEN.finditer(normalized.text)]
-            self._pattern_hits(normalized.text, spans, hits)
+            spans = [m.span() for m in _TOKEN.finditer(view)]
+            self._pattern_hits(view, spans, hits)
         if not hits:
             return ()
         best = self._evaluate(hits, words)
         if not best:
             return ()
-        if spans is None:
-            needed = max(max(h[1] for h in combo) for _, _, combo in best.values())
-            spans = [m.span() for m in itertools.islice(_TOKEN.finditer(normalized.text), needed)]
         findings: list[Finding] = []
         for category, (score, rule, combo) in best.items():
             first = min(h[0] for h in combo)
             last = max(h[1] for h in combo) - 1
-            start, end = normalized.span(spans[first][0], spans[last][1])
+            start, end = normalized.span(
+                _word_start(flat, first), _word_start(flat, last) + len(words[last])
+            )
             term = " + ".join(h[3] for h in sorted(combo))
             evidence = Evidence(start, end, term if len(combo) == 1 else f"{rule}: {term}")
             findings.append(Finding(category, round(score, 4), self.name, evidence))

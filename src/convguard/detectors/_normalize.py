@@ -39,6 +39,8 @@ _INVISIBLE: Final = frozenset(
     "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
 )
 _APOSTROPHES: Final = frozenset("'`\u2018\u2019\u02bc\u02b9\u2032\uff07")
+# Opening and closing marks that NFKC already maps to ASCII brackets.
+_BRACKETS_KEPT: Final = frozenset("\uff08\uff09\uff3b\uff3d\uff5b\uff5d")
 _DASHES: Final = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
 _LEET: Final = str.maketrans("0134578@$!|9", "oieastbasilg")
 _LEET_L: Final = str.maketrans("1|", "ll")
@@ -57,8 +59,89 @@ _WORD: Final = re.compile(
 # Cheap tests for whether each kind of rewrite has anything to do: most texts
 # have none, and each test starts with a rare character, which the regex
 # engine skips to quickly.
+# A word is worth a second look when a leet or mask character touches a
+# letter, or when it holds a letter three times in a row.
+_LEET_CHARS: Final = frozenset("0123456789@$!|*")
+_LETTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
+_WORD_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|*")
+
+
+def _triggers(text: str) -> list[int]:
+    """Return positions of _WORD's triggers, sorted (the cheap way for long texts)."""
+    found: list[int] = []
+    # str.find runs at C speed; a regex sweep costs tens of ns per character.
+    for char in [c for c in _LEET_CHARS if c in text]:
+        at = text.find(char)
+        while at >= 0:
+            if (at + 1 < len(text) and text[at + 1] in _LETTERS) or (
+                at > 0 and text[at - 1] in _LETTERS
+            ):
+                found.append(at)
+            at = text.find(char, at + 1)
+    found.extend(match.start() for match in _STRETCH_TRIGGER.finditer(text))
+    found.sort()
+    return found
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    """Return the spans _WORD matches: maximal word runs holding a trigger."""
+    spans: list[tuple[int, int]] = []
+    size = len(text)
+    reached = 0
+    for at in _triggers(text):
+        if at < reached:
+            continue
+        start = end = at
+        while start > 0 and text[start - 1] in _WORD_CHARS:
+            start -= 1
+        while end < size and text[end] in _WORD_CHARS:
+            end += 1
+        spans.append((start, end))
+        reached = end
+    return spans
+
+
 _RUN_TRIGGER: Final = re.compile(r"[ .\-_*~/+][a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])")
 _RUN_START: Final = re.compile(r"[a-z0-9@$][ .\-_*~/+][a-z0-9@$](?![a-z0-9@$])")
+
+
+_RUN_CLASSES: Final = str.maketrans(
+    dict.fromkeys("abcdefghijklmnopqrstuvwxyz0123456789@$", "c") | dict.fromkeys(" .-_*~/+", "s")
+)
+
+
+def _runs(text: str) -> list[tuple[int, int]]:
+    """Return the spans _RUN matches, trying it only next to its triggers.
+
+    Every run but one at the very start holds a trigger that begins one
+    character before it or on its second character, so anchored matches
+    there find them all without sweeping the whole text with _RUN.
+    """
+    spans: list[tuple[int, int]] = []
+    match = _RUN_START.match(text) and _RUN.match(text)
+    position = 0
+    if match:
+        spans.append(match.span())
+        position = match.end()
+    # _RUN_TRIGGER, found with str.find on a one-letter-per-class copy of the
+    # text: "c" for a run character, "s" for a separator.
+    shape = text.translate(_RUN_CLASSES)
+    while (at := shape.find("scsc", position)) >= 0:
+        if shape[at + 4 : at + 5] == "c":
+            position = at + 1
+            continue
+        match = None
+        for start in (at - 1, at + 1):
+            if start >= position and (match := _RUN.match(text, start)) is not None:
+                break
+        if match is not None:
+            spans.append(match.span())
+            position = match.end()
+        else:
+            position = at + 1
+    return spans
+
+
 _LEET_TRIGGER: Final = re.compile(r"[0-9@$!|*][a-z]")
 _STRETCH_TRIGGER: Final = re.compile(r"([a-z])\1\1")
 _SQUEEZE: Final = re.compile(r"(.)\1+")
@@ -119,6 +202,9 @@ def _fold_char(char: str) -> str:
         return ""
     if category in {"Cc", "Zs", "Zl", "Zp"}:
         return " " if char not in "\n\t" else char
+    if category in {"Pi", "Pf", "Ps", "Pe"} and char not in _BRACKETS_KEPT:
+        # Curly quotes and the like: ASCII keeps most texts on the fast path.
+        return '"' if category in {"Pi", "Pf"} else " "
     decomposed = "".join(
         c
         for c in unicodedata.normalize("NFKD", char)
@@ -138,6 +224,56 @@ class _CharTable(dict[int, str]):
         value = _fold_char(chr(key))
         self[key] = value
         return value
+
+
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+
+
+def piecewise(text: str, ascii_part: Callable[[str], str], other_part: Callable[[str], str]) -> str:
+    """Transform the ASCII and non-ASCII stretches of *text* apart, and join them.
+
+    ``str.translate`` has a fast path for all-ASCII text that a single
+    non-ASCII character switches off; most texts are ASCII with a few curly
+    quotes or emoji, so transforming the stretches apart keeps the fast path.
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _NON_ASCII.finditer(text):
+        pieces.append(ascii_part(text[position : match.start()]))
+        pieces.append(other_part(match.group()))
+        position = match.end()
+    pieces.append(ascii_part(text[position:]))
+    return "".join(pieces)
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    """Return every offset of *needle* in *text*, found at C speed."""
+    found: list[int] = []
+    at = text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
+
+
+class _MarkTable(dict[int, str]):
+    """A ``str.translate`` table: "." for a character that folds to one, else "#"."""
+
+    __slots__ = ("_chars",)
+
+    def __init__(self, chars: _CharTable) -> None:
+        super().__init__()
+        self._chars = chars
+
+    def __missing__(self, key: int) -> str:
+        value = "." if len(self._chars[key]) == 1 else "#"
+        self[key] = value
+        return value
+
+
+def _lower_ascii(text: str) -> str:
+    # The same as the character table for ASCII, at the speed of str.lower().
+    return text.lower().replace("'", "").replace("`", "")
 
 
 def _ascii_table() -> _CharTable:
@@ -245,7 +381,7 @@ class Normalizer:
             ``13yo``) is left as it is.
     """
 
-    __slots__ = ("_by_length", "_chars", "_squeezed", "_vocabulary")
+    __slots__ = ("_by_length", "_chars", "_marks", "_squeezed", "_vocabulary")
 
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         """Index the vocabulary."""
@@ -261,6 +397,7 @@ class Normalizer:
         self._squeezed = squeezed
         self._by_length = by_length
         self._chars = _ascii_table()
+        self._marks = _MarkTable(self._chars)
 
     def __repr__(self) -> str:
         """Show the vocabulary size."""
@@ -311,21 +448,22 @@ class Normalizer:
 
     def _stage1(self, text: str) -> str:
         if text.isascii():
-            # The same as the table for ASCII, at the speed of str.lower().
-            return text.lower().replace("'", "").replace("`", "")
-        return text.translate(self._chars)
+            return _lower_ascii(text)
+        return piecewise(text, _lower_ascii, lambda part: part.translate(self._chars))
+
+    def _translate_marks(self, part: str) -> str:
+        return part.translate(self._marks)
 
     def _rewrites(self, stage1: str) -> list[tuple[int, int, str]]:
         """Return the step-2 changes to *stage1*: ``(start, end, replacement)``."""
         found: list[tuple[int, int, bool, str]] = []
-        if _RUN_TRIGGER.search(stage1) or _RUN_START.match(stage1):
-            found.extend((m.start(), m.end(), True, m.group()) for m in _RUN.finditer(stage1))
+        found.extend((start, end, True, stage1[start:end]) for start, end in _runs(stage1))
         if (
             _LEET_TRIGGER.search(stage1)
             or _LEET_TRIGGER.search(stage1[::-1])
             or _STRETCH_TRIGGER.search(stage1)
         ):
-            found.extend((m.start(), m.end(), False, m.group()) for m in _WORD.finditer(stage1))
+            found.extend((start, end, False, stage1[start:end]) for start, end in _words(stage1))
         if not found:
             return []
         # A run and a word may overlap; the leftmost wins, a run before a word.
@@ -347,12 +485,28 @@ class Normalizer:
             # Step 1 keeps every ASCII character but the apostrophes, one for one.
             first = list(range(len(text)))
             if len(stage1) != len(text):
-                first = [i for i in first if text[i] not in _APOSTROPHES]
+                dropped = sorted(at for mark in ("'", "`") for at in _positions(text, mark))
+                kept: list[int] = []
+                previous = 0
+                for at in dropped:
+                    kept.extend(range(previous, at))
+                    previous = at + 1
+                kept.extend(range(previous, len(text)))
+                first = kept
         else:
+            # Most characters fold to exactly one: mark the others ("#") in a
+            # C-level translate and walk only those.
             table = self._chars
+            marks = piecewise(text, self._translate_marks, self._translate_marks)
             first = []
-            for index, char in enumerate(text):
-                first.extend([index] * len(table[ord(char)]))
+            previous = 0
+            at = marks.find("#")
+            while at >= 0:
+                first.extend(range(previous, at))
+                first.extend([at] * len(table[ord(text[at])]))
+                previous = at + 1
+                at = marks.find("#", previous)
+            first.extend(range(previous, len(text)))
         if not rewrites:
             return first
         result: list[int] = []
