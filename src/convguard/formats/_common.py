@@ -27,6 +27,7 @@ __all__ = [
     "Sources",
     "check_errors",
     "expand",
+    "load_json_files",
     "name_of",
     "open_text",
     "read_json",
@@ -484,3 +485,23 @@ def active_path(record: ConversationRecord) -> list[Any]:
         tip = message.parent_id
     path.reverse()
     return path
+
+
+def load_json_files(
+    source: Sources,
+    errors: object,
+    from_data: Callable[..., Loaded],
+    pattern: str = "conversations*.json",
+) -> Loaded:
+    """Read every JSON file of *source* with *from_data*, one ``Loaded`` for all.
+
+    The shared body of the JSON formats' ``load``.
+
+    Raises:
+        FormatError: For an unreadable file or a malformed conversation.
+    """
+    checked = check_errors(errors)
+    result = Loaded()
+    for file in expand(source, pattern):
+        result.extend_from(from_data(read_json(file), path=name_of(file), errors=checked))
+    return result

@@ -42,9 +42,7 @@ from ._common import (
     build_record,
     check_errors,
     dump_json,
-    expand,
-    name_of,
-    read_json,
+    load_json_files,
     records_of,
 )
 from .openai import _read
@@ -70,11 +68,7 @@ def load(source: Sources, *, errors: Errors = "raise") -> Loaded:
         FormatError: For unreadable or malformed input, naming the file, the
             conversation and the field.
     """
-    errors = check_errors(errors)
-    result = Loaded()
-    for file in expand(source, "*.json"):
-        result.extend_from(from_data(read_json(file), path=name_of(file), errors=errors))
-    return result
+    return load_json_files(source, errors, from_data, "*.json")
 
 
 def from_data(data: object, *, path: str | None = None, errors: Errors = "raise") -> Loaded:

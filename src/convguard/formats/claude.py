@@ -31,9 +31,7 @@ from ._common import (
     build_record,
     check_errors,
     check_tree,
-    expand,
-    name_of,
-    read_json,
+    load_json_files,
 )
 
 __all__ = ["ROOT_SENTINEL", "from_data", "load"]
@@ -61,11 +59,7 @@ def load(source: Sources, *, errors: Errors = "raise") -> Loaded:
             ``errors="raise"`` for a malformed conversation, naming the file,
             the conversation and the field.
     """
-    errors = check_errors(errors)
-    result = Loaded()
-    for file in expand(source):
-        result.extend_from(from_data(read_json(file), path=name_of(file), errors=errors))
-    return result
+    return load_json_files(source, errors, from_data)
 
 
 def from_data(data: object, *, path: str | None = None, errors: Errors = "raise") -> Loaded:
