@@ -28,6 +28,7 @@ PUBLIC = {
     "Evidence",
     "Feedback",
     "FeedbackRecord",
+    "FeedbackReview",
     "Finding",
     "FindingRecord",
     "FormatError",
@@ -66,6 +67,7 @@ PUBLIC = {
     "detectors",
     "end_conversation_tool",
     "formats",
+    "review_feedback",
     "stores",
     "testing",
 }

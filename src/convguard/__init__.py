@@ -28,6 +28,7 @@ from ._errors import (
     UnknownMessageError,
     WayForward,
 )
+from ._feedback import FeedbackReview, review_feedback
 from ._findings import DetectorFailure, Evidence, Finding
 from ._guard import Conversation, Guard
 from ._policy import (
@@ -82,6 +83,7 @@ __all__ = [
     "Evidence",
     "Feedback",
     "FeedbackRecord",
+    "FeedbackReview",
     "Finding",
     "FindingRecord",
     "FormatError",
@@ -120,6 +122,7 @@ __all__ = [
     "detectors",
     "end_conversation_tool",
     "formats",
+    "review_feedback",
     "stores",
     "testing",
 ]
