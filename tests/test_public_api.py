@@ -99,13 +99,14 @@ class TestSurface:
         assert "from __future__" not in init
 
     def test_import_stays_light(self) -> None:
-        """Importing convguard loads no optional dependency."""
+        """Importing convguard loads no optional dependency, nor the testing kit until used."""
         code = (
             "import sys, convguard; "
             "print(sorted(m for m in ('rich', 'psycopg', 'psycopg_pool', 'hypothesis', "
-            "'pytest') if m in sys.modules))"
+            "'pytest', 'convguard.testing') if m in sys.modules)); "
+            "print(convguard.testing.ScriptedDetector.__name__)"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         ).stdout
-        assert out.strip() == "[]"
+        assert out.split() == ["[]", "ScriptedDetector"]

@@ -7,10 +7,12 @@
 <Action.ALLOW: 'allow'>
 """
 
+import importlib
 from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-from . import detectors, formats, stores, testing
+from . import detectors, formats, stores
 from ._aio import AsyncConversation, AsyncGuard
 from ._errors import (
     ConfigurationError,
@@ -127,8 +129,22 @@ __all__ = [
     "testing",
 ]
 
+if TYPE_CHECKING:
+    from . import testing
+
+
+def __getattr__(name: str) -> object:
+    """Import ``convguard.testing`` on first use: backends never pay for it."""
+    if name == "testing":
+        return importlib.import_module(".testing", __name__)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
 # Reprs and docs show the public path, not the private module.
 for _name in __all__:
+    if _name == "testing":
+        continue
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
         with suppress(AttributeError, TypeError):  # builtins refuse
