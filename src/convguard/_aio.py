@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, final
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, final
 
 from ._engine import Engine, check_detectors
-from ._errors import ConfigurationError, InvalidOperationError, StoreConflictError
+from ._errors import ConfigurationError, StoreConflictError
 from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors._runner import SyncMode, arun_detectors, check_timeout
@@ -37,7 +37,6 @@ __all__ = ["AsyncConversation", "AsyncGuard"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
-_OTHER_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
 
 
 @final
@@ -529,10 +528,7 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Verdict:
             original = await guard._io(guard.store.get, self.id, message_id)
-            if original.role is not Role.USER:
-                msg = f"only user messages can be edited; {message_id!r} is {original.role}"
-                raise InvalidOperationError(msg)
-            engine.check_not_closed(self.id, head.ended_branches)
+            engine.check_sibling_of(self.id, original, Role.USER, head.ended_branches)
             parent = await self._parent(original)
             message, verdict = await guard._judge(self.id, parent, text, meta, self._locale)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)
@@ -590,16 +586,9 @@ class AsyncConversation:
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
         """
-        try:
-            role = Role(role)
-        except ValueError:
-            msg = f"unknown role {role!r}"
-            raise InvalidOperationError(msg) from None
-        if role not in _OTHER_ROLES:
-            msg = f"{role} messages cannot be added directly; use send() or request_end()"
-            raise InvalidOperationError(msg)
         guard = self._guard
         engine = guard._engine
+        role = engine.check_added_role(role)
         text = engine.check_text(text, allow_empty=True)
         meta = engine.check_metadata(metadata)
 
@@ -634,12 +623,7 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Message:
             original = await guard._io(guard.store.get, self.id, message_id)
-            if original.role is not Role.ASSISTANT:
-                msg = (
-                    f"only assistant messages can be regenerated; {message_id!r} is {original.role}"
-                )
-                raise InvalidOperationError(msg)
-            engine.check_not_closed(self.id, head.ended_branches)
+            engine.check_sibling_of(self.id, original, Role.ASSISTANT, head.ended_branches)
             parent = await self._parent(original)
             message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)

@@ -27,6 +27,7 @@ from .detectors._protocols import AsyncDetector, DetectionContext, Detector
 __all__ = ["Engine", "new_id", "utc_now"]
 
 _MAX_METADATA_BYTES: Final = 64_000
+_ADDED_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
 
 
 def utc_now() -> datetime:
@@ -222,6 +223,28 @@ class Engine:
             )
             raise InvalidMessageError(msg)
         return json.loads(encoded)  # type: ignore[no-any-return]
+
+    def check_added_role(self, role: Role | str) -> Role:
+        """Accept the role of a message added directly: assistant, system or tool."""
+        try:
+            checked = Role(role)
+        except ValueError:
+            msg = f"unknown role {role!r}"
+            raise InvalidOperationError(msg) from None
+        if checked not in _ADDED_ROLES:
+            msg = f"{checked} messages cannot be added directly; use send() or request_end()"
+            raise InvalidOperationError(msg)
+        return checked
+
+    def check_sibling_of(
+        self, conversation_id: str, original: Message, role: Role, ended_branches: int
+    ) -> None:
+        """Check that *original* may get a sibling: an edit (user) or a regeneration."""
+        if original.role is not role:
+            verb = "edited" if role is Role.USER else "regenerated"
+            msg = f"only {role} messages can be {verb}; {original.id!r} is {original.role}"
+            raise InvalidOperationError(msg)
+        self.check_not_closed(conversation_id, ended_branches)
 
     def check_open(self, conversation_id: str, tip: Message | None, ended_branches: int) -> None:
         """Raise ``ConversationEndedError`` if the tip is ended or the chat closed."""

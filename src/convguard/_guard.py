@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from ._engine import Engine, check_detectors
 from ._errors import (
     ConfigurationError,
-    InvalidOperationError,
     StoreConflictError,
 )
 from ._findings import DetectorFailure, Finding
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Conversation", "Guard"]
 
 _T = TypeVar("_T")
-_OTHER_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
 
 
 def _check_store(store: object) -> Store:
@@ -425,10 +423,7 @@ class Conversation:
 
         def attempt(head: Head) -> Verdict:
             original = guard.store.get(self.id, message_id)
-            if original.role is not Role.USER:
-                msg = f"only user messages can be edited; {message_id!r} is {original.role}"
-                raise InvalidOperationError(msg)
-            engine.check_not_closed(self.id, head.ended_branches)
+            engine.check_sibling_of(self.id, original, Role.USER, head.ended_branches)
             parent = self._parent(original)
             message, verdict = guard._judge(self.id, parent, text, meta, self._locale)
             guard.store.append(self.id, message, expected_version=head.version)
@@ -486,16 +481,9 @@ class Conversation:
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
         """
-        try:
-            role = Role(role)
-        except ValueError:
-            msg = f"unknown role {role!r}"
-            raise InvalidOperationError(msg) from None
-        if role not in _OTHER_ROLES:
-            msg = f"{role} messages cannot be added directly; use send() or request_end()"
-            raise InvalidOperationError(msg)
         guard = self._guard
         engine = guard._engine
+        role = engine.check_added_role(role)
         text = engine.check_text(text, allow_empty=True)
         meta = engine.check_metadata(metadata)
 
@@ -530,12 +518,7 @@ class Conversation:
 
         def attempt(head: Head) -> Message:
             original = guard.store.get(self.id, message_id)
-            if original.role is not Role.ASSISTANT:
-                msg = (
-                    f"only assistant messages can be regenerated; {message_id!r} is {original.role}"
-                )
-                raise InvalidOperationError(msg)
-            engine.check_not_closed(self.id, head.ended_branches)
+            engine.check_sibling_of(self.id, original, Role.ASSISTANT, head.ended_branches)
             parent = self._parent(original)
             message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
             guard.store.append(self.id, message, expected_version=head.version)
