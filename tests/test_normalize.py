@@ -165,6 +165,14 @@ class TestOffsets:
         assert normalized.span(5, 9) == (3, 3)
         assert normalize("").span(0, 0) == (0, 0)
 
+    def test_spans_agree_with_the_whole_map(self) -> None:
+        """A span points where the full offset map says, whatever was folded."""
+        texts = ("\ufb01ne b0mb", "it's k i l l", "\uff46ull \u00df x\u200by", "kiiill me", "plain")
+        for text in texts:
+            whole = normalize(text).offsets
+            for index, offset in enumerate(whole):
+                assert normalize(text).span(index, index + 1) == (offset, offset + 1)
+
     def test_given_offsets_are_kept(self) -> None:
         """A NormalizedText built with offsets uses them as given."""
         normalized = NormalizedText("ab", "xaxb", (1, 3))

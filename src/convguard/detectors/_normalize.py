@@ -22,6 +22,7 @@ out only when a detector asks for a span, so a clean turn pays nothing for it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
@@ -321,6 +322,10 @@ def _ascii_table() -> _CharTable:
     return table
 
 
+def _same(offset: int) -> int:
+    return offset
+
+
 @final
 class NormalizedText:
     """A de-obfuscated text and the way back to the original.
@@ -330,7 +335,7 @@ class NormalizedText:
         original: The user's text.
     """
 
-    __slots__ = ("_builder", "_offsets", "original", "text")
+    __slots__ = ("_builder", "_locator", "_offsets", "_point", "original", "text")
 
     def __init__(
         self,
@@ -339,6 +344,7 @@ class NormalizedText:
         offsets: Sequence[int] | None = None,
         *,
         builder: Callable[[], Sequence[int]] | None = None,
+        locator: Callable[[], Callable[[int], int]] | None = None,
     ) -> None:
         """Keep a normalized text with its offsets, or a way to work them out.
 
@@ -348,11 +354,16 @@ class NormalizedText:
             offsets: For each character of *text*, the offset in *original*
                 of the character it came from.
             builder: Computes *offsets* on first use, when not given.
+            locator: With *builder*: makes, on first use by :meth:`span`, a
+                function giving one item of what *builder* would compute, so
+                a span costs no map of the whole text.
         """
         self.text = text
         self.original = original
         self._offsets: tuple[int, ...] | None = None if offsets is None else tuple(offsets)
         self._builder = builder
+        self._locator = locator
+        self._point: Callable[[int], int] | None = None
 
     def __repr__(self) -> str:
         """Show the normalized text."""
@@ -392,17 +403,77 @@ class NormalizedText:
         Returns:
             The matching ``(start, end)`` in ``original``.
         """
-        offsets = self.offsets
-        if not offsets:
+        # A whole map costs an int object per character, which a long text
+        # feels: two of its items, worked out alone, are enough here.
+        at: Callable[[int], int]
+        if self._offsets is None and self._builder is None:
+            size, at = len(self.text), _same
+        elif self._offsets is None and self._locator is not None:
+            if self._point is None:
+                self._point = self._locator()
+            size, at = len(self.text), self._point
+        else:
+            offsets = self.offsets
+            size, at = len(offsets), offsets.__getitem__
+        if not size:
             return 0, 0
-        start = max(0, min(start, len(offsets)))
-        end = max(start, min(end, len(offsets)))
+        start = max(0, min(start, size))
+        end = max(start, min(end, size))
         if start >= end:
-            point = offsets[start] if start < len(offsets) else len(self.original)
+            point = at(start) if start < size else len(self.original)
             return point, point
-        first = offsets[start]
-        last = offsets[end - 1] + 1
+        first = at(start)
+        last = at(end - 1) + 1
         return first, max(first, last)
+
+
+def _locate_events(events: Sequence[tuple[int, int]]) -> Callable[[int], int]:
+    """Map an offset of stage 1 back, given the characters not folded one for one.
+
+    Args:
+        events: ``(offset in the text, characters it became)``, in order.
+    """
+    starts: list[int] = []  # where each event's characters begin in stage 1
+    shifts: list[int] = []  # stage-1 offset minus text offset after each event
+    shift = 0
+    for at, width in events:
+        starts.append(at + shift)
+        shift += width - 1
+        shifts.append(shift)
+
+    def first(index: int) -> int:
+        found = bisect.bisect_right(starts, index) - 1
+        if found < 0:
+            return index
+        if index < starts[found] + events[found][1]:
+            return events[found][0]
+        return index - shifts[found]
+
+    return first
+
+
+def _locate_rewrites(
+    first: Callable[[int], int], rewrites: Sequence[tuple[int, int, str]]
+) -> Callable[[int], int]:
+    """Map an offset of the rewritten text back as ``Normalizer._map`` does."""
+    begins: list[int] = []  # where each replacement begins in the result
+    shift = 0
+    for start, end, replacement in rewrites:
+        begins.append(start + shift)
+        shift += len(replacement) - (end - start)
+
+    def point(index: int) -> int:
+        found = bisect.bisect_right(begins, index) - 1
+        if found < 0:
+            return first(index)
+        start, end, replacement = rewrites[found]
+        inside = index - begins[found]
+        if inside < len(replacement):
+            width = end - start
+            return first(start + min(width - 1, inside * width // max(1, len(replacement))))
+        return first(end + inside - len(replacement))
+
+    return point
 
 
 @final
@@ -456,7 +527,12 @@ class Normalizer:
         if not rewrites:
             if stage1 == text or (text.isascii() and len(stage1) == len(text)):
                 return NormalizedText(stage1, text, None)
-            return NormalizedText(stage1, text, builder=lambda: self._map(text, stage1, ()))
+            return NormalizedText(
+                stage1,
+                text,
+                builder=lambda: self._map(text, stage1, ()),
+                locator=lambda: self._locator(text, stage1, ()),
+            )
         pieces: list[str] = []
         position = 0
         for start, end, replacement in rewrites:
@@ -465,7 +541,10 @@ class Normalizer:
             position = end
         pieces.append(stage1[position:])
         return NormalizedText(
-            "".join(pieces), text, builder=lambda: self._map(text, stage1, rewrites)
+            "".join(pieces),
+            text,
+            builder=lambda: self._map(text, stage1, rewrites),
+            locator=lambda: self._locator(text, stage1, rewrites),
         )
 
     def offsets(self, text: str) -> list[int]:
@@ -551,6 +630,30 @@ class Normalizer:
             position = end
         result.extend(first[position:])
         return result
+
+    def _locator(
+        self, text: str, stage1: str, rewrites: Sequence[tuple[int, int, str]]
+    ) -> Callable[[int], int]:
+        """Return a function giving one item of ``self._map(text, stage1, rewrites)``.
+
+        It reads only the characters that do not fold one for one and the
+        rewrites, with a binary search, instead of listing every offset.
+        """
+        # (offset in text, how many characters of stage1 it became) for each
+        # character that did not become exactly one, in order, as _map walks them.
+        events: list[tuple[int, int]]
+        if text.isascii():
+            events = (
+                []
+                if len(stage1) == len(text)
+                else sorted((at, 0) for mark in ("'", "`") for at in _positions(text, mark))
+            )
+        else:
+            table = self._chars
+            marks = piecewise(text, self._translate_marks, self._translate_marks)
+            events = [(at, len(table[ord(text[at])])) for at in _positions(marks, "#")]
+        first = _locate_events(events)
+        return _locate_rewrites(first, rewrites) if rewrites else first
 
     # -- step 2 ---------------------------------------------------------------
 
