@@ -27,7 +27,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Final, final
@@ -261,7 +261,24 @@ class _CharTable(dict[int, str]):
         return value
 
 
-_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+# b"?" for a question mark: a "?" left after encoding is a non-ASCII character.
+_ONLY_QUESTION: Final = bytes(ord("?") if code == ord("?") else ord(".") for code in range(256))
+
+
+def _non_ascii_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Yield the spans of the runs of non-ASCII characters of *text*, in order.
+
+    A regex sweep reads the text a character at a time; ``bytes.find`` on an
+    encoded copy, where each non-ASCII character is one "?", runs at C speed.
+    """
+    raw = text.replace("?", ".").encode("ascii", "replace")
+    # The trailing "." ends the last run without a special case.
+    marks = raw.translate(_ONLY_QUESTION) + b"."
+    at = marks.find(b"?")
+    while at >= 0:
+        end = marks.find(b".", at)
+        yield at, end
+        at = marks.find(b"?", end)
 
 
 def piecewise(text: str, ascii_part: Callable[[str], str], other_part: Callable[[str], str]) -> str:
@@ -273,10 +290,10 @@ def piecewise(text: str, ascii_part: Callable[[str], str], other_part: Callable[
     """
     pieces: list[str] = []
     position = 0
-    for match in _NON_ASCII.finditer(text):
-        pieces.append(ascii_part(text[position : match.start()]))
-        pieces.append(other_part(match.group()))
-        position = match.end()
+    for start, end in _non_ascii_runs(text):
+        pieces.append(ascii_part(text[position:start]))
+        pieces.append(other_part(text[start:end]))
+        position = end
     pieces.append(ascii_part(text[position:]))
     return "".join(pieces)
 
