@@ -55,13 +55,21 @@ def _flat(part: str) -> str:
     return part.translate(_PUNCTUATION) if part.isascii() else _NON_WORD.sub(" ", part)
 
 
-def _word_start(flat: str, index: int) -> int:
-    """Return the offset of word *index* in *flat* (words split on whitespace).
+def _word_starts(flat: str, indices: Iterable[int]) -> dict[int, int]:
+    """Return the offset in *flat* of each word index (words split on whitespace).
 
-    ``split`` with a limit stops after *index* words and keeps the rest whole,
-    so the rest's length gives the offset without a Python loop over words.
+    ``split`` with a limit stops after that many words and keeps the rest
+    whole, so the rest's length gives the offset without a Python loop over
+    words. Each split starts at the word found before, so the words are cut
+    out once, not once per index: each is a new string object.
     """
-    return len(flat) - len(flat.split(None, index)[-1])
+    starts: dict[int, int] = {}
+    offset = reached = 0
+    for index in sorted(set(indices)):
+        offset = len(flat) - len(flat[offset:].split(None, index - reached)[-1])
+        starts[index] = offset
+        reached = index
+    return starts
 
 
 _BRACES: Final = re.compile(r"\{([^{}]*)\}")
@@ -868,12 +876,14 @@ class LexiconDetector:
         if not best:
             return ()
         findings: list[Finding] = []
+        bounds = {
+            category: (min(h[0] for h in combo), max(h[1] for h in combo) - 1)
+            for category, (_, _, combo) in best.items()
+        }
+        starts = _word_starts(flat, itertools.chain.from_iterable(bounds.values()))
         for category, (score, rule, combo) in best.items():
-            first = min(h[0] for h in combo)
-            last = max(h[1] for h in combo) - 1
-            start, end = normalized.span(
-                _word_start(flat, first), _word_start(flat, last) + len(words[last])
-            )
+            first, last = bounds[category]
+            start, end = normalized.span(starts[first], starts[last] + len(words[last]))
             term = " + ".join(h[3] for h in sorted(combo))
             evidence = Evidence(start, end, term if len(combo) == 1 else f"{rule}: {term}")
             findings.append(Finding(category, round(score, 4), self.name, evidence))
