@@ -621,10 +621,6 @@ class _CompiledRule:
     fillers: frozenset[str] | None
 
 
-def _overlaps(hit: Hit, masks: Sequence[tuple[int, int]]) -> bool:
-    return any(hit[0] < end and start < hit[1] for start, end in masks)
-
-
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
     """Yield the combinations of one hit per pool that may fit in *window*.
 
@@ -904,11 +900,15 @@ class LexiconDetector:
     def _evaluate(
         self, hits: dict[int, list[Hit]], words: Sequence[str]
     ) -> dict[str, tuple[float, str, tuple[Hit, ...]]]:
-        masks: dict[str, list[tuple[int, int]]] = {}
+        # The words each category's allowlist phrases cover: every hit spans
+        # one word or more, so a hit overlaps a phrase when it shares a word.
+        masks: dict[str, frozenset[int]] = {}
         for category, list_id in self._allow_ids.items():
             found = hits.get(list_id)
             if found:
-                masks[category] = [(h[0], h[1]) for h in found]
+                masks[category] = frozenset(
+                    itertools.chain.from_iterable(range(h[0], h[1]) for h in found)
+                )
         best: dict[str, tuple[float, str, tuple[Hit, ...]]] = {}
         for list_id in list(hits):
             for compiled in self._by_list.get(list_id, ()):
@@ -928,7 +928,7 @@ class LexiconDetector:
         self,
         compiled: _CompiledRule,
         hits: dict[int, list[Hit]],
-        mask: list[tuple[int, int]] | None,
+        mask: frozenset[int] | None,
         words: Sequence[str],
     ) -> tuple[float, tuple[Hit, ...]] | None:
         """Return the best score and hits of one rule, or ``None``."""
@@ -939,7 +939,7 @@ class LexiconDetector:
         pool = hits
         if mask:
             kept = {
-                index: [h for h in hits[index] if not _overlaps(h, mask)]
+                index: [h for h in hits[index] if mask.isdisjoint(range(h[0], h[1]))]
                 for index in compiled.lists
             }
             if not all(kept.values()):
