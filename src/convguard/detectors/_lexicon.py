@@ -823,10 +823,12 @@ class LexiconDetector:
         by_id: list[list[Hit]] = [[] for _ in range(self._list_count)]
         order: list[int] = []
         root = self._index
-        count = len(words)
+        # "" is no word of any term, so a term never runs past the last word
+        # and the loop needs no bounds check.
+        padded = [*words, ""]
         # Most words start no term: find the ones that do in one C-level pass.
-        for position in itertools.compress(range(count), map(root.__contains__, words)):
-            entries, children = root[words[position]]
+        for position in itertools.compress(range(len(words)), map(root.__contains__, words)):
+            entries, children = root[padded[position]]
             end = position + 1
             while True:
                 for list_id, weight, text in entries:
@@ -834,9 +836,9 @@ class LexiconDetector:
                     if not bucket:
                         order.append(list_id)  # rules read lists in order of first hit
                     bucket.append((position, end, weight, text))
-                if children is None or end >= count:
+                if children is None:
                     break
-                following = children.get(words[end])
+                following = children.get(padded[end])
                 if following is None:
                     break
                 entries, children = following
