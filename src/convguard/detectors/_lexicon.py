@@ -619,6 +619,9 @@ class _CompiledRule:
     unless: tuple[int, ...]
     breaks: tuple[int, ...]
     fillers: frozenset[str] | None
+    # The lists as sets: one C-level test each of whether a message hit them.
+    needed: frozenset[int]
+    cancels: frozenset[int]
 
 
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
@@ -793,6 +796,8 @@ class LexiconDetector:
                 tuple(ids[n] for n in rule.unless),
                 tuple(ids[n] for n in rule.breaks),
                 fillers[rule.fillers] if rule.fillers else None,
+                frozenset(ids[n] for n in rule.lists),
+                frozenset(ids[n] for n in rule.unless),
             )
             for rule in lexicon.rules
             if rule.category in wanted
@@ -934,9 +939,7 @@ class LexiconDetector:
         words: Sequence[str],
     ) -> tuple[float, tuple[Hit, ...]] | None:
         """Return the best score and hits of one rule, or ``None``."""
-        if any(index not in hits for index in compiled.lists):
-            return None
-        if any(index in hits for index in compiled.unless):
+        if not hits.keys() >= compiled.needed or not hits.keys().isdisjoint(compiled.cancels):
             return None
         pool = hits
         if mask:
