@@ -726,24 +726,13 @@ class AsyncConversation:
             InvalidMessageError: For an empty kind or text that cannot be stored.
         """
         guard = self._guard
-        engine = guard._engine
-        kind = engine.check_text(kind)
-        if comment is not None:
-            comment = engine.check_text(comment, allow_empty=True)
-        meta = engine.check_metadata(metadata)
         if message_id is None:
             tip = await self.tip()
             message_id = None if tip is None else tip.id
         else:
             await self.get(message_id)
-        record = Feedback(
-            id=engine.ids(),
-            conversation_id=self.id,
-            kind=kind,
-            comment=comment,
-            message_id=message_id,
-            created_at=engine.clock(),
-            metadata=meta,
+        record = guard._engine.feedback_record(
+            self.id, kind, comment=comment, message_id=message_id, metadata=metadata
         )
         await guard._io(guard.store.add_feedback, record)
         return record

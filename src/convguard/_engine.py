@@ -23,6 +23,7 @@ from ._findings import DetectorFailure, Finding
 from ._policy import EndRequester, Policy, PolicyState, Turn, Verdict
 from ._tree import EMPTY_METADATA, Message, Role
 from .detectors._protocols import AsyncDetector, DetectionContext, Detector
+from .stores._base import Feedback
 
 __all__ = ["Engine", "new_id", "utc_now"]
 
@@ -283,6 +284,28 @@ class Engine:
             text = self.check_text(system)
             messages.append(self.other_node(None, Role.SYSTEM, text, {}))
         return conversation_id, meta, messages
+
+    def feedback_record(
+        self,
+        conversation_id: str,
+        kind: object,
+        *,
+        comment: object,
+        message_id: str | None,
+        metadata: object,
+    ) -> Feedback:
+        """Check the arguments of ``feedback()`` and build the record to store."""
+        checked_kind = self.check_text(kind)
+        checked_comment = None if comment is None else self.check_text(comment, allow_empty=True)
+        return Feedback(
+            id=self.ids(),
+            conversation_id=conversation_id,
+            kind=checked_kind,
+            comment=checked_comment,
+            message_id=message_id,
+            created_at=self.clock(),
+            metadata=self.check_metadata(metadata),
+        )
 
     # -- building nodes -------------------------------------------------------
 
