@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 import convguard as cg
 from convguard.detectors import (
@@ -13,10 +17,13 @@ from convguard.detectors import (
     Lexicon,
     LexiconDetector,
     Rule,
+    _lexicon,
     check_pattern,
     packaged_lexicon,
 )
 from convguard.detectors._lexicon import expand, words_of
+
+FIXTURES = Path(__file__).parent / "fixtures" / "eval" / "items.jsonl"
 
 
 def lexicon(**data: Any) -> Lexicon:
@@ -186,6 +193,109 @@ class TestDetection:
         data = dict(WIDGETS, category="abuse")
         guard = cg.Guard(detectors=[LexiconDetector(lexicon(**data))])
         assert guard.start().send("smash the widget").action is cg.Action.REDIRECT
+
+
+class TestIndex:
+    """Terms are indexed under their rarest word; the words before it are checked."""
+
+    DATA: dict[str, Any] = {  # noqa: RUF012 - read only
+        "category": "widgets",
+        "lists": {
+            "thing": {"terms": ["the widget", "is it a gizmo", "how to"]},
+            "verb": {"terms": ["smash"]},
+        },
+        "rules": [{"all": ["thing"]}, {"name": "smashing", "all": ["verb", "thing"]}],
+    }
+
+    @pytest.mark.parametrize(
+        ("text", "span"),
+        [
+            ("the widget", "the widget"),
+            ("oh, the widget", "the widget"),
+            ("so is it a gizmo?", "is it a gizmo"),
+            ("How to", "How to"),
+        ],
+    )
+    def test_term_found_whole(self, text: str, span: str) -> None:
+        """A term is found from its first word to its last, even at the start."""
+        (finding,) = detect(LexiconDetector(lexicon(**self.DATA)), text)
+        assert finding.evidence is not None
+        assert text[finding.evidence.start : finding.evidence.end] == span
+
+    @pytest.mark.parametrize("text", ["a widget", "widget", "it a gizmo", "was it a gizmo"])
+    def test_words_before_the_anchor_must_match(self, text: str) -> None:
+        """The rare word alone, or with other words before it, is no hit."""
+        assert detect(LexiconDetector(lexicon(**self.DATA)), text) == []
+
+    def test_ties_go_to_the_rule_with_more_lists(self) -> None:
+        """Of two rules scoring the same, the one matching more lists gives the evidence."""
+        (finding,) = detect(LexiconDetector(lexicon(**self.DATA)), "smash the widget")
+        assert finding.evidence is not None
+        assert finding.evidence.term == "smashing: smash + the widget"
+
+    @pytest.mark.parametrize("text", ["a widget smash", "smash a widget"])
+    def test_ties_between_equal_rules_go_to_the_first(self, text: str) -> None:
+        """Of two equal rules, the first in the lexicon gives the evidence, wherever it matched."""
+        for first, second in (("verb", "widget"), ("widget", "verb")):
+            data = dict(WIDGETS, rules=[{"all": [first]}, {"all": [second]}])
+            (finding,) = detect(LexiconDetector(lexicon(**data)), text)
+            assert finding.evidence is not None
+            assert finding.evidence.term == {"verb": "smash", "widget": "widget"}[first]
+
+    def test_findings_in_text_order(self) -> None:
+        """Findings of several categories come in the order of their evidence."""
+        merged = lexicon(**WIDGETS).merge(
+            lexicon(category="other", lists={"x": {"terms": ["xyzzy"]}}, rules=[{"all": ["x"]}])
+        )
+        detector = LexiconDetector(merged)
+        assert [f.category for f in detect(detector, "xyzzy widget")] == ["other", "widgets"]
+        assert [f.category for f in detect(detector, "widget xyzzy")] == ["widgets", "other"]
+
+
+def _whole_scan(detector: LexiconDetector, text: str) -> list[cg.Finding]:
+    """Detect with every message scanned whole, never planned first."""
+    with mock.patch.object(_lexicon, "_PLAN_FROM", 10**9):
+        return detect(detector, text)
+
+
+class TestLongMessages:
+    """A long message is planned first; that must never change what is found."""
+
+    def test_fixture_messages_joined(self) -> None:
+        """Labelled messages run together find the same with and without a plan."""
+        with FIXTURES.open(encoding="utf-8") as handle:
+            texts = [json.loads(line)["text"] for line in handle if line.strip()]
+        detector = cg.default_detectors()[0]
+        assert isinstance(detector, LexiconDetector)
+        found = 0
+        for start in range(len(texts)):
+            text = " ".join(texts[start : start + 12])
+            planned = detect(detector, text)
+            assert planned == _whole_scan(detector, text), text
+            found += bool(planned)
+        assert found > len(texts) // 2
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.lists(
+            st.sampled_from(sorted(packaged_lexicon().vocabulary()) + ["x"] * 50),
+            min_size=60,
+            max_size=400,
+        )
+    )
+    def test_random_lexicon_words(self, words: list[str]) -> None:
+        """Any mix of the lexicon's own words finds the same with and without a plan."""
+        detector = cg.default_detectors()[0]
+        assert isinstance(detector, LexiconDetector)
+        text = " ".join(words)
+        assert detect(detector, text) == _whole_scan(detector, text)
+
+    def test_planned_message_without_candidates(self) -> None:
+        """A long message whose words fit no rule gives nothing, quickly."""
+        data = dict(WIDGETS, rules=[{"all": ["verb", "widget"], "unless": ["stop"]}])
+        detector = LexiconDetector(lexicon(**data))
+        assert detect(detector, "widget not " * 60) == []
+        assert detect(detector, "gizmo " * 60 + "smash") != []
 
 
 class TestPatterns:

@@ -8,17 +8,22 @@ packaged ones are in ``convguard/detectors/data``, and users extend or replace
 them (see ``docs/detectors.md`` for the format).
 
 Matching reads the normalized text word by word: each word is looked up once
-in a dictionary of first words, so the cost grows with the length of the
-message, not with the size of the lexicon. Terms are literal words, never
-regular expressions; the optional ``patterns`` of a list are regular
-expressions checked when loaded, so none can backtrack catastrophically.
+in a word index, where each term is found under its rarest word ("the bot"
+under "bot"), so the cost grows with the length of the message, not with the
+size of the lexicon. On a long message, the distinct words first rule out the
+rules that cannot fire, and only the hits the others read are collected.
+Terms are literal words, never regular expressions; the optional
+``patterns`` of a list are regular expressions checked when loaded, so none
+can backtrack catastrophically.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import importlib
 import itertools
+import operator
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -79,9 +84,100 @@ _MAX_PATTERN_CHARS: Final = 500
 _DATA_PACKAGE: Final = "convguard.detectors"
 _ALLOW_PREFIX: Final = "allow:"
 _MAX_COMBOS: Final = 2000
+# Messages with more words that may start a term than this are planned first
+# (see LexiconDetector._plan); shorter ones cost less scanned whole.
+_PLAN_FROM: Final = 48
 
 Hit = tuple[int, int, float, str]
 """A term found in a text: first word, one past the last word, weight, term."""
+
+_Entry = tuple[int, float, str, tuple[str, ...]]
+"""A term in the word index: list id, weight, spelling, words before its anchor."""
+
+# How common a word is, for choosing the word a term is indexed under: the
+# rarest one, so that each "the" or "how" of a message is not a place where a
+# term might start. Function words are the most common; the packaged list of
+# common words comes next; every other word is rare.
+_FUNCTION_WORDS: Final = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "about",
+        "into",
+        "over",
+        "under",
+        "and",
+        "or",
+        "but",
+        "if",
+        "so",
+        "as",
+        "than",
+        "then",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "it",
+        "its",
+        "not",
+        "no",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "which",
+        "who",
+        "i",
+        "me",
+        "my",
+        "you",
+        "your",
+        "we",
+        "our",
+        "he",
+        "she",
+        "they",
+        "him",
+        "her",
+        "his",
+        "them",
+        "their",
+    ]
+)
 
 
 def expand(term: str) -> list[str]:
@@ -548,10 +644,20 @@ def packaged_lexicon() -> Lexicon:
 @lru_cache(maxsize=1)
 def packaged_vocabulary() -> frozenset[str]:
     """Return every word the packaged lexicons use, plus common English words."""
-    words = packaged_lexicon().vocabulary()
-    common = resources.files(_DATA_PACKAGE).joinpath("data/words.txt").read_text(encoding="utf-8")
-    words.update(w for line in common.splitlines() for w in line.split("#", 1)[0].split())
-    return frozenset(words)
+    return frozenset(packaged_lexicon().vocabulary() | _common_words())
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    text = resources.files(_DATA_PACKAGE).joinpath("data/words.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
+
+
+def _rank(word: str) -> int:
+    """Return how rare *word* is: 0 for function words, 1 for common ones, else 2."""
+    if word in _FUNCTION_WORDS:
+        return 0
+    return 1 if word in _common_words() else 2
 
 
 def _build_index(
@@ -571,18 +677,24 @@ def _build_index(
     ids: dict[str, int] = {}
     # A trie of plain dicts while building: each word maps to the dict of the
     # words that may follow it, and the key "" (never a word) holds the terms
-    # ending there. It is then frozen into (terms, following) tuples: plain
+    # ending there, with the words that must come before the first word of
+    # the path. It is then frozen into (terms, following) tuples: plain
     # tuples and dicts of strings are left alone by the cyclic GC.
     root: dict[str, Any] = {}
     patterns: list[tuple[int, re.Pattern[str], float]] = []
 
     def add(list_id: int, words: tuple[str, ...], weight: float, text: str) -> None:
+        # Indexed under its rarest word (the first of those): the words
+        # before it are checked when that word is found.
+        ranks = [_rank(word) for word in words]
+        anchor = ranks.index(max(ranks))
+        before = words[:anchor]
         node = root
-        for word in words:
+        for word in words[anchor:]:
             node = node.setdefault(word, {})
-        entries: tuple[tuple[int, float, str], ...] = node.get("", ())
-        if not any(entry[0] == list_id for entry in entries):
-            node[""] = (*entries, (list_id, weight, text))
+        entries: tuple[_Entry, ...] = node.get("", ())
+        if not any(entry[0] == list_id and entry[3] == before for entry in entries):
+            node[""] = (*entries, (list_id, weight, text, before))
 
     # Lists read only as fillers are word sets, not terms to find: "a", "the"
     # and their like would otherwise be hits at every other word.
@@ -606,14 +718,15 @@ def _build_index(
     return frozen, ids, tuple(patterns), {c: i for c, i in allow_ids.items() if c in wanted}
 
 
-def _freeze(node: dict[str, Any]) -> tuple[tuple[tuple[int, float, str], ...], Any]:
+def _freeze(node: dict[str, Any]) -> tuple[tuple[_Entry, ...], Any]:
     """Turn a trie node into ``(terms ending here, following words or None)``."""
     children = {word: _freeze(child) for word, child in node.items() if word}
     return node.get("", ()), children or None
 
 
-@frozen
+@frozen(eq=False)  # hashed by identity: one per rule of a detector
 class _CompiledRule:
+    index: int  # in the lexicon, for breaking ties
     rule: Rule
     lists: tuple[int, ...]
     unless: tuple[int, ...]
@@ -622,6 +735,53 @@ class _CompiledRule:
     # The lists as sets: one C-level test each of whether a message hit them.
     needed: frozenset[int]
     cancels: frozenset[int]
+    # Every list whose hits it reads: its own, cancelling and breaking lists,
+    # and its category's allowlist.
+    reads: frozenset[int]
+    # The same three as bit masks (bit i for list i).
+    needed_bits: int
+    cancels_bits: int
+    reads_bits: int
+
+
+def _compile_rule(
+    index: int,
+    rule: Rule,
+    ids: Mapping[str, int],
+    fillers: Mapping[str, frozenset[str]],
+    allow: int | None,
+) -> _CompiledRule:
+    reads = {ids[name] for name in (*rule.lists, *rule.unless, *rule.breaks)}
+    if allow is not None:
+        reads.add(allow)
+    return _CompiledRule(
+        index,
+        rule,
+        tuple(ids[n] for n in rule.lists),
+        tuple(ids[n] for n in rule.unless),
+        tuple(ids[n] for n in rule.breaks),
+        fillers[rule.fillers] if rule.fillers else None,
+        frozenset(ids[n] for n in rule.lists),
+        frozenset(ids[n] for n in rule.unless),
+        frozenset(reads),
+        _bits(ids[n] for n in rule.lists),
+        _bits(ids[n] for n in rule.unless),
+        _bits(reads),
+    )
+
+
+def _bits(ids: Iterable[int]) -> int:
+    """Return the bit mask of a set of list ids."""
+    return sum(1 << i for i in set(ids))
+
+
+def _reachable(node: tuple[tuple[_Entry, ...], Any]) -> frozenset[int]:
+    """Return the ids of the lists with a term in this part of the index."""
+    entries, children = node
+    found = {entry[0] for entry in entries}
+    for child in (children or {}).values():
+        found |= _reachable(child)
+    return frozenset(found)
 
 
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
@@ -738,12 +898,16 @@ class LexiconDetector:
     """
 
     __slots__ = (
+        "_all_ids",
         "_allow_ids",
         "_by_list",
         "_categories",
         "_index",
         "_lexicon",
         "_list_count",
+        "_low_bits",
+        "_masks",
+        "_pattern_bits",
         "_patterns",
         "_rules",
         "min_score",
@@ -789,17 +953,23 @@ class LexiconDetector:
         self._index = root
         self._list_count = len(ids)
         self._patterns = patterns
+        # What finding a word tells, at C speed, of the lists a message hits:
+        # those with a term under it may be hit; its one-word terms surely are.
+        # Sets of lists are bit masks here: or-ing a hundred ints is cheaper
+        # than a union of a hundred sets. Per word, the low half holds the
+        # lists with a term indexed under it; the high half its one-word terms.
+        count = len(ids)
+        self._masks = {
+            word: _bits(_reachable(node))
+            | _bits(entry[0] for entry in node[0] if not entry[3]) << count
+            for word, node in root.items()
+        }
+        self._low_bits = (1 << count) - 1
+        self._all_ids = frozenset(range(count))
+        self._pattern_bits = _bits(list_id for list_id, _, _ in patterns)
         self._rules = tuple(
-            _CompiledRule(
-                rule,
-                tuple(ids[n] for n in rule.lists),
-                tuple(ids[n] for n in rule.unless),
-                tuple(ids[n] for n in rule.breaks),
-                fillers[rule.fillers] if rule.fillers else None,
-                frozenset(ids[n] for n in rule.lists),
-                frozenset(ids[n] for n in rule.unless),
-            )
-            for rule in lexicon.rules
+            _compile_rule(index, rule, ids, fillers, self._allow_ids.get(rule.category))
+            for index, rule in enumerate(lexicon.rules)
             if rule.category in wanted
         )
         by_list: dict[int, list[_CompiledRule]] = {}
@@ -821,26 +991,93 @@ class LexiconDetector:
         """The categories it reports."""
         return self._categories
 
-    def scan(self, words: Sequence[str]) -> dict[int, list[Hit]]:
-        """Return the term hits among *words*, keyed by list id."""
-        # One list per list id, indexed rather than hashed: the inner loop
-        # runs once per hit, hundreds of times on a long message.
+    def _plan(
+        self, words: Sequence[str], starts: Sequence[int]
+    ) -> tuple[list[_CompiledRule], frozenset[int], set[str]]:
+        """Return the rules that may fire on a long message and what they read.
+
+        A rule fires only when each of its lists is hit and none of its
+        ``unless`` lists is. The distinct words of the message tell, by or-ing
+        one bit mask per word, which lists may be hit and which surely are
+        (those with a one-word term among them), and that rules out most
+        rules. Returned with the rules: the lists they read, and the words
+        that terms of those lists are indexed under.
+        """
+        found = set(map(words.__getitem__, starts))
+        masks = self._masks
+        # Bits 0..n-1: lists that may be hit; bits n..2n-1: lists surely hit.
+        both = functools.reduce(operator.or_, map(masks.__getitem__, found), 0)
+        possible = both & self._low_bits | self._pattern_bits
+        certain = both >> self._list_count
+        rules = [
+            rule
+            for rule in self._rules
+            if not rule.needed_bits & ~possible and not rule.cancels_bits & certain
+        ]
+        if not rules:
+            return rules, frozenset(), set()
+        read = functools.reduce(operator.or_, (rule.reads_bits for rule in rules))
+        useful = set(itertools.compress(found, map(read.__and__, map(masks.__getitem__, found))))
+        return rules, frozenset().union(*(rule.reads for rule in rules)), useful
+
+    def _scan(
+        self, words: Sequence[str]
+    ) -> tuple[dict[int, list[Hit]], list[_CompiledRule] | None]:
+        """Return the hits among *words*, and the rules to try if it planned.
+
+        On a long message, most hits would be common words ("how to", "you",
+        "my") of lists whose rules lack a partner or are cancelled, so it is
+        planned first (:meth:`_plan`) and only the lists the remaining rules
+        read are collected. A short message costs less scanned whole.
+        """
+        root = self._index
+        # Most words are in no term: find the ones that are in one C-level pass.
+        starts = list(itertools.compress(range(len(words)), map(root.__contains__, words)))
+        if len(starts) <= _PLAN_FROM:
+            return self._collect(words, starts, self._all_ids), None
+        rules, wanted, useful = self._plan(words, starts)
+        if not rules:
+            return {}, rules
+        positions = itertools.compress(
+            starts, map(useful.__contains__, map(words.__getitem__, starts))
+        )
+        return self._collect(words, positions, wanted), rules
+
+    def _collect(
+        self, words: Sequence[str], positions: Iterable[int], wanted: frozenset[int]
+    ) -> dict[int, list[Hit]]:
+        """Return the hits of the *wanted* lists at *positions*, by list id.
+
+        The keys are in the order of each list's first hit.
+        """
+        root = self._index
+        # One list per list id, indexed rather than hashed.
         by_id: list[list[Hit]] = [[] for _ in range(self._list_count)]
         order: list[int] = []
-        root = self._index
-        # "" is no word of any term, so a term never runs past the last word
-        # and the loop needs no bounds check.
+        # "" is no word of any term, so a term never runs past the last word,
+        # and the word before the first is "" too: neither needs a bounds check.
         padded = [*words, ""]
-        # Most words start no term: find the ones that do in one C-level pass.
-        for position in itertools.compress(range(len(words)), map(root.__contains__, words)):
+        for position in positions:
             entries, children = root[padded[position]]
             end = position + 1
             while True:
-                for list_id, weight, text in entries:
+                for list_id, weight, text, before in entries:
+                    if list_id not in wanted:
+                        continue
+                    if not before:
+                        hit = (position, end, weight, text)
+                    # The word just before first: most such terms have one.
+                    elif padded[position - 1] == before[-1] and (
+                        (start := position - len(before)) >= 0
+                        and (start == position - 1 or tuple(padded[start:position]) == before)
+                    ):
+                        hit = (start, end, weight, text)
+                    else:
+                        continue
                     bucket = by_id[list_id]
                     if not bucket:
-                        order.append(list_id)  # rules read lists in order of first hit
-                    bucket.append((position, end, weight, text))
+                        order.append(list_id)
+                    bucket.append(hit)
                 if children is None:
                     break
                 following = children.get(padded[end])
@@ -869,23 +1106,28 @@ class LexiconDetector:
         # words are a C-level split() and their offsets stay those of the view.
         flat = view.translate(_PUNCTUATION) if view.isascii() else piecewise(view, _flat, _flat)
         words = flat.split()
-        hits = self.scan(words)
+        hits, rules = self._scan(words)
         if self._patterns:
             spans = [m.span() for m in _TOKEN.finditer(view)]
             self._pattern_hits(view, spans, hits)
         if not hits:
             return ()
-        best = self._evaluate(hits, words)
+        if rules is None:
+            # The rules whose first list was hit.
+            by_list = self._by_list
+            rules = [rule for list_id in hits for rule in by_list.get(list_id, ())]
+        best = self._evaluate(hits, words, rules)
         if not best:
             return ()
         findings: list[Finding] = []
         bounds = {
             category: (min(h[0] for h in combo), max(h[1] for h in combo) - 1)
-            for category, (_, _, combo) in best.items()
+            for category, (*_, combo) in best.items()
         }
         starts = _word_starts(flat, itertools.chain.from_iterable(bounds.values()))
-        for category, (score, rule, combo) in best.items():
-            first, last = bounds[category]
+        # In the order of their evidence in the text.
+        for category, (first, last) in sorted(bounds.items(), key=lambda item: item[1]):
+            score, _, _, rule, combo = best[category]
             start, end = normalized.span(starts[first], starts[last] + len(words[last]))
             term = " + ".join(h[3] for h in sorted(combo))
             evidence = Evidence(start, end, term if len(combo) == 1 else f"{rule}: {term}")
@@ -905,8 +1147,8 @@ class LexiconDetector:
                 hits.setdefault(list_id, []).append((first, last, weight, match.group()))
 
     def _evaluate(
-        self, hits: dict[int, list[Hit]], words: Sequence[str]
-    ) -> dict[str, tuple[float, str, tuple[Hit, ...]]]:
+        self, hits: dict[int, list[Hit]], words: Sequence[str], rules: Sequence[_CompiledRule]
+    ) -> dict[str, tuple[float, int, int, str, tuple[Hit, ...]]]:
         # The words each category's allowlist phrases cover: every hit spans
         # one word or more, so a hit overlaps a phrase when it shares a word.
         masks: dict[str, frozenset[int]] = {}
@@ -916,19 +1158,27 @@ class LexiconDetector:
                 masks[category] = frozenset(
                     itertools.chain.from_iterable(range(h[0], h[1]) for h in found)
                 )
-        best: dict[str, tuple[float, str, tuple[Hit, ...]]] = {}
-        for list_id in list(hits):
-            for compiled in self._by_list.get(list_id, ()):
-                rule = compiled.rule
-                current = best.get(rule.category)
-                if current is not None and current[0] >= rule.weight:
-                    continue
-                result = self._try(compiled, hits, masks.get(rule.category), words)
-                if result is None:
-                    continue
-                score, combo = result
-                if score >= self.min_score and (current is None or score > current[0]):
-                    best[rule.category] = (score, rule.name, combo)
+        # Per category: (score, lists matched, rule name, hits). Of two rules
+        # scoring the same, the one matching more lists wins (its evidence
+        # says more), then the one earlier in the lexicon: a total order, so
+        # the rules may be tried in any order.
+        best: dict[str, tuple[float, int, int, str, tuple[Hit, ...]]] = {}
+        hit = hits.keys()
+        for compiled in rules:
+            if not hit >= compiled.needed or not hit.isdisjoint(compiled.cancels):
+                continue
+            rule = compiled.rule
+            rank = (len(compiled.needed), -compiled.index)
+            current = best.get(rule.category)
+            # No score beats the rule's weight: skip it if it cannot win.
+            if current is not None and current[:3] >= (rule.weight, *rank):
+                continue
+            result = self._try(compiled, hits, masks.get(rule.category), words)
+            if result is None:
+                continue
+            score, combo = result
+            if score >= self.min_score and (current is None or (score, *rank) > current[:3]):
+                best[rule.category] = (score, *rank, rule.name, combo)
         return best
 
     def _try(
@@ -938,9 +1188,7 @@ class LexiconDetector:
         mask: frozenset[int] | None,
         words: Sequence[str],
     ) -> tuple[float, tuple[Hit, ...]] | None:
-        """Return the best score and hits of one rule, or ``None``."""
-        if not hits.keys() >= compiled.needed or not hits.keys().isdisjoint(compiled.cancels):
-            return None
+        """Return the best score and hits of a rule whose lists were all hit."""
         pool = hits
         if mask:
             kept = {
