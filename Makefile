@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint types unit bench docs clean
+.PHONY: demo test lint types unit bench eval docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,18 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 
+## eval: score the built-in detectors on the dev set (when beside the repo) and both held-out halves
+eval: $(STAMP)
+	@if [ -f ../shared/eval/dev.jsonl ]; then $(BIN)/convguard eval ../shared/eval/dev.jsonl --obfuscate; fi
+	$(BIN)/python eval/split_heldout.py build/heldout
+	$(BIN)/convguard eval build/heldout/val.jsonl --obfuscate
+	$(BIN)/convguard eval build/heldout/test.jsonl --obfuscate
+	$(BIN)/convguard eval build/heldout/conversations-test.jsonl
+
 ## docs: build the documentation site, failing on any warning
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache htmlcov
+	rm -rf $(VENV) build .coverage .mypy_cache .ruff_cache .pytest_cache htmlcov
