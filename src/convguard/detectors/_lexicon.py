@@ -26,6 +26,7 @@ import itertools
 import operator
 import re
 import tomllib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -1051,9 +1052,8 @@ class LexiconDetector:
         The keys are in the order of each list's first hit.
         """
         root = self._index
-        # One list per list id, indexed rather than hashed.
-        by_id: list[list[Hit]] = [[] for _ in range(self._list_count)]
-        order: list[int] = []
+        # In the order of each list's first hit, as a dict keeps its keys.
+        by_id: defaultdict[int, list[Hit]] = defaultdict(list)
         # "" is no word of any term, so a term never runs past the last word,
         # and the word before the first is "" too: neither needs a bounds check.
         padded = [*words, ""]
@@ -1074,10 +1074,7 @@ class LexiconDetector:
                         hit = (start, end, weight, text)
                     else:
                         continue
-                    bucket = by_id[list_id]
-                    if not bucket:
-                        order.append(list_id)
-                    bucket.append(hit)
+                    by_id[list_id].append(hit)
                 if children is None:
                     break
                 following = children.get(padded[end])
@@ -1085,7 +1082,7 @@ class LexiconDetector:
                     break
                 entries, children = following
                 end += 1
-        return {list_id: by_id[list_id] for list_id in order}
+        return dict(by_id)
 
     def detect(self, text: str, context: DetectionContext) -> Sequence[Finding]:
         """Return one finding per category whose rules fire on *text*.
