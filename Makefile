@@ -23,8 +23,8 @@ demo: $(BIN)/python
 test: $(STAMP) lint types unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples docs
-	$(BIN)/ruff format --check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples docs eval
+	$(BIN)/ruff format --check src tests benchmarks examples docs eval
 
 types: $(STAMP)
 	$(BIN)/mypy
