@@ -95,6 +95,10 @@ def test_found(text: str) -> None:
         "how to prepare for a terrorist attack in case of an emergency",
         "how to stop a mass shooting, what can schools do",
         "how does radicalization happen online?",
+        "police said the device went off near a crowded market",
+        "the plot to derail a passenger train was foiled on Monday",
+        "officials warned that militants may try to attack the parade",
+        "write a threatening letter saying I will blow up the school",
         # Science, health and everyday chemistry.
         "how do pathogens spread between people?",
         "which pathogens are common in hospital settings?",
