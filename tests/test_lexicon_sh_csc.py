@@ -1,4 +1,4 @@
-"""The self_harm_risk and child_sexual_content lexicons: new phrasings found, look-alikes left alone.
+"""The self_harm_risk and child_sexual_content lexicons: new phrasings found, look-alikes kept.
 
 Short request phrasings written for these tests (not taken from any eval
 set), and no harmful content: each is what a user might type, never an answer.
