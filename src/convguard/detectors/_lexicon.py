@@ -910,6 +910,7 @@ class LexiconDetector:
         "_masks",
         "_pattern_bits",
         "_patterns",
+        "_rule_bits",
         "_rules",
         "min_score",
         "name",
@@ -973,6 +974,7 @@ class LexiconDetector:
             for index, rule in enumerate(lexicon.rules)
             if rule.category in wanted
         )
+        self._rule_bits = tuple((r.needed_bits, r.cancels_bits, r) for r in self._rules)
         by_list: dict[int, list[_CompiledRule]] = {}
         for compiled in self._rules:
             by_list.setdefault(compiled.lists[0], []).append(compiled)
@@ -1010,10 +1012,11 @@ class LexiconDetector:
         both = functools.reduce(operator.or_, map(masks.__getitem__, found), 0)
         possible = both & self._low_bits | self._pattern_bits
         certain = both >> self._list_count
+        missing = ~possible
         rules = [
             rule
-            for rule in self._rules
-            if not rule.needed_bits & ~possible and not rule.cancels_bits & certain
+            for needed, cancels, rule in self._rule_bits
+            if not (needed & missing or cancels & certain)
         ]
         if not rules:
             return rules, frozenset(), set()
