@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -448,3 +449,17 @@ class TestFormat:
         assert "bomb" in packaged.vocabulary()
         assert "weapon" in packaged.list_names()
         assert all(isinstance(rule, Rule) for rule in packaged.rules)
+
+    def test_packaged_files_name_each_list_once(self) -> None:
+        """No two packaged files define a list of the same name.
+
+        Same-named lists merge, which a user's file may want; between the
+        packaged files it would silently widen another category's rules.
+        """
+        folder = Path(_lexicon.__file__).parent / "data"
+        owners: dict[str, list[str]] = {}
+        for path in sorted(folder.glob("*.toml")):
+            with path.open("rb") as handle:
+                for name in tomllib.load(handle).get("lists", {}):
+                    owners.setdefault(name, []).append(path.name)
+        assert {name: files for name, files in owners.items() if len(files) > 1} == {}
