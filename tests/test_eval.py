@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -303,3 +304,41 @@ class TestLoadDetectors:
         """A bad ``--detectors`` gets a ConfigurationError saying why."""
         with pytest.raises(cg.ConfigurationError, match=message):
             load_detectors(spec)
+
+
+class TestHeldoutSet:
+    """The held-out set in eval/ loads as an eval file and splits cleanly."""
+
+    EVAL = Path(__file__).resolve().parents[1] / "eval"
+
+    def test_files_load(self) -> None:
+        """Both files are in the format `convguard eval` reads."""
+        kind, items = load_eval_file(self.EVAL / "heldout.jsonl")
+        assert kind == "items"
+        assert len(items) > 1000
+        kind, conversations = load_eval_file(self.EVAL / "heldout_conversations.jsonl")
+        assert kind == "conversations"
+        assert conversations
+
+    def test_split_is_a_partition(self, tmp_path: Path) -> None:
+        """The validation and test halves hold every item once, and keep their order."""
+        script = self.EVAL / "split_heldout.py"
+        spec = importlib.util.spec_from_file_location("split_heldout", script)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.main(["split_heldout.py", str(tmp_path)])
+        for name, stem in (
+            ("heldout.jsonl", ""),
+            ("heldout_conversations.jsonl", "conversations-"),
+        ):
+            whole = (self.EVAL / name).read_text(encoding="utf-8").splitlines()
+            val = (tmp_path / f"{stem}val.jsonl").read_text(encoding="utf-8").splitlines()
+            test = (tmp_path / f"{stem}test.jsonl").read_text(encoding="utf-8").splitlines()
+            assert sorted(val + test) == sorted(whole)
+            assert val
+            assert test
+            chosen = set(val)
+            assert val == [line for line in whole if line in chosen]
+            assert all(module.half(json.loads(line)["id"]) == "val" for line in val)
