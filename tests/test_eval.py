@@ -307,18 +307,21 @@ class TestLoadDetectors:
 
 
 class TestHeldoutSet:
-    """The held-out set in eval/ loads as an eval file and splits cleanly."""
+    """The held-out set and the probes in eval/ load as eval files; the split is clean."""
 
     EVAL = Path(__file__).resolve().parents[1] / "eval"
 
     def test_files_load(self) -> None:
-        """Both files are in the format `convguard eval` reads."""
+        """Every file is in the format `convguard eval` reads."""
         kind, items = load_eval_file(self.EVAL / "heldout.jsonl")
         assert kind == "items"
         assert len(items) > 1000
         kind, conversations = load_eval_file(self.EVAL / "heldout_conversations.jsonl")
         assert kind == "conversations"
         assert conversations
+        kind, probes = load_eval_file(self.EVAL / "probes.jsonl")
+        assert kind == "items"
+        assert len(probes) == 295
 
     def test_split_is_a_partition(self, tmp_path: Path) -> None:
         """The validation and test halves hold every item once, and keep their order."""
