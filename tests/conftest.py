@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -78,3 +79,14 @@ def guard(make_guard: MakeGuard) -> cg.Guard:
 def conv(guard: cg.Guard) -> cg.Conversation:
     """A new conversation on the default scripted guard."""
     return guard.start()
+
+
+def flagged(text: str) -> set[str]:
+    """Return the categories the built-in detectors find in *text* at the default threshold."""
+    found = [d.detect(text, cg.DetectionContext(text)) for d in _builtin_detectors()]
+    return {f.category for findings in found for f in findings if f.score >= 0.5}
+
+
+@functools.cache
+def _builtin_detectors() -> tuple[cg.Detector, ...]:
+    return tuple(cg.default_detectors())

@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import convguard as cg
-from convguard.detectors import DetectionContext
-
-DETECTOR = cg.default_detectors()[0]
-
-
-def categories(text: str) -> set[str]:
-    """Return the categories the built-in set finds in *text* at the default threshold."""
-    return {f.category for f in DETECTOR.detect(text, DetectionContext(text)) if f.score >= 0.5}
+from tests.conftest import flagged
 
 
 @pytest.mark.parametrize(
@@ -47,7 +39,7 @@ def categories(text: str) -> set[str]:
     ],
 )
 def test_abuse_found(text: str) -> None:
-    assert "abuse" in categories(text)
+    assert "abuse" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +67,7 @@ def test_abuse_found(text: str) -> None:
     ],
 )
 def test_abuse_look_alikes_pass(text: str) -> None:
-    assert "abuse" not in categories(text)
+    assert "abuse" not in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +91,7 @@ def test_abuse_look_alikes_pass(text: str) -> None:
     ],
 )
 def test_harm_to_others_found(text: str) -> None:
-    assert "harm_to_others_risk" in categories(text)
+    assert "harm_to_others_risk" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +123,7 @@ def test_harm_to_others_found(text: str) -> None:
     ],
 )
 def test_harm_to_others_look_alikes_pass(text: str) -> None:
-    assert "harm_to_others_risk" not in categories(text)
+    assert "harm_to_others_risk" not in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +137,7 @@ def test_harm_to_others_look_alikes_pass(text: str) -> None:
     ],
 )
 def test_harm_to_others_round2_found(text: str) -> None:
-    assert "harm_to_others_risk" in categories(text)
+    assert "harm_to_others_risk" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +145,7 @@ def test_harm_to_others_round2_found(text: str) -> None:
     ["shut your fkn mouth", "ur so fkin dumb", "that tiny brain of yours, idiot"],
 )
 def test_abuse_round2_found(text: str) -> None:
-    assert "abuse" in categories(text)
+    assert "abuse" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -172,4 +164,4 @@ def test_abuse_round2_found(text: str) -> None:
     ],
 )
 def test_round2_look_alikes_not_abuse_or_h2o(text: str) -> None:
-    assert not categories(text) & {"abuse", "harm_to_others_risk"}
+    assert not flagged(text) & {"abuse", "harm_to_others_risk"}

@@ -8,18 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import convguard as cg
-from convguard.detectors import DetectionContext
-
-DETECTOR = cg.default_detectors()[0]
-
-
-def mass_violence(text: str) -> bool:
-    """Whether the built-in set finds mass_violence in *text* at the default threshold."""
-    return any(
-        f.category == "mass_violence" and f.score >= 0.5
-        for f in DETECTOR.detect(text, DetectionContext(text))
-    )
+from tests.conftest import flagged
 
 
 @pytest.mark.parametrize(
@@ -73,7 +62,7 @@ def mass_violence(text: str) -> bool:
 )
 def test_found(text: str) -> None:
     """Requests toward mass violence in words no eval item uses are found."""
-    assert mass_violence(text)
+    assert "mass_violence" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -140,4 +129,4 @@ def test_found(text: str) -> None:
 )
 def test_left_alone(text: str) -> None:
     """Benign look-alikes are not mass violence."""
-    assert not mass_violence(text)
+    assert "mass_violence" not in flagged(text)

@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import convguard as cg
-from convguard.detectors import DetectionContext
-
-DETECTOR = cg.default_detectors()[0]
-
-
-def categories(text: str) -> set[str]:
-    """Return the categories the built-in set finds in *text* at the default threshold."""
-    return {f.category for f in DETECTOR.detect(text, DetectionContext(text)) if f.score >= 0.5}
+from tests.conftest import flagged
 
 
 @pytest.mark.parametrize(
@@ -45,7 +37,7 @@ def categories(text: str) -> set[str]:
     ],
 )
 def test_self_harm_found(text: str) -> None:
-    assert "self_harm_risk" in categories(text)
+    assert "self_harm_risk" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +60,7 @@ def test_self_harm_found(text: str) -> None:
     ],
 )
 def test_self_harm_look_alikes_clean(text: str) -> None:
-    assert "self_harm_risk" not in categories(text)
+    assert "self_harm_risk" not in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +80,7 @@ def test_self_harm_look_alikes_clean(text: str) -> None:
     ],
 )
 def test_child_sexual_content_found(text: str) -> None:
-    assert "child_sexual_content" in categories(text)
+    assert "child_sexual_content" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +101,7 @@ def test_child_sexual_content_found(text: str) -> None:
     ],
 )
 def test_child_sexual_content_look_alikes_clean(text: str) -> None:
-    assert "child_sexual_content" not in categories(text)
+    assert "child_sexual_content" not in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +119,7 @@ def test_child_sexual_content_look_alikes_clean(text: str) -> None:
     ],
 )
 def test_self_harm_round2_found(text: str) -> None:
-    assert "self_harm_risk" in categories(text)
+    assert "self_harm_risk" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -142,7 +134,7 @@ def test_self_harm_round2_found(text: str) -> None:
     ],
 )
 def test_self_harm_round2_look_alikes_clean(text: str) -> None:
-    assert "self_harm_risk" not in categories(text)
+    assert "self_harm_risk" not in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +150,7 @@ def test_self_harm_round2_look_alikes_clean(text: str) -> None:
     ],
 )
 def test_child_sexual_content_round2_found(text: str) -> None:
-    assert "child_sexual_content" in categories(text)
+    assert "child_sexual_content" in flagged(text)
 
 
 @pytest.mark.parametrize(
@@ -172,4 +164,4 @@ def test_child_sexual_content_round2_found(text: str) -> None:
     ],
 )
 def test_child_sexual_content_round2_look_alikes_clean(text: str) -> None:
-    assert "child_sexual_content" not in categories(text)
+    assert "child_sexual_content" not in flagged(text)
