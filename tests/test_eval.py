@@ -23,6 +23,13 @@ from convguard._eval import (
 from convguard.testing import ScriptedDetector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
+HELDOUT_CATEGORIES = (
+    "mass_violence",
+    "child_sexual_content",
+    "abuse",
+    "self_harm_risk",
+    "harm_to_others_risk",
+)
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
@@ -322,6 +329,48 @@ class TestHeldoutSet:
         kind, probes = load_eval_file(self.EVAL / "probes.jsonl")
         assert kind == "items"
         assert len(probes) == 295
+
+    def test_second_heldout_set(self) -> None:
+        """heldout2.jsonl loads, with unique ids, valid ordered labels and the dev format."""
+        kind, items = load_eval_file(self.EVAL / "heldout2.jsonl")
+        assert kind == "items"
+        assert len(items) >= 400
+        rows = [
+            json.loads(line)
+            for line in (self.EVAL / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
+        assert len({row["id"] for row in rows}) == len(rows)
+        for row in rows:
+            assert set(row) == {"id", "text", "labels", "source", "license"}
+            assert row["text"].strip()
+            assert row["source"]
+            assert row["license"]
+            assert row["labels"] == [c for c in HELDOUT_CATEGORIES if c in row["labels"]]
+            assert set(row["labels"]) <= set(HELDOUT_CATEGORIES)
+        for category in HELDOUT_CATEGORIES:
+            assert any(category in row["labels"] for row in rows)
+
+    def test_second_heldout_set_repeats_no_earlier_item(self) -> None:
+        """No heldout2 text equals (after normalising) a dev, heldout or probes text."""
+        earlier = [self.EVAL / "heldout.jsonl", self.EVAL / "probes.jsonl"]
+        dev = self.EVAL.parent.parent / "shared" / "eval" / "dev.jsonl"
+        if dev.is_file():
+            earlier.append(dev)
+
+        def norm(text: str) -> str:
+            return " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
+
+        seen = set()
+        for path in earlier:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    seen.add(norm(json.loads(line)["text"]))
+        mine = [
+            norm(json.loads(line)["text"])
+            for line in (self.EVAL / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
+        assert not seen & set(mine)
+        assert len(set(mine)) == len(mine)
 
     def test_split_is_a_partition(self, tmp_path: Path) -> None:
         """The validation and test halves hold every item once, and keep their order."""
