@@ -38,13 +38,15 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 
-## eval: score the built-in detectors on the dev set (when beside the repo) and both held-out halves
+## eval: score the built-in detectors on the dev set (when beside the repo) and the halves of both held-out sets
 eval: $(STAMP)
 	@if [ -f ../shared/eval/dev.jsonl ]; then $(BIN)/convguard eval ../shared/eval/dev.jsonl --obfuscate; fi
 	$(BIN)/python eval/split_heldout.py build/heldout
 	$(BIN)/convguard eval build/heldout/val.jsonl --obfuscate
 	$(BIN)/convguard eval build/heldout/test.jsonl --obfuscate
 	$(BIN)/convguard eval build/heldout/conversations-test.jsonl
+	$(BIN)/convguard eval build/heldout/heldout2-val.jsonl --obfuscate
+	$(BIN)/convguard eval build/heldout/heldout2-test.jsonl --obfuscate
 
 ## docs: build the documentation site, failing on any warning
 docs: $(STAMP)

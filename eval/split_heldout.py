@@ -7,6 +7,9 @@ phrasing of it goes into a lexicon: only general vocabulary and rules. The
 split depends on the ids alone, so it never changes.
 
     python eval/split_heldout.py OUT_DIR   # writes OUT_DIR/val.jsonl, OUT_DIR/test.jsonl
+
+The second held-out set, ``heldout2.jsonl``, is split the same way into
+``heldout2-val.jsonl`` and ``heldout2-test.jsonl``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ DEFAULT_OUT = "heldout-split"
 VAL_FIRST_DIGITS = "01234567"
 
 # Each file to split, and the prefix of its halves' names in OUT_DIR.
-SPLIT_FILES = (("heldout.jsonl", ""), ("heldout_conversations.jsonl", "conversations-"))
+SPLIT_FILES = (
+    ("heldout.jsonl", ""),
+    ("heldout_conversations.jsonl", "conversations-"),
+    ("heldout2.jsonl", "heldout2-"),
+)
 
 
 def half(item_id: str) -> str:
@@ -42,7 +49,7 @@ def split_lines(path: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str]) -> None:
-    """Write the two halves of heldout.jsonl and heldout_conversations.jsonl."""
+    """Write the two halves of each held-out file."""
     out = Path(argv[1]) if len(argv) > 1 else Path(DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
     for name, stem in SPLIT_FILES:

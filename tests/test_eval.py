@@ -384,6 +384,7 @@ class TestHeldoutSet:
         for name, stem in (
             ("heldout.jsonl", ""),
             ("heldout_conversations.jsonl", "conversations-"),
+            ("heldout2.jsonl", "heldout2-"),
         ):
             whole = (self.EVAL / name).read_text(encoding="utf-8").splitlines()
             val = (tmp_path / f"{stem}val.jsonl").read_text(encoding="utf-8").splitlines()
