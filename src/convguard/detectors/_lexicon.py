@@ -85,8 +85,8 @@ _MAX_PATTERN_CHARS: Final = 500
 _DATA_PACKAGE: Final = "convguard.detectors"
 _ALLOW_PREFIX: Final = "allow:"
 _MAX_COMBOS: Final = 2000
-# Messages with more words that may start a term than this are planned first
-# (see LexiconDetector._plan); shorter ones cost less scanned whole.
+# Messages of more words than this are planned first (see
+# LexiconDetector._plan); shorter ones cost less scanned whole.
 _PLAN_FROM: Final = 48
 
 Hit = tuple[int, int, float, str]
@@ -94,6 +94,11 @@ Hit = tuple[int, int, float, str]
 
 _Entry = tuple[int, float, str, tuple[str, ...]]
 """A term in the word index: list id, weight, spelling, words before its anchor."""
+
+_Node = tuple[tuple[_Entry, ...], Any, int, int]
+"""A node of the word index: the terms ending at it, the nodes of the words that
+may follow (``None`` when none may), and as bit masks (bit i for list i) the
+lists of its own terms and those of the terms further down."""
 
 # How common a word is, for choosing the word a term is indexed under: the
 # rarest one, so that each "the" or "how" of a message is not a place where a
@@ -664,7 +669,7 @@ def _rank(word: str) -> int:
 def _build_index(
     lexicon: Lexicon, wanted: frozenset[str]
 ) -> tuple[
-    dict[str, Any],
+    dict[str, _Node],
     dict[str, int],
     tuple[tuple[int, re.Pattern[str], float], ...],
     dict[str, int],
@@ -719,10 +724,12 @@ def _build_index(
     return frozen, ids, tuple(patterns), {c: i for c, i in allow_ids.items() if c in wanted}
 
 
-def _freeze(node: dict[str, Any]) -> tuple[tuple[_Entry, ...], Any]:
-    """Turn a trie node into ``(terms ending here, following words or None)``."""
+def _freeze(node: dict[str, Any]) -> _Node:
+    """Turn a trie node into a :data:`_Node`."""
     children = {word: _freeze(child) for word, child in node.items() if word}
-    return node.get("", ()), children or None
+    entries: tuple[_Entry, ...] = node.get("", ())
+    below = functools.reduce(operator.or_, (c[2] | c[3] for c in children.values()), 0)
+    return entries, children or None, _bits(entry[0] for entry in entries), below
 
 
 @frozen(eq=False)  # hashed by identity: one per rule of a detector
@@ -736,12 +743,11 @@ class _CompiledRule:
     # The lists as sets: one C-level test each of whether a message hit them.
     needed: frozenset[int]
     cancels: frozenset[int]
-    # Every list whose hits it reads: its own, cancelling and breaking lists,
-    # and its category's allowlist.
-    reads: frozenset[int]
-    # The same three as bit masks (bit i for list i).
+    # The same two as bit masks (bit i for list i).
     needed_bits: int
     cancels_bits: int
+    # Every list whose hits it reads: its own, cancelling and breaking lists,
+    # and its category's allowlist.
     reads_bits: int
 
 
@@ -764,7 +770,6 @@ def _compile_rule(
         fillers[rule.fillers] if rule.fillers else None,
         frozenset(ids[n] for n in rule.lists),
         frozenset(ids[n] for n in rule.unless),
-        frozenset(reads),
         _bits(ids[n] for n in rule.lists),
         _bits(ids[n] for n in rule.unless),
         _bits(reads),
@@ -776,13 +781,13 @@ def _bits(ids: Iterable[int]) -> int:
     return sum(1 << i for i in set(ids))
 
 
-def _reachable(node: tuple[tuple[_Entry, ...], Any]) -> frozenset[int]:
-    """Return the ids of the lists with a term in this part of the index."""
-    entries, children = node
-    found = {entry[0] for entry in entries}
-    for child in (children or {}).values():
-        found |= _reachable(child)
-    return frozenset(found)
+def _read(entries: tuple[_Entry, ...], own: int, bits: int) -> tuple[_Entry, ...]:
+    """Return the *entries* (of the lists of *own*) of the lists of *bits*."""
+    if not own & bits:
+        return ()
+    if own & ~bits:
+        return tuple(entry for entry in entries if bits >> entry[0] & 1)
+    return entries
 
 
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
@@ -899,7 +904,6 @@ class LexiconDetector:
     """
 
     __slots__ = (
-        "_all_ids",
         "_allow_ids",
         "_by_list",
         "_categories",
@@ -910,7 +914,7 @@ class LexiconDetector:
         "_masks",
         "_pattern_bits",
         "_patterns",
-        "_rule_bits",
+        "_rule_keys",
         "_rules",
         "min_score",
         "name",
@@ -961,20 +965,25 @@ class LexiconDetector:
         # than a union of a hundred sets. Per word, the low half holds the
         # lists with a term indexed under it; the high half its one-word terms.
         count = len(ids)
+        # Words with the same mask share one int: fewer objects to read.
+        shared: dict[int, int] = {}
         self._masks = {
-            word: _bits(_reachable(node))
-            | _bits(entry[0] for entry in node[0] if not entry[3]) << count
+            word: shared.setdefault(mask, mask)
             for word, node in root.items()
+            for mask in [
+                node[2] | node[3] | _bits(entry[0] for entry in node[0] if not entry[3]) << count
+            ]
         }
         self._low_bits = (1 << count) - 1
-        self._all_ids = frozenset(range(count))
         self._pattern_bits = _bits(list_id for list_id, _, _ in patterns)
         self._rules = tuple(
             _compile_rule(index, rule, ids, fillers, self._allow_ids.get(rule.category))
             for index, rule in enumerate(lexicon.rules)
             if rule.category in wanted
         )
-        self._rule_bits = tuple((r.needed_bits, r.cancels_bits, r) for r in self._rules)
+        # What rules a rule out, as in _plan: bits 0..n-1 the lists it needs,
+        # bits n..2n-1 those that cancel it.
+        self._rule_keys = tuple(r.needed_bits | r.cancels_bits << count for r in self._rules)
         by_list: dict[int, list[_CompiledRule]] = {}
         for compiled in self._rules:
             by_list.setdefault(compiled.lists[0], []).append(compiled)
@@ -994,35 +1003,33 @@ class LexiconDetector:
         """The categories it reports."""
         return self._categories
 
-    def _plan(
-        self, words: Sequence[str], starts: Sequence[int]
-    ) -> tuple[list[_CompiledRule], frozenset[int], set[str]]:
+    def _plan(self, found: Iterable[str]) -> tuple[list[_CompiledRule], int, Iterable[str]]:
         """Return the rules that may fire on a long message and what they read.
 
         A rule fires only when each of its lists is hit and none of its
-        ``unless`` lists is. The distinct words of the message tell, by or-ing
-        one bit mask per word, which lists may be hit and which surely are
-        (those with a one-word term among them), and that rules out most
-        rules. Returned with the rules: the lists they read, and the words
-        that terms of those lists are indexed under.
+        ``unless`` lists is. The distinct words of the message that some term
+        is indexed under (*found*) tell, by or-ing one bit mask per word,
+        which lists may be hit and which surely are (those with a one-word
+        term among them), and that rules out most rules. Returned with the
+        rules: the lists they read, as a bit mask, and the words that terms
+        of those lists are indexed under.
         """
-        found = set(map(words.__getitem__, starts))
-        masks = self._masks
+        found = list(found)
+        masks = list(map(self._masks.__getitem__, found))
         # Bits 0..n-1: lists that may be hit; bits n..2n-1: lists surely hit.
-        both = functools.reduce(operator.or_, map(masks.__getitem__, found), 0)
-        possible = both & self._low_bits | self._pattern_bits
-        certain = both >> self._list_count
-        missing = ~possible
-        rules = [
-            rule
-            for needed, cancels, rule in self._rule_bits
-            if not (needed & missing or cancels & certain)
-        ]
+        both = functools.reduce(operator.or_, masks, 0)
+        # Bits 0..n-1 now the lists that cannot be hit: a rule is ruled out by
+        # one of those it needs, or by one surely hit that cancels it.
+        blocked = (both | self._pattern_bits) ^ self._low_bits
+        rules = list(
+            itertools.compress(
+                self._rules, map(operator.not_, map(blocked.__and__, self._rule_keys))
+            )
+        )
         if not rules:
-            return rules, frozenset(), set()
+            return rules, 0, ()
         read = functools.reduce(operator.or_, (rule.reads_bits for rule in rules))
-        useful = set(itertools.compress(found, map(read.__and__, map(masks.__getitem__, found))))
-        return rules, frozenset().union(*(rule.reads for rule in rules)), useful
+        return rules, read, itertools.compress(found, map(read.__and__, masks))
 
     def _scan(
         self, words: Sequence[str]
@@ -1034,23 +1041,19 @@ class LexiconDetector:
         planned first (:meth:`_plan`) and only the lists the remaining rules
         read are collected. A short message costs less scanned whole.
         """
-        root = self._index
-        # Most words are in no term: find the ones that are in one C-level pass.
-        starts = list(itertools.compress(range(len(words)), map(root.__contains__, words)))
-        if len(starts) <= _PLAN_FROM:
-            return self._collect(words, starts, self._all_ids), None
-        rules, wanted, useful = self._plan(words, starts)
+        if len(words) <= _PLAN_FROM:
+            # Most words are in no term: find the ones that are in one C-level pass.
+            root = self._index
+            starts = itertools.compress(range(len(words)), map(root.__contains__, words))
+            return self._collect_all(words, starts), None
+        # Each distinct word in the index once, found in one C-level pass.
+        rules, read, useful = self._plan(self._masks.keys() & words)
         if not rules:
             return {}, rules
-        positions = itertools.compress(
-            starts, map(useful.__contains__, map(words.__getitem__, starts))
-        )
-        return self._collect(words, positions, wanted), rules
+        return self._collect(words, useful, read), rules
 
-    def _collect(
-        self, words: Sequence[str], positions: Iterable[int], wanted: frozenset[int]
-    ) -> dict[int, list[Hit]]:
-        """Return the hits of the *wanted* lists at *positions*, by list id.
+    def _collect_all(self, words: Sequence[str], positions: Iterable[int]) -> dict[int, list[Hit]]:
+        """Return the hits of every list at *positions*, by list id.
 
         The keys are in the order of each list's first hit.
         """
@@ -1061,12 +1064,10 @@ class LexiconDetector:
         # and the word before the first is "" too: neither needs a bounds check.
         padded = [*words, ""]
         for position in positions:
-            entries, children = root[padded[position]]
+            entries, children, _, _ = root[padded[position]]
             end = position + 1
             while True:
                 for list_id, weight, text, before in entries:
-                    if list_id not in wanted:
-                        continue
                     if not before:
                         hit = (position, end, weight, text)
                     # The word just before first: most such terms have one.
@@ -1083,7 +1084,52 @@ class LexiconDetector:
                 following = children.get(padded[end])
                 if following is None:
                     break
-                entries, children = following
+                entries, children, _, _ = following
+                end += 1
+        return dict(by_id)
+
+    def _collect(
+        self, words: Sequence[str], useful: Iterable[str], bits: int
+    ) -> dict[int, list[Hit]]:
+        """Return the hits of the lists of *bits* (a mask) among *words*.
+
+        As :meth:`_collect_all`, but only where a word of *useful* is, and
+        a node none of whose terms is of such a list is passed over whole:
+        at the first word once per message, below it at each visit.
+        """
+        root = self._index
+        # Per distinct word: its terms of the lists read, and the words that
+        # may follow if some term below is of one of those lists.
+        table: dict[str, tuple[tuple[_Entry, ...], Any]] = {}
+        for word in useful:
+            entries, children, own, below = root[word]
+            table[word] = _read(entries, own, bits), children if below & bits else None
+        by_id: defaultdict[int, list[Hit]] = defaultdict(list)
+        padded = [*words, ""]
+        for position in itertools.compress(range(len(words)), map(table.__contains__, words)):
+            entries, children = table[padded[position]]
+            end = position + 1
+            while True:
+                for list_id, weight, text, before in entries:
+                    if not before:
+                        hit = (position, end, weight, text)
+                    elif padded[position - 1] == before[-1] and (
+                        (start := position - len(before)) >= 0
+                        and (start == position - 1 or tuple(padded[start:position]) == before)
+                    ):
+                        hit = (start, end, weight, text)
+                    else:
+                        continue
+                    by_id[list_id].append(hit)
+                if children is None:
+                    break
+                following = children.get(padded[end])
+                if following is None:
+                    break
+                entries, children, own, below = following
+                entries = _read(entries, own, bits)
+                if not below & bits:
+                    children = None
                 end += 1
         return dict(by_id)
 
