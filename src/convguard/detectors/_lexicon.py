@@ -102,88 +102,21 @@ lists of its own terms and those of the terms further down."""
 
 # How common a word is, for choosing the word a term is indexed under: the
 # rarest one, so that each "the" or "how" of a message is not a place where a
-# term might start. Function words are the most common; the packaged list of
-# common words comes next; every other word is rare.
-_FUNCTION_WORDS: Final = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "about",
-        "into",
-        "over",
-        "under",
-        "and",
-        "or",
-        "but",
-        "if",
-        "so",
-        "as",
-        "than",
-        "then",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "it",
-        "its",
-        "not",
-        "no",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "may",
-        "might",
-        "must",
-        "how",
-        "what",
-        "why",
-        "when",
-        "where",
-        "which",
-        "who",
-        "i",
-        "me",
-        "my",
-        "you",
-        "your",
-        "we",
-        "our",
-        "he",
-        "she",
-        "they",
-        "him",
-        "her",
-        "his",
-        "them",
-        "their",
-    ]
+# term might start. Function words are the most common, in this order (most
+# frequent first, by English word frequency), so that a term made of function
+# words alone ("that is you") is found from its rarest one; the packaged list
+# of common words comes next; every other word is rare.
+# fmt: off
+_FUNCTION_WORDS: Final = (
+    "the", "to", "and", "of", "a", "in", "i", "is", "that", "for", "you", "it", "on", "with",
+    "this", "was", "be", "as", "are", "have", "at", "not", "he", "by", "from", "but", "my", "or",
+    "we", "an", "your", "so", "his", "they", "me", "if", "can", "will", "about", "what", "has",
+    "when", "do", "no", "were", "who", "had", "their", "which", "her", "been", "would", "she",
+    "how", "them", "its", "our", "than", "into", "him", "over", "then", "could", "these", "where",
+    "should", "may", "did", "being", "why", "those", "am", "does", "under", "must", "might",
 )
+# fmt: on
+_FUNCTION_RANK: Final = {word: i / len(_FUNCTION_WORDS) for i, word in enumerate(_FUNCTION_WORDS)}
 
 
 def expand(term: str) -> list[str]:
@@ -659,10 +592,11 @@ def _common_words() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
 
 
-def _rank(word: str) -> int:
-    """Return how rare *word* is: 0 for function words, 1 for common ones, else 2."""
-    if word in _FUNCTION_WORDS:
-        return 0
+def _rank(word: str) -> float:
+    """Return how rare *word* is: under 1 for function words, 1 for common ones, else 2."""
+    function = _FUNCTION_RANK.get(word)
+    if function is not None:
+        return function
     return 1 if word in _common_words() else 2
 
 
