@@ -31,6 +31,14 @@ class TestStrategies:
         assert 1 <= len(text) <= 5
         assert not any(marker in text for marker in MARKERS)
 
+    @settings(max_examples=200)
+    @given(cst.message_texts(markers={"0": "abuse"}, max_size=5))
+    def test_markers_only_where_drawn(self, text: str) -> None:
+        """A marker is only ever the prefix drawn for it, never inside the free text."""
+        assert text.count("0") <= 1
+        assert "0" not in text or text.startswith("0 ")
+        assert not any(marker in text for marker in MARKERS)
+
     @settings(max_examples=60)
     @given(cst.findings())
     def test_findings_are_valid(self, finding: cg.Finding) -> None:

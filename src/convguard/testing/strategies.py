@@ -52,6 +52,11 @@ def message_texts(
 ) -> st.SearchStrategy[str]:
     """Return texts a guard accepts: any Unicode but lone surrogates and NUL, not blank.
 
+    The free text never contains a marker, neither one of *markers* nor one
+    of the default :data:`~convguard.testing.MARKERS`, so only the texts
+    drawn with a marker are flagged by a
+    :class:`~convguard.testing.ScriptedDetector`.
+
     Args:
         markers: When given, some texts start with one of these markers, so a
             :class:`~convguard.testing.ScriptedDetector` flags them.
@@ -61,8 +66,9 @@ def message_texts(
     Returns:
         A strategy of message texts.
     """
+    avoid = tuple({*MARKERS, *(markers or ())})
     plain = st.text(_TEXT_ALPHABET, min_size=min_size, max_size=max_size).filter(
-        lambda text: bool(text.strip())
+        lambda text: bool(text.strip()) and not any(marker in text for marker in avoid)
     )
     if not markers:
         return plain
