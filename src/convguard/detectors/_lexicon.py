@@ -95,10 +95,12 @@ Hit = tuple[int, int, float, str]
 _Entry = tuple[int, float, str, tuple[str, ...]]
 """A term in the word index: list id, weight, spelling, words before its anchor."""
 
-_Node = tuple[tuple[_Entry, ...], Any, int, int]
-"""A node of the word index: the terms ending at it, the nodes of the words that
-may follow (``None`` when none may), and as bit masks (bit i for list i) the
-lists of its own terms and those of the terms further down."""
+_Node = tuple[tuple[_Entry, ...], int, Any, int, Any, int]
+"""A node of the word index: the terms ending at it that start at their anchor
+and, as a bit mask (bit i for list i), their lists; the other terms ending at
+it by the word that must come just before the anchor (``None`` when there are
+none) and their lists; the nodes of the words that may follow (``None`` when
+none may); and the lists of the terms further down."""
 
 # How common a word is, for choosing the word a term is indexed under: the
 # rarest one, so that each "the" or "how" of a message is not a place where a
@@ -662,8 +664,23 @@ def _freeze(node: dict[str, Any]) -> _Node:
     """Turn a trie node into a :data:`_Node`."""
     children = {word: _freeze(child) for word, child in node.items() if word}
     entries: tuple[_Entry, ...] = node.get("", ())
-    below = functools.reduce(operator.or_, (c[2] | c[3] for c in children.values()), 0)
-    return entries, children or None, _bits(entry[0] for entry in entries), below
+    plain = tuple(entry for entry in entries if not entry[3])
+    # About half the terms with words before their anchor were rejected at
+    # each visit by the word just before it; by that word, a visit reads the
+    # few that may match.
+    grouped: dict[str, tuple[_Entry, ...]] = {}
+    for entry in entries:
+        if entry[3]:
+            grouped[entry[3][-1]] = (*grouped.get(entry[3][-1], ()), entry)
+    below = functools.reduce(operator.or_, (c[1] | c[3] | c[5] for c in children.values()), 0)
+    return (
+        plain,
+        _bits(entry[0] for entry in plain),
+        grouped or None,
+        _bits(entry[0] for entry in entries if entry[3]),
+        children or None,
+        below,
+    )
 
 
 @frozen(eq=False)  # hashed by identity: one per rule of a detector
@@ -722,6 +739,26 @@ def _read(entries: tuple[_Entry, ...], own: int, bits: int) -> tuple[_Entry, ...
     if own & ~bits:
         return tuple(entry for entry in entries if bits >> entry[0] & 1)
     return entries
+
+
+def _table(
+    root: Mapping[str, _Node], useful: Iterable[str], bits: int
+) -> dict[str, tuple[tuple[_Entry, ...], Any, Any]]:
+    """Return, per word of *useful*, what a scan reading the lists of *bits* needs.
+
+    That is: its terms of those lists that start at it, the others by the
+    word before (unfiltered: few are found, and they are checked then), and
+    the words that may follow if some term below is of one of those lists.
+    """
+    table: dict[str, tuple[tuple[_Entry, ...], Any, Any]] = {}
+    for word in useful:
+        entries, own, groups, grouped, children, below = root[word]
+        table[word] = (
+            _read(entries, own, bits),
+            groups if grouped & bits else None,
+            children if below & bits else None,
+        )
+    return table
 
 
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
@@ -904,9 +941,7 @@ class LexiconDetector:
         self._masks = {
             word: shared.setdefault(mask, mask)
             for word, node in root.items()
-            for mask in [
-                node[2] | node[3] | _bits(entry[0] for entry in node[0] if not entry[3]) << count
-            ]
+            for mask in [node[1] | node[3] | node[5] | node[1] << count]
         }
         self._low_bits = (1 << count) - 1
         self._pattern_bits = _bits(list_id for list_id, _, _ in patterns)
@@ -998,27 +1033,27 @@ class LexiconDetector:
         # and the word before the first is "" too: neither needs a bounds check.
         padded = [*words, ""]
         for position in positions:
-            entries, children, _, _ = root[padded[position]]
+            entries, _, groups, _, children, _ = root[padded[position]]
             end = position + 1
             while True:
-                for list_id, weight, text, before in entries:
-                    if not before:
-                        hit = (position, end, weight, text)
-                    # The word just before first: most such terms have one.
-                    elif padded[position - 1] == before[-1] and (
-                        (start := position - len(before)) >= 0
-                        and (start == position - 1 or tuple(padded[start:position]) == before)
-                    ):
-                        hit = (start, end, weight, text)
-                    else:
-                        continue
-                    by_id[list_id].append(hit)
+                for list_id, weight, text, _ in entries:
+                    by_id[list_id].append((position, end, weight, text))
+                if groups is not None:
+                    # Those whose word just before matches ("" before the
+                    # first word matches none); most have no other. Before
+                    # the first word, a slice is shorter than the words it
+                    # is compared with, so it needs no bounds check.
+                    for list_id, weight, text, before in groups.get(padded[position - 1], ()):
+                        if (start := position - len(before)) == position - 1 or tuple(
+                            padded[start:position]
+                        ) == before:
+                            by_id[list_id].append((start, end, weight, text))
                 if children is None:
                     break
                 following = children.get(padded[end])
                 if following is None:
                     break
-                entries, children, _, _ = following
+                entries, _, groups, _, children, _ = following
                 end += 1
         return dict(by_id)
 
@@ -1031,37 +1066,30 @@ class LexiconDetector:
         a node none of whose terms is of such a list is passed over whole:
         at the first word once per message, below it at each visit.
         """
-        root = self._index
-        # Per distinct word: its terms of the lists read, and the words that
-        # may follow if some term below is of one of those lists.
-        table: dict[str, tuple[tuple[_Entry, ...], Any]] = {}
-        for word in useful:
-            entries, children, own, below = root[word]
-            table[word] = _read(entries, own, bits), children if below & bits else None
+        table = _table(self._index, useful, bits)
         by_id: defaultdict[int, list[Hit]] = defaultdict(list)
         padded = [*words, ""]
         for position in itertools.compress(range(len(words)), map(table.__contains__, words)):
-            entries, children = table[padded[position]]
+            entries, groups, children = table[padded[position]]
             end = position + 1
             while True:
-                for list_id, weight, text, before in entries:
-                    if not before:
-                        hit = (position, end, weight, text)
-                    elif padded[position - 1] == before[-1] and (
-                        (start := position - len(before)) >= 0
-                        and (start == position - 1 or tuple(padded[start:position]) == before)
-                    ):
-                        hit = (start, end, weight, text)
-                    else:
-                        continue
-                    by_id[list_id].append(hit)
+                for list_id, weight, text, _ in entries:
+                    by_id[list_id].append((position, end, weight, text))
+                if groups is not None:
+                    for list_id, weight, text, before in groups.get(padded[position - 1], ()):
+                        if bits >> list_id & 1 and (
+                            (start := position - len(before)) == position - 1
+                            or tuple(padded[start:position]) == before
+                        ):
+                            by_id[list_id].append((start, end, weight, text))
                 if children is None:
                     break
                 following = children.get(padded[end])
                 if following is None:
                     break
-                entries, children, own, below = following
+                entries, own, groups, grouped, children, below = following
                 entries = _read(entries, own, bits)
+                groups = groups if grouped & bits else None
                 if not below & bits:
                     children = None
                 end += 1
