@@ -43,10 +43,10 @@ eval: $(STAMP)
 	@if [ -f ../shared/eval/dev.jsonl ]; then $(BIN)/convguard eval ../shared/eval/dev.jsonl --obfuscate; fi
 	$(BIN)/python eval/split_heldout.py build/heldout
 	$(BIN)/convguard eval build/heldout/val.jsonl --obfuscate
-	$(BIN)/convguard eval build/heldout/test.jsonl --obfuscate
-	$(BIN)/convguard eval build/heldout/conversations-test.jsonl
+	$(BIN)/convguard eval build/heldout/test.jsonl --obfuscate --summary
+	$(BIN)/convguard eval build/heldout/conversations-test.jsonl --summary
 	$(BIN)/convguard eval build/heldout/heldout2-val.jsonl --obfuscate
-	$(BIN)/convguard eval build/heldout/heldout2-test.jsonl --obfuscate
+	$(BIN)/convguard eval build/heldout/heldout2-test.jsonl --obfuscate --summary
 
 ## docs: build the documentation site, failing on any warning
 docs: $(STAMP)

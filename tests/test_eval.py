@@ -234,6 +234,30 @@ class TestCommand:
         assert "worst misses" in out
         assert "worst false alarms" in out
 
+    def test_summary_quotes_no_message(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``--summary`` prints the figures but no text of a missed or flagged message."""
+        items = write_jsonl(
+            tmp_path / "i.jsonl",
+            [item("a", "[abuse] secret-one"), item("b", "secret-two", "abuse")],
+        )
+        turn = {"text": "secret-three", "expect": "warn"}
+        conversations = write_jsonl(tmp_path / "c.jsonl", [{"id": "c", "turns": [turn]}])
+        scripted = ["--detectors", f"{__name__}:scripted"]
+        for args in (
+            [str(items), "--plain", *scripted],
+            [str(items), "--json", *scripted],
+            [str(conversations), "--plain"],
+            [str(conversations), "--json"],
+        ):
+            assert main(["eval", *args, "--summary"]) == 0
+            out = capsys.readouterr().out
+            assert "secret" not in out
+            assert "recall" in out or "accuracy" in out
+        assert main(["eval", str(items), "--json", *scripted]) == 0
+        assert "secret-two" in capsys.readouterr().out
+
     def test_json_report(self, capsys: pytest.CaptureFixture[str]) -> None:
         """``--json`` prints the report as JSON."""
         assert main(["eval", str(FIXTURES / "items.jsonl"), "--json"]) == 0

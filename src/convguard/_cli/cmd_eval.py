@@ -33,6 +33,8 @@ __all__ = ["load_detectors", "register", "run"]
 
 _T = TypeVar("_T")
 _EXCERPT = 90
+# The parts of a JSON report that quote messages: left out by --summary.
+_TEXT_KEYS = ("misses", "false_alarms", "mismatches")
 
 
 def register(subparsers: _SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,6 +68,14 @@ def register(subparsers: _SubParsersAction[argparse.ArgumentParser]) -> None:
         type=float,
         default=0.5,
         help="the score a finding needs to count (default 0.5)",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help=(
+            "figures only, no message text (no misses, false alarms or mismatched "
+            "turns): for a test set that must stay unread"
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -128,7 +138,7 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…"
 
 
-def _print_items(output: Output, report: EvalReport, path: str) -> None:
+def _print_items(output: Output, report: EvalReport, path: str, *, examples: bool) -> None:
     output.heading(f"convguard eval {path}")
     columns = ["category", "support", "precision", "recall", "F1"]
     if report.variants:
@@ -154,7 +164,7 @@ def _print_items(output: Output, report: EvalReport, path: str) -> None:
         f"latency per message (normalization + detectors): median "
         f"{report.latency_median_us:.1f} µs, p99 {report.latency_p99_us:.1f} µs"
     )
-    if report.misses:
+    if examples and report.misses:
         output.table(
             "worst misses",
             ["id", "category", "score", "variant", "text"],
@@ -163,7 +173,7 @@ def _print_items(output: Output, report: EvalReport, path: str) -> None:
                 for m in report.misses
             ],
         )
-    if report.false_alarms:
+    if examples and report.false_alarms:
         output.table(
             "worst false alarms",
             ["id", "category", "score", "matched", "text"],
@@ -176,7 +186,9 @@ def _print_items(output: Output, report: EvalReport, path: str) -> None:
         output.line(f"detector error: {error}", style="red")
 
 
-def _print_conversations(output: Output, report: ConversationReport, path: str) -> None:
+def _print_conversations(
+    output: Output, report: ConversationReport, path: str, *, examples: bool
+) -> None:
     output.heading(f"convguard eval {path}")
     output.line(
         f"{report.conversations} conversations, {len(report.turns)} turns: "
@@ -187,7 +199,7 @@ def _print_conversations(output: Output, report: ConversationReport, path: str) 
         f"latency per guard turn: median {report.latency_median_us:.1f} µs, "
         f"p99 {report.latency_p99_us:.1f} µs"
     )
-    if report.mismatches:
+    if examples and report.mismatches:
         output.table(
             "turns not as expected",
             ["conversation", "turn", "expected", "actual", "text"],
@@ -234,10 +246,15 @@ def run(args: argparse.Namespace) -> int:
             detectors,
             progress=None if args.json else _progress(output, "playing"),
         )
+    examples = not args.summary
     if args.json:
-        output.line(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        data = report.to_dict()
+        if not examples:
+            for key in _TEXT_KEYS:
+                data.pop(key, None)
+        output.line(json.dumps(data, indent=2, ensure_ascii=False))
     elif isinstance(report, EvalReport):
-        _print_items(output, report, args.file)
+        _print_items(output, report, args.file, examples=examples)
     else:
-        _print_conversations(output, report, args.file)
+        _print_conversations(output, report, args.file, examples=examples)
     return 0
