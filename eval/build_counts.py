@@ -1,8 +1,8 @@
 """Validate eval/heldout.jsonl and heldout_conversations.jsonl; print or write the count tables.
 
-    python eval/build_counts.py            # validate, print the tables
-    python eval/build_counts.py --readme   # validate, rewrite the tables in eval/README.md
-    python eval/build_counts.py --dev /work/shared/eval/dev.jsonl   # also check dev duplicates
+    .venv/bin/python eval/build_counts.py            # validate, print the tables
+    .venv/bin/python eval/build_counts.py --readme   # validate, rewrite the tables in eval/README.md
+    .venv/bin/python eval/build_counts.py --dev /work/shared/eval/dev.jsonl   # also check dev duplicates
 
 Checks: every line parses; ids unique; labels valid and in category order;
 every source has a licence file under LICENSES/ (see LICENSE_FILES); text
@@ -19,14 +19,11 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from convguard._eval import EVAL_CATEGORIES
+
 HERE = Path(__file__).resolve().parent
-CATEGORIES = [
-    "mass_violence",
-    "child_sexual_content",
-    "abuse",
-    "self_harm_risk",
-    "harm_to_others_risk",
-]
+# The five labels, in the order labels are written: convguard's own list.
+CATEGORIES = EVAL_CATEGORIES
 # Column headings of the categories in the per-source table.
 SHORT = {
     "mass_violence": "MV",

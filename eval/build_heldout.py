@@ -20,7 +20,10 @@ rules).  Everything not listed under LABELS is ``[]``; items under EXCLUDE are
 left out, with the reason.  Items equal or nearly equal to a dev.jsonl item,
 or to an earlier item of this set, are dropped.
 
-Run:  python eval/build_heldout.py  [--dev /work/shared/eval/dev.jsonl]
+Run, with the project's virtualenv (it reads convguard's category list) and
+PyYAML installed in it:
+
+    .venv/bin/python eval/build_heldout.py  [--dev /work/shared/eval/dev.jsonl]
 """
 
 from __future__ import annotations
@@ -36,19 +39,16 @@ from typing import NamedTuple
 
 import yaml
 
+from convguard._eval import EVAL_CATEGORIES
+
 HERE = Path(__file__).resolve().parent
 # The packages are only read from here, never written: the folder is where the
 # module docstring tells the builder to unpack them.
 SRC = Path(os.environ.get("HELDOUT_SRC", "/tmp/heldout_src/x"))  # noqa: S108
 DEFAULT_DEV = "/work/shared/eval/dev.jsonl"
 
-CATEGORIES = [
-    "mass_violence",
-    "child_sexual_content",
-    "abuse",
-    "self_harm_risk",
-    "harm_to_others_risk",
-]
+# The five labels, in the order labels are written: convguard's own list.
+CATEGORIES = EVAL_CATEGORIES
 MV, CSC, AB, SH, HO = CATEGORIES
 
 LIC = {

@@ -2,7 +2,7 @@ r"""Build eval/heldout2.jsonl, the second blind held-out set.
 
 Blind: written without opening convguard's lexicons or detector code and
 without running the detectors, so its builder did not know what they match.
-Never tune on it.
+No phrasing of it may go into a lexicon; its test half is never read.
 
 The public texts are read verbatim from files inside published packages,
 downloaded and unpacked one folder per package (``<name>-<version>``) under
@@ -21,7 +21,9 @@ equal or nearly equal (token Jaccard >= 0.8) to an item of dev.jsonl,
 heldout.jsonl or probes.jsonl, or to an earlier item of this file, are
 dropped.  The output is deterministic.
 
-Run:  python eval/build_heldout2.py [SRC_DIR] [--dev PATH] [--out PATH]
+Run, with the project's virtualenv (it reads convguard's category list):
+
+    .venv/bin/python eval/build_heldout2.py [SRC_DIR] [--dev PATH] [--out PATH]
 """
 
 from __future__ import annotations
@@ -34,18 +36,15 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from convguard._eval import EVAL_CATEGORIES
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_SRC = "/tmp/h2src/x"  # noqa: S108 - only read, where the docstring unpacks
 DEFAULT_DEV = str(HERE.parents[1] / "shared" / "eval" / "dev.jsonl")
 JACCARD = 0.8
 
-CATEGORIES = [
-    "mass_violence",
-    "child_sexual_content",
-    "abuse",
-    "self_harm_risk",
-    "harm_to_others_risk",
-]
+# The five labels, in the order labels are written: convguard's own list.
+CATEGORIES = EVAL_CATEGORIES
 MV, CSC, AB, SH, HO = CATEGORIES
 
 LIC = {
