@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from convguard.detectors import (
     packaged_lexicon,
 )
 from convguard.detectors._lexicon import expand, words_of
+from convguard.detectors._normalize import piecewise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval" / "items.jsonl"
 
@@ -101,10 +104,79 @@ class TestDetection:
         assert finding.score == pytest.approx(0.4)
 
     def test_unless_list_cancels(self) -> None:
-        """A term of an ``unless`` list anywhere cancels the rule."""
+        """A term of an ``unless`` list in the sentence of the match cancels the rule."""
         detector = LexiconDetector(lexicon(**WIDGETS))
         (finding,) = detect(detector, "gently break the widget")
         assert finding.score == pytest.approx(0.4)
+        (finding,) = detect(detector, "break the widget, gently, I said.")
+        assert finding.score == pytest.approx(0.4)
+
+
+class TestUnlessScope:
+    """An ``unless`` term in another sentence leaves a match alone."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Gently. Break the widget.",
+            "Break the widget! I said it gently",
+            "gently?\nbreak the widget",
+            "Gently; break the widget",
+            "gently\nbreak the widget",
+        ],
+    )
+    def test_other_sentence(self, text: str) -> None:
+        """A sentence end (. ! ? ; before a space, or a line break) bounds the cancel."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        (finding,) = detect(detector, text)
+        assert finding.evidence is not None
+        assert finding.evidence.term == "breaking: break + widget"
+
+    @pytest.mark.parametrize("text", ["gently.break the widget", "v2.gently break the widget"])
+    def test_dot_inside_a_word_ends_nothing(self, text: str) -> None:
+        """A dot with no space after it (a number, a name) does not end a sentence."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        (finding,) = detect(detector, text)
+        assert finding.score == pytest.approx(0.4)
+
+    def test_match_across_sentences(self) -> None:
+        """A match spanning two sentences is cancelled by a term in either."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        assert detect(detector, "Gently break. The widget.")[0].score == pytest.approx(0.4)
+        assert detect(detector, "Break. The widget, gently.")[0].score == pytest.approx(0.4)
+        (finding,) = detect(detector, "Break. The widget. Gently.")
+        assert finding.score == pytest.approx(0.9)
+
+    def test_cancelled_sentence_between_the_terms(self) -> None:
+        """A cancelling sentence between the matched terms cancels the match."""
+        data = dict(WIDGETS, rules=[{"all": ["verb", "widget"], "window": 6, "unless": ["calm"]}])
+        detector = LexiconDetector(lexicon(**data))
+        assert detect(detector, "Break it. Gently. The widget.") == []
+        assert detect(detector, "Break it. Now. The widget.") != []
+
+    def test_long_message(self) -> None:
+        """A planned long message keeps a match whose cancel is in another sentence."""
+        detector = LexiconDetector(lexicon(**WIDGETS))
+        filler = "nothing to see here. " * 30
+        text = f"Gently. {filler}Break the widget. {filler}"
+        (finding,) = detect(detector, text)
+        assert finding.evidence is not None
+        assert finding.evidence.term == "breaking: break + widget"
+        assert detect(detector, text) == _whole_scan(detector, text)
+        (finding,) = detect(detector, f"{filler}Break the widget gently. {filler}")
+        assert finding.score == pytest.approx(0.4)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("ab .!?;,)_\n\t-é3")), max_size=60))
+    def test_sentences_match_a_plain_reading(self, text: str) -> None:
+        """Two words share a sentence exactly when no sentence end lies between them."""
+        pieces = re.split(r"[.!?;](?=[\W_]|$)|\n", text)
+        flat = piecewise(text, _lexicon._flat, _lexicon._flat)  # as detect() reads it
+        expected = [n for n, piece in enumerate(pieces) for _ in _lexicon._flat(piece).split()]
+        sentence = _lexicon._sentences(flat) or [0] * len(flat.split())
+        assert len(sentence) == len(expected) == len(flat.split())
+        same = [a == b for a, b in itertools.pairwise(sentence)]
+        assert same == [a == b for a, b in itertools.pairwise(expected)]
 
     def test_allowlist_cancels_overlapping_terms(self) -> None:
         """An allowlist phrase cancels the terms inside it."""

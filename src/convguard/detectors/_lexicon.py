@@ -27,11 +27,11 @@ import operator
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, NamedTuple, final
+from typing import Any, Final, Literal, NamedTuple, final
 
 from attrs import frozen
 
@@ -51,9 +51,20 @@ __all__ = [
 
 _TOKEN: Final = re.compile(r"[^\W_]+")
 _NON_WORD: Final = re.compile(r"[\W_]")
+# What may end a sentence (see _sentences): . ! ? ; and a line break. In the
+# words-only view they become these separators, which split() takes for
+# spaces like any other, so the words are the same either way.
+_STOP: Final = "\x1c"  # . ! ? ; which end a sentence when a space follows
+_BREAK: Final = "\x1d"  # a line break, which always does
 _PUNCTUATION: Final = str.maketrans(
-    {chr(c): " " for c in range(128) if not chr(c).isalnum() or chr(c) == "_"}
+    {
+        chr(c): _STOP if chr(c) in ".!?;" else _BREAK if chr(c) == "\n" else " "
+        for c in range(128)
+        if not chr(c).isalnum() or chr(c) == "_"
+    }
 )
+# A stop with a word right after it ("3.5", "node.js") ends nothing.
+_STOP_IN_WORD: Final = re.compile(_STOP + r"(?=\S)")
 
 
 def _flat(part: str) -> str:
@@ -76,6 +87,23 @@ def _word_starts(flat: str, indices: Iterable[int]) -> dict[int, int]:
         starts[index] = offset
         reached = index
     return starts
+
+
+def _sentences(flat: str) -> list[int] | None:
+    """Return the number of the sentence of each word of *flat*, or ``None`` for one sentence.
+
+    A sentence ends at . ! ? or ; before a space or the end, and at a line
+    break. *flat* is the words-only view, which marks those with ``_STOP``
+    and ``_BREAK``. Each end becomes a token of its own (a "." is in no
+    word), and the tokens are counted and left out, all at C speed.
+    """
+    inner = flat.strip()
+    if _STOP not in inner and _BREAK not in inner:
+        return None
+    marked = _STOP_IN_WORD.sub(" ", flat) if _STOP in inner else flat
+    tokens = marked.replace(_STOP, " . ").replace(_BREAK, " . ").split()
+    ends_so_far = itertools.accumulate(map(".".__eq__, tokens))
+    return list(itertools.compress(ends_so_far, map(".".__ne__, tokens)))
 
 
 _BRACES: Final = re.compile(r"\{([^{}]*)\}")
@@ -250,7 +278,10 @@ class Rule:
             terms it matched.
         window: The most words the matched terms may span, first to last.
         ordered: Whether the terms must occur in the order of ``lists``.
-        unless: Lists whose presence anywhere in the message cancels it.
+        unless: Lists whose presence in a sentence of the matched terms
+            cancels it ("what is the *history* of the atomic bomb"); one in
+            another sentence does not, so "Stop." before a request cannot
+            switch it off.
         breaks: Lists whose presence between the matched terms cancels it.
         min_coverage: The least share of the message's words its terms must
             cover (``1.0``: the message is nothing but such terms).
@@ -694,9 +725,8 @@ class _CompiledRule:
     # The lists as sets: one C-level test each of whether a message hit them.
     needed: frozenset[int]
     cancels: frozenset[int]
-    # The same two as bit masks (bit i for list i).
+    # The lists it needs as a bit mask (bit i for list i).
     needed_bits: int
-    cancels_bits: int
     # Every list whose hits it reads: its own, cancelling and breaking lists,
     # and its category's allowlist.
     reads_bits: int
@@ -722,7 +752,6 @@ def _compile_rule(
         frozenset(ids[n] for n in rule.lists),
         frozenset(ids[n] for n in rule.unless),
         _bits(ids[n] for n in rule.lists),
-        _bits(ids[n] for n in rule.unless),
         _bits(reads),
     )
 
@@ -789,9 +818,16 @@ def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit
 
 
 def _best_combo(
-    rule: _CompiledRule, hits: Mapping[int, list[Hit]], words: Sequence[str]
+    rule: _CompiledRule,
+    hits: Mapping[int, list[Hit]],
+    words: Sequence[str],
+    cancelled: Callable[[int, int], bool] | None = None,
 ) -> tuple[float, tuple[Hit, ...]] | None:
-    """Return the best-scoring set of hits satisfying the rule, if any."""
+    """Return the best-scoring set of hits satisfying the rule, if any.
+
+    *cancelled*, when given, tells whether the words from first to last
+    (one past) lie in a sentence that cancels the rule.
+    """
     spec = rule.rule
     best: tuple[float, int, tuple[Hit, ...]] | None = None
     pools = [sorted(hits[index]) for index in rule.lists]
@@ -803,6 +839,8 @@ def _best_combo(
         first = min(h[0] for h in combo)
         last = max(h[1] for h in combo)
         if last - first > spec.window:
+            continue
+        if cancelled is not None and cancelled(first, last):
             continue
         if len(combo) > 1 and _clash(combo):
             continue
@@ -858,6 +896,47 @@ def _broken(rule: _CompiledRule, hits: Mapping[int, list[Hit]], combo: Sequence[
     return False
 
 
+class _Cancels:
+    """Which words share a sentence with a hit of some ``unless`` lists.
+
+    Worked out once per message, and only if a rule's ``unless`` list was
+    hit: the sentences first, then a test per tuple of lists.
+    """
+
+    __slots__ = ("_flat", "_hits", "_sentence", "_tests")
+
+    def __init__(self, flat: str, hits: Mapping[int, list[Hit]]) -> None:
+        self._flat = flat
+        self._hits = hits
+        self._sentence: list[int] | Literal[False] | None = False  # False: not read yet
+        self._tests: dict[tuple[int, ...], Callable[[int, int], bool]] = {}
+
+    def test(self, lists: tuple[int, ...]) -> Callable[[int, int], bool] | None:
+        """Return whether the words from first to last (one past) share a sentence with a hit.
+
+        ``None`` when the message is one sentence: it holds the hit, so
+        every match is cancelled.
+        """
+        if self._sentence is False:
+            self._sentence = _sentences(self._flat)
+        sentence = self._sentence
+        if sentence is None:
+            return None
+        test = self._tests.get(lists)
+        if test is None:
+            marked = [False] * (sentence[-1] + 1)
+            for list_id in lists:
+                for first, last, _, _ in self._hits.get(list_id, ()):
+                    for number in range(sentence[first], sentence[last - 1] + 1):
+                        marked[number] = True
+
+            def test(first: int, last: int) -> bool:
+                return True in marked[sentence[first] : sentence[last - 1] + 1]
+
+            self._tests[lists] = test
+        return test
+
+
 @final
 class LexiconDetector:
     """Find categories by lexicon terms and co-occurrence rules, in one scan.
@@ -875,17 +954,17 @@ class LexiconDetector:
     """
 
     __slots__ = (
+        "_all_bits",
         "_allow_ids",
         "_by_list",
         "_categories",
         "_index",
         "_lexicon",
         "_list_count",
-        "_low_bits",
         "_masks",
+        "_needed_bits",
         "_pattern_bits",
         "_patterns",
-        "_rule_keys",
         "_rules",
         "min_score",
         "name",
@@ -931,28 +1010,32 @@ class LexiconDetector:
         self._list_count = len(ids)
         self._patterns = patterns
         # What finding a word tells, at C speed, of the lists a message hits:
-        # those with a term under it may be hit; its one-word terms surely are.
-        # Sets of lists are bit masks here: or-ing a hundred ints is cheaper
-        # than a union of a hundred sets. Per word, the low half holds the
-        # lists with a term indexed under it; the high half its one-word terms.
+        # those with a term under it may be hit. Sets of lists are bit masks
+        # here: or-ing a hundred ints is cheaper than a union of a hundred sets.
         count = len(ids)
         # Words with the same mask share one int: fewer objects to read.
         shared: dict[int, int] = {}
         self._masks = {
             word: shared.setdefault(mask, mask)
             for word, node in root.items()
-            for mask in [node[1] | node[3] | node[5] | node[1] << count]
+            for mask in [node[1] | node[3] | node[5]]
         }
-        self._low_bits = (1 << count) - 1
+        self._all_bits = (1 << count) - 1
         self._pattern_bits = _bits(list_id for list_id, _, _ in patterns)
+        # The strongest first: once one fires at its full weight, the weaker
+        # rules of its category are skipped unread (see _evaluate).
         self._rules = tuple(
-            _compile_rule(index, rule, ids, fillers, self._allow_ids.get(rule.category))
-            for index, rule in enumerate(lexicon.rules)
-            if rule.category in wanted
+            sorted(
+                (
+                    _compile_rule(index, rule, ids, fillers, self._allow_ids.get(rule.category))
+                    for index, rule in enumerate(lexicon.rules)
+                    if rule.category in wanted
+                ),
+                key=lambda compiled: (-compiled.rule.weight, -len(compiled.needed), compiled.index),
+            )
         )
-        # What rules a rule out, as in _plan: bits 0..n-1 the lists it needs,
-        # bits n..2n-1 those that cancel it.
-        self._rule_keys = tuple(r.needed_bits | r.cancels_bits << count for r in self._rules)
+        # The lists each rule needs, as in _plan.
+        self._needed_bits = tuple(r.needed_bits for r in self._rules)
         by_list: dict[int, list[_CompiledRule]] = {}
         for compiled in self._rules:
             by_list.setdefault(compiled.lists[0], []).append(compiled)
@@ -975,24 +1058,19 @@ class LexiconDetector:
     def _plan(self, found: Iterable[str]) -> tuple[list[_CompiledRule], int, Iterable[str]]:
         """Return the rules that may fire on a long message and what they read.
 
-        A rule fires only when each of its lists is hit and none of its
-        ``unless`` lists is. The distinct words of the message that some term
-        is indexed under (*found*) tell, by or-ing one bit mask per word,
-        which lists may be hit and which surely are (those with a one-word
-        term among them), and that rules out most rules. Returned with the
-        rules: the lists they read, as a bit mask, and the words that terms
-        of those lists are indexed under.
+        A rule fires only when each of its lists is hit. The distinct words
+        of the message that some term is indexed under (*found*) tell, by
+        or-ing one bit mask per word, which lists may be hit, and that rules
+        out most rules. Returned with the rules: the lists they read, as a
+        bit mask, and the words that terms of those lists are indexed under.
         """
         found = list(found)
         masks = list(map(self._masks.__getitem__, found))
-        # Bits 0..n-1: lists that may be hit; bits n..2n-1: lists surely hit.
-        both = functools.reduce(operator.or_, masks, 0)
-        # Bits 0..n-1 now the lists that cannot be hit: a rule is ruled out by
-        # one of those it needs, or by one surely hit that cancels it.
-        blocked = (both | self._pattern_bits) ^ self._low_bits
+        # The lists that cannot be hit: a rule needing one of them is ruled out.
+        blocked = functools.reduce(operator.or_, masks, self._pattern_bits) ^ self._all_bits
         rules = list(
             itertools.compress(
-                self._rules, map(operator.not_, map(blocked.__and__, self._rule_keys))
+                self._rules, map(operator.not_, map(blocked.__and__, self._needed_bits))
             )
         )
         if not rules:
@@ -1005,10 +1083,10 @@ class LexiconDetector:
     ) -> tuple[dict[int, list[Hit]], list[_CompiledRule] | None]:
         """Return the hits among *words*, and the rules to try if it planned.
 
-        On a long message, most hits would be common words ("how to", "you",
-        "my") of lists whose rules lack a partner or are cancelled, so it is
-        planned first (:meth:`_plan`) and only the lists the remaining rules
-        read are collected. A short message costs less scanned whole.
+        On a long message, many hits would be common words ("how to", "you",
+        "my") of lists whose rules lack a partner, so it is planned first
+        (:meth:`_plan`) and only the lists the remaining rules read are
+        collected. A short message costs less scanned whole.
         """
         if len(words) <= _PLAN_FROM:
             # Most words are in no term: find the ones that are in one C-level pass.
@@ -1124,7 +1202,7 @@ class LexiconDetector:
             # The rules whose first list was hit.
             by_list = self._by_list
             rules = [rule for list_id in hits for rule in by_list.get(list_id, ())]
-        best = self._evaluate(hits, words, rules)
+        best = self._evaluate(hits, words, rules, flat)
         if not best:
             return ()
         findings: list[Finding] = []
@@ -1155,8 +1233,17 @@ class LexiconDetector:
                 hits.setdefault(list_id, []).append((first, last, weight, match.group()))
 
     def _evaluate(
-        self, hits: dict[int, list[Hit]], words: Sequence[str], rules: Sequence[_CompiledRule]
+        self,
+        hits: dict[int, list[Hit]],
+        words: Sequence[str],
+        rules: Sequence[_CompiledRule],
+        flat: str,
     ) -> dict[str, tuple[float, int, int, str, tuple[Hit, ...]]]:
+        """Return, per category, the best firing rule: score, rank, name and hits.
+
+        The words-only view *flat* is read for its sentences only when a
+        rule's ``unless`` list was hit.
+        """
         # The words each category's allowlist phrases cover: every hit spans
         # one word or more, so a hit overlaps a phrase when it shares a word.
         masks: dict[str, frozenset[int]] = {}
@@ -1172,8 +1259,9 @@ class LexiconDetector:
         # the rules may be tried in any order.
         best: dict[str, tuple[float, int, int, str, tuple[Hit, ...]]] = {}
         hit = hits.keys()
+        cancels: _Cancels | None = None
         for compiled in rules:
-            if not hit >= compiled.needed or not hit.isdisjoint(compiled.cancels):
+            if not hit >= compiled.needed:
                 continue
             rule = compiled.rule
             rank = (len(compiled.needed), -compiled.index)
@@ -1181,7 +1269,13 @@ class LexiconDetector:
             # No score beats the rule's weight: skip it if it cannot win.
             if current is not None and current[:3] >= (rule.weight, *rank):
                 continue
-            result = self._try(compiled, hits, masks.get(rule.category), words)
+            cancelled = None
+            if not hit.isdisjoint(compiled.cancels):
+                cancels = cancels or _Cancels(flat, hits)
+                cancelled = cancels.test(compiled.unless)
+                if cancelled is None:
+                    continue
+            result = self._try(compiled, hits, masks.get(rule.category), words, cancelled)
             if result is None:
                 continue
             score, combo = result
@@ -1195,6 +1289,7 @@ class LexiconDetector:
         hits: dict[int, list[Hit]],
         mask: frozenset[int] | None,
         words: Sequence[str],
+        cancelled: Callable[[int, int], bool] | None,
     ) -> tuple[float, tuple[Hit, ...]] | None:
         """Return the best score and hits of a rule whose lists were all hit."""
         pool = hits
@@ -1206,7 +1301,16 @@ class LexiconDetector:
             if not all(kept.values()):
                 return None
             pool = {**hits, **kept}
-        found = _best_combo(compiled, pool, words)
+        if cancelled is not None:
+            # A hit in a cancelling sentence cancels every combination it is in.
+            kept = {
+                index: [h for h in pool[index] if not cancelled(h[0], h[1])]
+                for index in compiled.lists
+            }
+            if not all(kept.values()):
+                return None
+            pool = {**pool, **kept}
+        found = _best_combo(compiled, pool, words, cancelled)
         if found is None or (
             compiled.rule.min_coverage and not self._covers(compiled, pool, len(words))
         ):
