@@ -61,7 +61,10 @@ def register(subparsers: _SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--obfuscate",
         action="store_true",
-        help="also score leetspeak, zero-width, homoglyph and spacing variants of every item",
+        help=(
+            "also score leetspeak, zero-width, homoglyph, spacing and prefixed "
+            "variants of every item"
+        ),
     )
     parser.add_argument(
         "--threshold",
@@ -138,23 +141,37 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…"
 
 
+# Column heads for the variants, short enough for the table to fit 80 columns.
+_SHORT = {
+    "leetspeak": "leet",
+    "zero_width": "0-width",
+    "homoglyph": "glyphs",
+    "spacing": "spaced",
+    "prefixed": "prefix",
+}
+
+
 def _print_items(output: Output, report: EvalReport, path: str, *, examples: bool) -> None:
     output.heading(f"convguard eval {path}")
     columns = ["category", "support", "precision", "recall", "F1"]
-    if report.variants:
-        columns.extend(report.variants)
-    rows: list[list[object]] = []
-    for score in report.categories:
-        row: list[object] = [
-            score.category,
-            score.support,
-            f"{score.precision:.3f}",
-            f"{score.recall:.3f}",
-            f"{score.f1:.3f}",
-        ]
-        row.extend(f"{score.variant_recall[v]:.3f}" for v in report.variants)
-        rows.append(row)
+    rows = [
+        [s.category, s.support, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}"]
+        for s in report.categories
+    ]
     output.table(f"{report.items} items, threshold {report.threshold}", columns, rows)
+    if report.variants:
+        output.table(
+            "recall on obfuscated variants",
+            ["category", "plain", *(_SHORT.get(v, v) for v in report.variants)],
+            [
+                [
+                    s.category,
+                    f"{s.recall:.2f}",
+                    *(f"{s.variant_recall[v]:.2f}" for v in report.variants),
+                ]
+                for s in report.categories
+            ],
+        )
     output.line(
         f"false positives on {report.negatives} items labelled []: "
         f"terminable {_pct(report.false_positive_rate)}, "
