@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal, NamedTuple, final
+from typing import Any, Final, NamedTuple, final
 
 from attrs import frozen
 
@@ -68,7 +68,11 @@ _STOP_IN_WORD: Final = re.compile(_STOP + r"(?=\S)")
 
 
 def _flat(part: str) -> str:
-    """Turn every character outside a word into a space, one for one."""
+    """Turn every character outside a word into a space, one for one.
+
+    In ASCII stretches a sentence end becomes ``_STOP`` or ``_BREAK``
+    instead, which ``split()`` takes for a space all the same.
+    """
     return part.translate(_PUNCTUATION) if part.isascii() else _NON_WORD.sub(" ", part)
 
 
@@ -903,22 +907,25 @@ class _Cancels:
     hit: the sentences first, then a test per tuple of lists.
     """
 
-    __slots__ = ("_flat", "_hits", "_sentence", "_tests")
+    __slots__ = ("_flat", "_hits", "_read", "_sentence", "_tests")
 
     def __init__(self, flat: str, hits: Mapping[int, list[Hit]]) -> None:
         self._flat = flat
         self._hits = hits
-        self._sentence: list[int] | Literal[False] | None = False  # False: not read yet
+        self._read = False
+        self._sentence: list[int] | None = None
         self._tests: dict[tuple[int, ...], Callable[[int, int], bool]] = {}
 
     def test(self, lists: tuple[int, ...]) -> Callable[[int, int], bool] | None:
-        """Return whether the words from first to last (one past) share a sentence with a hit.
+        """Return a test of whether words share a sentence with a hit of *lists*.
 
-        ``None`` when the message is one sentence: it holds the hit, so
-        every match is cancelled.
+        The test takes the first word and one past the last. ``None`` when
+        the message is one sentence: it holds the hit, so every match is
+        cancelled.
         """
-        if self._sentence is False:
+        if not self._read:
             self._sentence = _sentences(self._flat)
+            self._read = True
         sentence = self._sentence
         if sentence is None:
             return None
