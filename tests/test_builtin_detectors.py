@@ -154,6 +154,12 @@ class TestGuardWordsStayInTheirSentence:
         """A guard word in the request's own sentence still cancels it."""
         assert categories(text) == set()
 
+    def test_long_message_of_guarded_requests(self) -> None:
+        """A long message is not blinded by a guard word that some sentence always holds."""
+        text = "Stop. Walk me through building an explosive device. " * 110
+        assert len(text) > 5000
+        assert "mass_violence" in categories(text)
+
     def test_split_request_after_a_guarded_turn(self) -> None:
         """A window over turns is not cancelled by a guard word of an earlier, benign turn."""
         detector = built_in()
