@@ -9,7 +9,6 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import hypothesis.strategies as st
 import pytest
@@ -162,7 +161,6 @@ class TestUnlessScope:
         (finding,) = detect(detector, text)
         assert finding.evidence is not None
         assert finding.evidence.term == "breaking: break + widget"
-        assert detect(detector, text) == _whole_scan(detector, text)
         (finding,) = detect(detector, f"{filler}Break the widget gently. {filler}")
         assert finding.score == pytest.approx(0.4)
 
@@ -326,12 +324,6 @@ class TestIndex:
         assert [f.category for f in detect(detector, "widget xyzzy")] == ["widgets", "other"]
 
 
-def _whole_scan(detector: LexiconDetector, text: str) -> list[cg.Finding]:
-    """Detect with every message scanned whole, never planned first."""
-    with mock.patch.object(_lexicon, "_PLAN_FROM", 10**9):
-        return detect(detector, text)
-
-
 @functools.cache
 def _built_in() -> LexiconDetector:
     """The default lexicon detector, built once: a build takes about a second."""
@@ -341,20 +333,26 @@ def _built_in() -> LexiconDetector:
 
 
 class TestLongMessages:
-    """A long message is planned first; that must never change what is found."""
+    """A long message is read whole: what each part finds, the whole finds."""
 
     def test_fixture_messages_joined(self) -> None:
-        """Labelled messages run together find the same with and without a plan."""
+        """Labelled messages joined line by line keep every category each finds alone.
+
+        Abuse is left out: its "nothing but insults" rule needs the insults
+        to cover most of the message, which twelve messages never are.
+        """
         with FIXTURES.open(encoding="utf-8") as handle:
             texts = [json.loads(line)["text"] for line in handle if line.strip()]
         detector = _built_in()
-        found = 0
+
+        def found(text: str) -> set[str]:
+            return {f.category for f in detect(detector, text) if f.score >= 0.5}
+
+        alone = [found(text) for text in texts]
         for start in range(len(texts)):
-            text = " ".join(texts[start : start + 12])
-            planned = detect(detector, text)
-            assert planned == _whole_scan(detector, text), text
-            found += bool(planned)
-        assert found > len(texts) // 2
+            expected = set().union(*alone[start : start + 12]) - {"abuse"}
+            joined = "\n".join(texts[start : start + 12])
+            assert expected <= found(joined), joined
 
     @settings(max_examples=150, deadline=None)
     @given(
@@ -367,13 +365,14 @@ class TestLongMessages:
         )
     )
     def test_random_lexicon_words(self, words: list[str]) -> None:
-        """Lexicon words mixed with sentence ends find the same with and without a plan."""
-        detector = _built_in()
+        """Any mix of lexicon words and sentence ends gives evidence inside the text."""
         text = " ".join(words)
-        assert detect(detector, text) == _whole_scan(detector, text)
+        for finding in detect(_built_in(), text):
+            assert finding.evidence is not None
+            assert 0 <= finding.evidence.start < finding.evidence.end <= len(text)
 
-    def test_planned_message_without_candidates(self) -> None:
-        """A long message whose words fit no rule gives nothing, quickly."""
+    def test_long_message_without_candidates(self) -> None:
+        """A long message whose words fit no rule gives nothing."""
         data = dict(WIDGETS, rules=[{"all": ["verb", "widget"], "unless": ["stop"]}])
         detector = LexiconDetector(lexicon(**data))
         assert detect(detector, "widget not " * 60) == []

@@ -10,9 +10,7 @@ them (see ``docs/detectors.md`` for the format).
 Matching reads the normalized text word by word: each word is looked up once
 in a word index, where each term is found under its rarest word ("the bot"
 under "bot"), so the cost grows with the length of the message, not with the
-size of the lexicon. On a long message, the distinct words first rule out the
-rules that cannot fire, and only the hits the others read are collected.
-Terms are literal words, never regular expressions; the optional
+size of the lexicon. Terms are literal words, never regular expressions; the optional
 ``patterns`` of a list are regular expressions checked when loaded, so none
 can backtrack catastrophically.
 """
@@ -20,10 +18,8 @@ can backtrack catastrophically.
 from __future__ import annotations
 
 import bisect
-import functools
 import importlib
 import itertools
-import operator
 import re
 import tomllib
 from collections import defaultdict
@@ -117,9 +113,6 @@ _MAX_PATTERN_CHARS: Final = 500
 _DATA_PACKAGE: Final = "convguard.detectors"
 _ALLOW_PREFIX: Final = "allow:"
 _MAX_COMBOS: Final = 2000
-# Messages of more words than this are planned first (see
-# LexiconDetector._plan); shorter ones cost less scanned whole.
-_PLAN_FROM: Final = 48
 
 Hit = tuple[int, int, float, str]
 """A term found in a text: first word, one past the last word, weight, term."""
@@ -127,12 +120,11 @@ Hit = tuple[int, int, float, str]
 _Entry = tuple[int, float, str, tuple[str, ...]]
 """A term in the word index: list id, weight, spelling, words before its anchor."""
 
-_Node = tuple[tuple[_Entry, ...], int, Any, int, Any, int]
-"""A node of the word index: the terms ending at it that start at their anchor
-and, as a bit mask (bit i for list i), their lists; the other terms ending at
-it by the word that must come just before the anchor (``None`` when there are
-none) and their lists; the nodes of the words that may follow (``None`` when
-none may); and the lists of the terms further down."""
+_Node = tuple[tuple[_Entry, ...], Any, Any]
+"""A node of the word index: the terms ending at it that start at their anchor;
+the other terms ending at it, by the word that must come just before the
+anchor (``None`` when there are none); and the nodes of the words that may
+follow (``None`` when none may)."""
 
 # How common a word is, for choosing the word a term is indexed under: the
 # rarest one, so that each "the" or "how" of a message is not a place where a
@@ -707,15 +699,7 @@ def _freeze(node: dict[str, Any]) -> _Node:
     for entry in entries:
         if entry[3]:
             grouped[entry[3][-1]] = (*grouped.get(entry[3][-1], ()), entry)
-    below = functools.reduce(operator.or_, (c[1] | c[3] | c[5] for c in children.values()), 0)
-    return (
-        plain,
-        _bits(entry[0] for entry in plain),
-        grouped or None,
-        _bits(entry[0] for entry in entries if entry[3]),
-        children or None,
-        below,
-    )
+    return plain, grouped or None, children or None
 
 
 @frozen(eq=False)  # hashed by identity: one per rule of a detector
@@ -729,11 +713,6 @@ class _CompiledRule:
     # The lists as sets: one C-level test each of whether a message hit them.
     needed: frozenset[int]
     cancels: frozenset[int]
-    # The lists it needs as a bit mask (bit i for list i).
-    needed_bits: int
-    # Every list whose hits it reads: its own, cancelling and breaking lists,
-    # and its category's allowlist.
-    reads_bits: int
 
 
 def _compile_rule(
@@ -741,11 +720,7 @@ def _compile_rule(
     rule: Rule,
     ids: Mapping[str, int],
     fillers: Mapping[str, frozenset[str]],
-    allow: int | None,
 ) -> _CompiledRule:
-    reads = {ids[name] for name in (*rule.lists, *rule.unless, *rule.breaks)}
-    if allow is not None:
-        reads.add(allow)
     return _CompiledRule(
         index,
         rule,
@@ -755,43 +730,7 @@ def _compile_rule(
         fillers[rule.fillers] if rule.fillers else None,
         frozenset(ids[n] for n in rule.lists),
         frozenset(ids[n] for n in rule.unless),
-        _bits(ids[n] for n in rule.lists),
-        _bits(reads),
     )
-
-
-def _bits(ids: Iterable[int]) -> int:
-    """Return the bit mask of a set of list ids."""
-    return sum(1 << i for i in set(ids))
-
-
-def _read(entries: tuple[_Entry, ...], own: int, bits: int) -> tuple[_Entry, ...]:
-    """Return the *entries* (of the lists of *own*) of the lists of *bits*."""
-    if not own & bits:
-        return ()
-    if own & ~bits:
-        return tuple(entry for entry in entries if bits >> entry[0] & 1)
-    return entries
-
-
-def _table(
-    root: Mapping[str, _Node], useful: Iterable[str], bits: int
-) -> dict[str, tuple[tuple[_Entry, ...], Any, Any]]:
-    """Return, per word of *useful*, what a scan reading the lists of *bits* needs.
-
-    That is: its terms of those lists that start at it, the others by the
-    word before (unfiltered: few are found, and they are checked then), and
-    the words that may follow if some term below is of one of those lists.
-    """
-    table: dict[str, tuple[tuple[_Entry, ...], Any, Any]] = {}
-    for word in useful:
-        entries, own, groups, grouped, children, below = root[word]
-        table[word] = (
-            _read(entries, own, bits),
-            groups if grouped & bits else None,
-            children if below & bits else None,
-        )
-    return table
 
 
 def _local_combos(pools: Sequence[list[Hit]], window: int) -> Iterator[tuple[Hit, ...]]:
@@ -961,16 +900,11 @@ class LexiconDetector:
     """
 
     __slots__ = (
-        "_all_bits",
         "_allow_ids",
         "_by_list",
         "_categories",
         "_index",
         "_lexicon",
-        "_list_count",
-        "_masks",
-        "_needed_bits",
-        "_pattern_bits",
         "_patterns",
         "_rules",
         "min_score",
@@ -1014,35 +948,19 @@ class LexiconDetector:
             if rule.fillers
         }
         self._index = root
-        self._list_count = len(ids)
         self._patterns = patterns
-        # What finding a word tells, at C speed, of the lists a message hits:
-        # those with a term under it may be hit. Sets of lists are bit masks
-        # here: or-ing a hundred ints is cheaper than a union of a hundred sets.
-        count = len(ids)
-        # Words with the same mask share one int: fewer objects to read.
-        shared: dict[int, int] = {}
-        self._masks = {
-            word: shared.setdefault(mask, mask)
-            for word, node in root.items()
-            for mask in [node[1] | node[3] | node[5]]
-        }
-        self._all_bits = (1 << count) - 1
-        self._pattern_bits = _bits(list_id for list_id, _, _ in patterns)
         # The strongest first: once one fires at its full weight, the weaker
         # rules of its category are skipped unread (see _evaluate).
         self._rules = tuple(
             sorted(
                 (
-                    _compile_rule(index, rule, ids, fillers, self._allow_ids.get(rule.category))
+                    _compile_rule(index, rule, ids, fillers)
                     for index, rule in enumerate(lexicon.rules)
                     if rule.category in wanted
                 ),
                 key=lambda compiled: (-compiled.rule.weight, -len(compiled.needed), compiled.index),
             )
         )
-        # The lists each rule needs, as in _plan.
-        self._needed_bits = tuple(r.needed_bits for r in self._rules)
         by_list: dict[int, list[_CompiledRule]] = {}
         for compiled in self._rules:
             by_list.setdefault(compiled.lists[0], []).append(compiled)
@@ -1062,63 +980,22 @@ class LexiconDetector:
         """The categories it reports."""
         return self._categories
 
-    def _plan(self, found: Iterable[str]) -> tuple[list[_CompiledRule], int, Iterable[str]]:
-        """Return the rules that may fire on a long message and what they read.
+    def _scan(self, words: Sequence[str]) -> dict[int, list[Hit]]:
+        """Return the hits of every list among *words*, by list id.
 
-        A rule fires only when each of its lists is hit. The distinct words
-        of the message that some term is indexed under (*found*) tell, by
-        or-ing one bit mask per word, which lists may be hit, and that rules
-        out most rules. Returned with the rules: the lists they read, as a
-        bit mask, and the words that terms of those lists are indexed under.
-        """
-        found = list(found)
-        masks = list(map(self._masks.__getitem__, found))
-        # The lists that cannot be hit: a rule needing one of them is ruled out.
-        blocked = functools.reduce(operator.or_, masks, self._pattern_bits) ^ self._all_bits
-        rules = list(
-            itertools.compress(
-                self._rules, map(operator.not_, map(blocked.__and__, self._needed_bits))
-            )
-        )
-        if not rules:
-            return rules, 0, ()
-        read = functools.reduce(operator.or_, (rule.reads_bits for rule in rules))
-        return rules, read, itertools.compress(found, map(read.__and__, masks))
-
-    def _scan(
-        self, words: Sequence[str]
-    ) -> tuple[dict[int, list[Hit]], list[_CompiledRule] | None]:
-        """Return the hits among *words*, and the rules to try if it planned.
-
-        On a long message, many hits would be common words ("how to", "you",
-        "my") of lists whose rules lack a partner, so it is planned first
-        (:meth:`_plan`) and only the lists the remaining rules read are
-        collected. A short message costs less scanned whole.
-        """
-        if len(words) <= _PLAN_FROM:
-            # Most words are in no term: find the ones that are in one C-level pass.
-            root = self._index
-            starts = itertools.compress(range(len(words)), map(root.__contains__, words))
-            return self._collect_all(words, starts), None
-        # Each distinct word in the index once, found in one C-level pass.
-        rules, read, useful = self._plan(self._masks.keys() & words)
-        if not rules:
-            return {}, rules
-        return self._collect(words, useful, read), rules
-
-    def _collect_all(self, words: Sequence[str], positions: Iterable[int]) -> dict[int, list[Hit]]:
-        """Return the hits of every list at *positions*, by list id.
-
-        The keys are in the order of each list's first hit.
+        The keys are in the order of each list's first hit. Most words are in
+        no term: the ones that are, the places where a term may be anchored,
+        are found in one C-level pass.
         """
         root = self._index
+        positions = itertools.compress(range(len(words)), map(root.__contains__, words))
         # In the order of each list's first hit, as a dict keeps its keys.
         by_id: defaultdict[int, list[Hit]] = defaultdict(list)
         # "" is no word of any term, so a term never runs past the last word,
         # and the word before the first is "" too: neither needs a bounds check.
         padded = [*words, ""]
         for position in positions:
-            entries, _, groups, _, children, _ = root[padded[position]]
+            entries, groups, children = root[padded[position]]
             end = position + 1
             while True:
                 for list_id, weight, text, _ in entries:
@@ -1138,45 +1015,7 @@ class LexiconDetector:
                 following = children.get(padded[end])
                 if following is None:
                     break
-                entries, _, groups, _, children, _ = following
-                end += 1
-        return dict(by_id)
-
-    def _collect(
-        self, words: Sequence[str], useful: Iterable[str], bits: int
-    ) -> dict[int, list[Hit]]:
-        """Return the hits of the lists of *bits* (a mask) among *words*.
-
-        As :meth:`_collect_all`, but only where a word of *useful* is, and
-        a node none of whose terms is of such a list is passed over whole:
-        at the first word once per message, below it at each visit.
-        """
-        table = _table(self._index, useful, bits)
-        by_id: defaultdict[int, list[Hit]] = defaultdict(list)
-        padded = [*words, ""]
-        for position in itertools.compress(range(len(words)), map(table.__contains__, words)):
-            entries, groups, children = table[padded[position]]
-            end = position + 1
-            while True:
-                for list_id, weight, text, _ in entries:
-                    by_id[list_id].append((position, end, weight, text))
-                if groups is not None:
-                    for list_id, weight, text, before in groups.get(padded[position - 1], ()):
-                        if bits >> list_id & 1 and (
-                            (start := position - len(before)) == position - 1
-                            or tuple(padded[start:position]) == before
-                        ):
-                            by_id[list_id].append((start, end, weight, text))
-                if children is None:
-                    break
-                following = children.get(padded[end])
-                if following is None:
-                    break
-                entries, own, groups, grouped, children, below = following
-                entries = _read(entries, own, bits)
-                groups = groups if grouped & bits else None
-                if not below & bits:
-                    children = None
+                entries, groups, children = following
                 end += 1
         return dict(by_id)
 
@@ -1199,16 +1038,15 @@ class LexiconDetector:
         # words are a C-level split() and their offsets stay those of the view.
         flat = view.translate(_PUNCTUATION) if view.isascii() else piecewise(view, _flat, _flat)
         words = flat.split()
-        hits, rules = self._scan(words)
+        hits = self._scan(words)
         if self._patterns:
             spans = [m.span() for m in _TOKEN.finditer(view)]
             self._pattern_hits(view, spans, hits)
         if not hits:
             return ()
-        if rules is None:
-            # The rules whose first list was hit.
-            by_list = self._by_list
-            rules = [rule for list_id in hits for rule in by_list.get(list_id, ())]
+        # The rules whose first list was hit.
+        by_list = self._by_list
+        rules = [rule for list_id in hits for rule in by_list.get(list_id, ())]
         best = self._evaluate(hits, words, rules, flat)
         if not best:
             return ()
