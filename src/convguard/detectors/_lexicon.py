@@ -1138,23 +1138,21 @@ class LexiconDetector:
     ) -> tuple[float, tuple[Hit, ...]] | None:
         """Return the best score and hits of a rule whose lists were all hit."""
         pool = hits
-        if mask:
+        if mask or cancelled is not None:
+            # A hit inside an allowlist phrase does not count, and a hit in a
+            # cancelling sentence cancels every combination it is in.
             kept = {
-                index: [h for h in hits[index] if mask.isdisjoint(range(h[0], h[1]))]
+                index: [
+                    h
+                    for h in hits[index]
+                    if (not mask or mask.isdisjoint(range(h[0], h[1])))
+                    and (cancelled is None or not cancelled(h[0], h[1]))
+                ]
                 for index in compiled.lists
             }
             if not all(kept.values()):
                 return None
             pool = {**hits, **kept}
-        if cancelled is not None:
-            # A hit in a cancelling sentence cancels every combination it is in.
-            kept = {
-                index: [h for h in pool[index] if not cancelled(h[0], h[1])]
-                for index in compiled.lists
-            }
-            if not all(kept.values()):
-                return None
-            pool = {**pool, **kept}
         found = _best_combo(compiled, pool, words, cancelled)
         if found is None or (
             compiled.rule.min_coverage and not self._covers(compiled, pool, len(words))
