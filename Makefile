@@ -2,25 +2,39 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Every install goes through the pinned set; `make lock` re-pins on purpose.
+PINS   := requirements/constraints.txt
+PIP    := $(BIN)/python -m pip install --quiet -c $(PINS)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint types unit bench eval docs clean
+.PHONY: demo test test-latest lock lint types unit bench eval docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(PINS) pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(BIN)/python pyproject.toml $(PINS)
+	$(PIP) -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 ## demo: set up and run the narrated walk-through
 demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	$(PIP) -e '.[cli]'
 	$(BIN)/convguard demo
 
 ## test: set up, then lint, type-check and run the tests with coverage
 test: $(STAMP) lint types unit
+
+## test-latest: the same checks in .venv-latest with the newest releases pyproject.toml allows
+test-latest:
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(MAKE) lint types unit VENV=.venv-latest STAMP=.venv-latest/bin/python
+
+## lock: re-pin requirements/constraints.txt to the newest releases pyproject.toml allows
+lock:
+	PYTHON=$(PYTHON) scripts/lock.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples docs eval
@@ -50,8 +64,8 @@ eval: $(STAMP)
 
 ## docs: build the documentation site, failing on any warning
 docs: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(PIP) -e '.[docs]'
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) build .coverage .mypy_cache .ruff_cache .pytest_cache htmlcov
+	rm -rf $(VENV) .venv-latest build .coverage .mypy_cache .ruff_cache .pytest_cache htmlcov

@@ -473,3 +473,25 @@ class TestEachCheck:
             detectors = (cg.testing.ScriptedDetector({"!!": "abuse"}),)
 
         assert WithDetectors().guard.detectors[0].name == "scripted"
+
+
+class TestSettings:
+    def test_class_attributes_reach_the_test_case(self) -> None:
+        """max_examples and step_count become the TestCase's Hypothesis settings."""
+
+        class Small(PolicyContract):
+            max_examples = 7
+            step_count = 5
+
+        assert Small.TestCase.settings.max_examples == 7
+        assert Small.TestCase.settings.stateful_step_count == 5
+        assert PolicyContract.TestCase.settings.max_examples == 60
+
+    def test_a_settings_decorator_wins(self) -> None:
+        """@settings on a subclass overrides the class attributes, as Hypothesis documents."""
+
+        @settings(max_examples=3)
+        class Decorated(PolicyContract):
+            max_examples = 50
+
+        assert Decorated.TestCase.settings.max_examples == 3

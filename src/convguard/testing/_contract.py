@@ -219,17 +219,10 @@ class PolicyContract(RuleBasedStateMachine):
         """Return a fresh store for one run (a :class:`~convguard.MemoryStore`)."""
         return MemoryStore()
 
-    @classmethod
-    def _to_test_case(cls) -> Any:  # type: ignore[override] # noqa: ANN401 - Hypothesis's private hook
-        # Modest settings keep a user's suite fast; Hypothesis reads them here.
-        case = super()._to_test_case()
-        case.settings = settings(
-            max_examples=cls.max_examples,
-            stateful_step_count=cls.step_count,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        return case
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give each subclass's ``TestCase`` the modest settings it asks for."""
+        super().__init_subclass__(**kwargs)
+        _apply_settings(cls)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -505,3 +498,17 @@ class PolicyContract(RuleBasedStateMachine):
                     "replay_same_verdicts",
                     f"user turn {message.id!r} gave {old.action} but replays as {new.action}",
                 )
+
+
+def _apply_settings(cls: type[PolicyContract]) -> None:
+    # Hypothesis's public way: assign to the class's TestCase.settings. A
+    # ``@settings(...)`` decorator on the subclass runs later and wins.
+    cls.TestCase.settings = settings(
+        max_examples=cls.max_examples,
+        stateful_step_count=cls.step_count,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+_apply_settings(PolicyContract)
