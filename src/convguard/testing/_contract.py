@@ -48,7 +48,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 from .._errors import ConfigurationError, ConversationEndedError, ConvguardError
 
@@ -219,7 +219,7 @@ class PolicyContract(RuleBasedStateMachine):
         """Return a fresh store for one run (a :class:`~convguard.MemoryStore`)."""
         return MemoryStore()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         """Give each subclass's ``TestCase`` the modest settings it asks for."""
         super().__init_subclass__(**kwargs)
         _apply_settings(cls)
