@@ -62,6 +62,14 @@ def scripted() -> ScriptedDetector:
     return ScriptedDetector({"[abuse]": "abuse"})
 
 
+def protective() -> list[ScriptedDetector]:
+    """Return a concern-level and a full self-harm detector (for ``--detectors``)."""
+    return [
+        ScriptedDetector({"[sh?]": "self_harm_risk"}, score=0.4, name="concern"),
+        ScriptedDetector({"[sh!]": "self_harm_risk"}),
+    ]
+
+
 def failing_factory() -> list[Exploding]:
     """Raise while building the detectors."""
     raise ValueError("no detectors today")
@@ -159,6 +167,48 @@ class TestFigures:
         data = report.to_dict()
         assert data["categories"]["abuse"]["precision"] == pytest.approx(0.5)
         json.dumps(data)
+
+    def test_ending_blocked_and_support_on_non_protective_items(self) -> None:
+        """Ending counts as blocked from the concern threshold, SUPPORT from the threshold."""
+        concern = ScriptedDetector({"[sh?]": "self_harm_risk"}, score=0.4, name="concern")
+        full = ScriptedDetector({"[sh!]": "self_harm_risk", "[h2o!]": "harm_to_others_risk"})
+        items = [
+            EvalItem("1", "[sh?]", frozenset({"self_harm_risk"})),
+            EvalItem("2", "[sh!]", frozenset({"self_harm_risk"})),
+            EvalItem("3", "nothing", frozenset({"self_harm_risk"})),
+            # Any protective category blocks ending, not only the labelled one.
+            EvalItem("4", "[sh?]", frozenset({"harm_to_others_risk"})),
+            EvalItem("5", "[sh!]", frozenset()),
+            EvalItem("6", "[sh?]", frozenset({"abuse"})),
+            EvalItem("7", "benign", frozenset()),
+            EvalItem("8", "[h2o!]", frozenset({"abuse", "mass_violence"})),
+        ]
+        report = evaluate(items, [concern, full])
+        assert report.concern_threshold == 0.3
+        assert report.protective_items == 4
+        assert report.ending_blocked == pytest.approx(3 / 4)
+        assert report.ending_blocked_by_category == {
+            "self_harm_risk": pytest.approx(2 / 3),
+            "harm_to_others_risk": 1.0,
+        }
+        assert report.non_protective_items == 4
+        assert report.support_on_non_protective == pytest.approx(2 / 4)
+        assert report.blocked_on_non_protective == pytest.approx(3 / 4)
+        data = report.to_dict()
+        assert data["concern_threshold"] == 0.3
+        assert data["ending_blocked"]["rate"] == pytest.approx(0.75)
+        assert data["non_protective"]["support_rate"] == pytest.approx(0.5)
+        stricter = evaluate(items, [concern, full], concern_threshold=0.5)
+        assert stricter.ending_blocked == pytest.approx(1 / 4)
+        assert stricter.blocked_on_non_protective == pytest.approx(2 / 4)
+
+    def test_no_protective_items(self) -> None:
+        """Without protective items nothing was missed; without others nothing was supported."""
+        report = evaluate([EvalItem("1", "[abuse]", frozenset({"abuse"}))], [SCRIPTED])
+        assert (report.protective_items, report.ending_blocked) == (0, 1.0)
+        assert report.ending_blocked_by_category == {}
+        empty = evaluate([], [SCRIPTED])
+        assert (empty.non_protective_items, empty.support_on_non_protective) == (0, 0.0)
 
     def test_obfuscated_variants(self) -> None:
         """With obfuscation, recall per variant is reported beside the plain one."""
@@ -318,6 +368,60 @@ class TestCommand:
         """A threshold outside 0..1 is refused."""
         assert main(["eval", str(FIXTURES / "items.jsonl"), "--threshold", "2"]) == 2
         assert "--threshold" in capsys.readouterr().err
+        assert main(["eval", str(FIXTURES / "items.jsonl"), "--concern-threshold", "-1"]) == 2
+        assert "--concern-threshold must be within 0..1" in capsys.readouterr().err
+
+    def test_ending_blocked_is_reported(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Every output, --summary included, gives ending blocked and SUPPORT on other items."""
+        path = write_jsonl(
+            tmp_path / "i.jsonl",
+            [
+                item("a", "[sh?] secret-one", "self_harm_risk"),
+                item("b", "secret-two", "harm_to_others_risk"),
+                item("c", "[sh?] secret-three"),
+                item("d", "[sh!] secret-four", "abuse"),
+            ],
+        )
+        scripted = ["--detectors", f"{__name__}:protective"]
+        assert main(["eval", str(path), "--plain", "--summary", *scripted]) == 0
+        out = capsys.readouterr().out
+        assert "ending blocked (a protective finding >= 0.3) on 2 protective items: 50.0%" in out
+        assert "self_harm_risk 100.0%, harm_to_others_risk 0.0%" in out
+        assert (
+            "SUPPORT on 2 items labelled [] or terminable only: 50.0% (ending blocked 100.0%)"
+            in out
+        )
+        assert "secret" not in out
+        assert main(["eval", str(path), "--json", "--summary", *scripted]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["ending_blocked"] == {
+            "items": 2,
+            "rate": 0.5,
+            "by_category": {"self_harm_risk": 1.0, "harm_to_others_risk": 0.0},
+        }
+        assert data["non_protective"] == {
+            "items": 2,
+            "support_rate": 0.5,
+            "ending_blocked_rate": 1.0,
+        }
+        assert main(["eval", str(path), "--json", "--concern-threshold", "0.5", *scripted]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["concern_threshold"] == 0.5
+        assert data["ending_blocked"]["rate"] == 0.0
+        assert data["non_protective"]["ending_blocked_rate"] == 0.5
+
+    @pytest.mark.skipif(importlib.util.find_spec("rich") is None, reason="needs rich")
+    def test_ending_blocked_in_rich_output(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The rich output gives the same figures."""
+        path = write_jsonl(tmp_path / "i.jsonl", [item("a", "[sh?]", "self_harm_risk")])
+        assert main(["eval", str(path), "--detectors", f"{__name__}:protective"]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "on 1 protective items: 100.0%" in out
+        assert "SUPPORT on 0 items labelled [] or terminable only: 0.0%" in out
 
     def test_threshold_changes_what_counts(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A threshold of 1.0 counts only the strongest findings."""

@@ -11,6 +11,14 @@ Two kinds of JSON Lines file are read:
   ordinary assistant reply between turns, and the action taken is compared
   with the expected one.
 
+Besides the per-category figures, an items run reports the two that decide
+whether a user at risk is kept safe: *ending blocked*, the share of items
+labelled with a protective category that carry any protective finding at the
+concern threshold or above (such a turn is never ended), and *SUPPORT on
+non-protective items*, the share of items labelled ``[]`` or with terminable
+categories only that carry a protective finding at the category threshold
+(they would be answered with crisis resources they did not need).
+
 ``obfuscate=True`` adds leetspeak, zero-width, homoglyph, spacing and
 prefixed variants of every labelled item and reports their recall beside the
 plain figures.
@@ -30,6 +38,7 @@ from attrs import field, frozen
 
 from ._errors import FormatError
 from ._findings import Finding
+from ._policy import PolicyConfig
 from ._taxonomy import PROTECTIVE, TERMINABLE, Category
 from .detectors._normalize import normalize
 from .detectors._protocols import DetectionContext, Detector
@@ -55,6 +64,17 @@ EVAL_CATEGORIES: Final = (
     Category.SELF_HARM_RISK.value,
     Category.HARM_TO_OTHERS_RISK.value,
 )
+
+
+def _default_concern_threshold() -> float:
+    """Return the policy's default concern threshold (0.3 where it has none)."""
+    field_info = PolicyConfig.model_fields.get("concern_threshold")
+    default = getattr(field_info, "default", None)
+    return float(default) if isinstance(default, int | float) else 0.3
+
+
+#: The score from which a protective finding blocks ending (the policy's default).
+DEFAULT_CONCERN_THRESHOLD: Final = _default_concern_threshold()
 _ACTIONS: Final = frozenset({"allow", "redirect", "warn", "support", "end"})
 _WORST: Final = 10
 
@@ -359,6 +379,20 @@ class EvalReport:
         threshold: The score a finding needed to count.
         variants: The obfuscation variants scored (empty when none).
         errors: Detector failures, as ``"detector: message"``.
+        concern_threshold: The score from which a protective finding blocks
+            ending.
+        protective_items: Items labelled with a protective category.
+        ending_blocked: Share of those with any protective finding at
+            ``concern_threshold`` or above (any protective category counts:
+            either blocks ending).
+        ending_blocked_by_category: The same share per protective category,
+            over the items labelled with it.
+        non_protective_items: Items labelled ``[]`` or terminable only.
+        support_on_non_protective: Share of those with a protective finding
+            at ``threshold`` or above (answered with SUPPORT).
+        blocked_on_non_protective: Share of those with a protective finding at
+            ``concern_threshold`` or above (an end the user earned would be
+            blocked).
     """
 
     items: int
@@ -373,6 +407,13 @@ class EvalReport:
     threshold: float
     variants: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    concern_threshold: float = DEFAULT_CONCERN_THRESHOLD
+    protective_items: int = 0
+    ending_blocked: float = 1.0
+    ending_blocked_by_category: Mapping[str, float] = field(factory=dict)
+    non_protective_items: int = 0
+    support_on_non_protective: float = 0.0
+    blocked_on_non_protective: float = 0.0
 
     def category(self, name: str) -> CategoryScore:
         """Return the score of one category.
@@ -394,6 +435,17 @@ class EvalReport:
             "threshold": self.threshold,
             "false_positive_rate": self.false_positive_rate,
             "protective_false_positive_rate": self.protective_false_positive_rate,
+            "concern_threshold": self.concern_threshold,
+            "ending_blocked": {
+                "items": self.protective_items,
+                "rate": self.ending_blocked,
+                "by_category": dict(self.ending_blocked_by_category),
+            },
+            "non_protective": {
+                "items": self.non_protective_items,
+                "support_rate": self.support_on_non_protective,
+                "ending_blocked_rate": self.blocked_on_non_protective,
+            },
             "latency_us": {"median": self.latency_median_us, "p99": self.latency_p99_us},
             "variants": list(self.variants),
             "categories": {
@@ -477,12 +529,54 @@ def _score_variants(  # noqa: PLR0913 - the tallies of one run
                 misses.append(Miss(item.id, text, category, score, variant))
 
 
-def evaluate(
+class _Blocking:
+    """The tallies behind "ending blocked" and "SUPPORT on non-protective items"."""
+
+    __slots__ = (
+        "blocked",
+        "blocked_in",
+        "labelled",
+        "others",
+        "others_blocked",
+        "others_supported",
+        "protective",
+    )
+
+    def __init__(self) -> None:
+        self.protective = self.blocked = 0
+        self.others = self.others_blocked = self.others_supported = 0
+        self.labelled: dict[str, int] = {}
+        self.blocked_in: dict[str, int] = {}
+
+    def add(
+        self,
+        item: EvalItem,
+        best: Mapping[str, tuple[float, str]],
+        threshold: float,
+        concern_threshold: float,
+    ) -> None:
+        top = max((best[c][0] for c in PROTECTIVE if c in best), default=0.0)
+        blocked = top >= concern_threshold
+        protective_labels = [str(c) for c in item.labels & PROTECTIVE]
+        if protective_labels:
+            self.protective += 1
+            self.blocked += blocked
+            for category in protective_labels:
+                self.labelled[category] = self.labelled.get(category, 0) + 1
+                self.blocked_in[category] = self.blocked_in.get(category, 0) + blocked
+        else:
+            self.others += 1
+            self.others_blocked += blocked
+            self.others_supported += top >= threshold
+
+
+def evaluate(  # noqa: PLR0913 - options after the star, each with a default
     items: Sequence[EvalItem],
     detectors: Sequence[Detector],
     *,
     obfuscate: bool = False,
     threshold: float = 0.5,
+    concern_threshold: float = DEFAULT_CONCERN_THRESHOLD,
     progress: Callable[[Iterable[EvalItem]], Iterator[EvalItem]] | None = None,
 ) -> EvalReport:
     """Score *detectors* on labelled *items*.
@@ -492,6 +586,8 @@ def evaluate(
         detectors: The detectors, run in order on a fresh context per message.
         obfuscate: Also score the obfuscated variants of every labelled item.
         threshold: The score a finding needs to count.
+        concern_threshold: The score from which a protective finding blocks
+            ending (for the "ending blocked" figures).
         progress: Wraps the item iterator (for a progress bar).
 
     Returns:
@@ -509,6 +605,7 @@ def evaluate(
     alarms: list[Miss] = []
     errors: list[str] = []
     negatives = flagged_terminable = flagged_protective = 0
+    blocking = _Blocking()
     iterator: Iterable[EvalItem] = items if progress is None else progress(items)
     for item in iterator:
         best, elapsed = _run(detectors, item.text, errors)
@@ -518,6 +615,7 @@ def evaluate(
             negatives += 1
             flagged_terminable += bool(flagged & TERMINABLE)
             flagged_protective += bool(flagged & PROTECTIVE)
+        blocking.add(item, best, threshold, concern_threshold)
         for category in categories:
             labelled = category in item.labels
             support[category] += labelled
@@ -569,6 +667,17 @@ def evaluate(
         threshold=threshold,
         variants=tuple(_VARIANTS) if obfuscate else (),
         errors=tuple(dict.fromkeys(errors))[:_WORST],
+        concern_threshold=concern_threshold,
+        protective_items=blocking.protective,
+        ending_blocked=_ratio(blocking.blocked, blocking.protective, 1.0),
+        ending_blocked_by_category={
+            category: _ratio(blocking.blocked_in[category], blocking.labelled[category], 1.0)
+            for category in categories
+            if category in blocking.labelled
+        },
+        non_protective_items=blocking.others,
+        support_on_non_protective=_ratio(blocking.others_supported, blocking.others, 0.0),
+        blocked_on_non_protective=_ratio(blocking.others_blocked, blocking.others, 0.0),
     )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._engine import check_detectors
 from .._errors import ConfigurationError
 from .._eval import (
+    DEFAULT_CONCERN_THRESHOLD,
     ConversationReport,
     EvalReport,
     evaluate,
@@ -71,6 +72,15 @@ def register(subparsers: _SubParsersAction[argparse.ArgumentParser]) -> None:
         type=float,
         default=0.5,
         help="the score a finding needs to count (default 0.5)",
+    )
+    parser.add_argument(
+        "--concern-threshold",
+        type=float,
+        default=DEFAULT_CONCERN_THRESHOLD,
+        help=(
+            "the score from which a protective finding blocks ending, for the "
+            f"'ending blocked' figures (default {DEFAULT_CONCERN_THRESHOLD}, the policy's)"
+        ),
     )
     parser.add_argument(
         "--summary",
@@ -178,6 +188,23 @@ def _print_items(output: Output, report: EvalReport, path: str, *, examples: boo
         f"protective {_pct(report.protective_false_positive_rate)}"
     )
     output.line(
+        f"ending blocked (a protective finding >= {report.concern_threshold}) on "
+        f"{report.protective_items} protective items: {_pct(report.ending_blocked)}"
+    )
+    if report.ending_blocked_by_category:
+        output.line(
+            "  "
+            + ", ".join(
+                f"{category} {_pct(share)}"
+                for category, share in report.ending_blocked_by_category.items()
+            )
+        )
+    output.line(
+        f"SUPPORT on {report.non_protective_items} items labelled [] or terminable only: "
+        f"{_pct(report.support_on_non_protective)} "
+        f"(ending blocked {_pct(report.blocked_on_non_protective)})"
+    )
+    output.line(
         f"latency per message (normalization + detectors): median "
         f"{report.latency_median_us:.1f} µs, p99 {report.latency_p99_us:.1f} µs"
     )
@@ -237,12 +264,17 @@ def run(args: argparse.Namespace) -> int:
         0 when the file was scored (whatever the figures).
 
     Raises:
-        ConfigurationError: For a bad ``--detectors`` or ``--threshold``.
+        ConfigurationError: For a bad ``--detectors``, ``--threshold`` or
+            ``--concern-threshold``.
         FormatError: For a malformed file (naming the file and line).
     """
-    if not 0.0 <= args.threshold <= 1.0:
-        msg = f"--threshold must be within 0..1, got {args.threshold}"
-        raise ConfigurationError(msg)
+    for option, value in (
+        ("--threshold", args.threshold),
+        ("--concern-threshold", args.concern_threshold),
+    ):
+        if not 0.0 <= value <= 1.0:
+            msg = f"{option} must be within 0..1, got {value}"
+            raise ConfigurationError(msg)
     detectors = None if args.detectors is None else load_detectors(args.detectors)
     output = Output(plain=args.plain or args.json)
     kind, records = load_eval_file(args.file)
@@ -255,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
             default_detectors() if detectors is None else detectors,
             obfuscate=args.obfuscate,
             threshold=args.threshold,
+            concern_threshold=args.concern_threshold,
             progress=None if args.json else _progress(output, "scoring"),
         )
     else:
