@@ -62,6 +62,18 @@ class TestRoundTrip:
         assert imported.messages() == conv.messages()
         assert imported.tip == conv.tip
 
+    @given(OPS)
+    @settings(max_examples=30, deadline=None)
+    def test_plain_pydantic_json_round_trip(self, ops: list[tuple[str, str, int]]) -> None:
+        """model_dump_json() writes "schema", so model_validate_json() reads the record back."""
+        conv = build_guard().start(metadata={"user": "u1"})
+        play(conv, ops)
+        record = conv.export()
+        text = record.model_dump_json()
+        assert json.loads(text)["schema"] == "convguard.conversation/1"
+        assert cg.ConversationRecord.model_validate_json(text) == record
+        assert cg.ConversationRecord.model_validate(record.model_dump()) == record
+
     def test_title_survives(self) -> None:
         """A record's title is kept through import and export."""
         record = cg.ConversationRecord(id="c", title="Trip", messages=())

@@ -43,7 +43,9 @@ __all__ = [
 
 SCHEMA: Final = "convguard.conversation/1"
 
-_MODEL = pydantic.ConfigDict(extra="forbid", frozen=True)
+# By alias by default: a plain model_dump_json() writes "schema", which
+# model_validate_json() reads back.
+_MODEL = pydantic.ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 NonEmpty = Annotated[str, pydantic.Field(min_length=1)]
 
 
