@@ -289,6 +289,7 @@ class TestAnthropic:
                 ],
             },
             {"role": "tool", "tool_call_id": "a", "content": "ok"},
+            {"role": "tool", "tool_call_id": "b", "content": "bad"},
             {"role": "user", "content": "Thanks"},
             {"role": "user", "content": "Again"},
         ]
@@ -297,7 +298,7 @@ class TestAnthropic:
         assert blocks[0] == {"type": "text", "text": "Checking"}
         assert blocks[1]["input"] == {"arguments": [1]}
         assert blocks[2]["input"] == {"arguments": "{bad"}
-        assert body["messages"][1]["content"][1] == {"type": "text", "text": "Thanks"}
+        assert body["messages"][1]["content"][2] == {"type": "text", "text": "Thanks"}
         assert body["messages"][2] == {"role": "user", "content": "Again"}
 
     def test_several_conversations(self) -> None:

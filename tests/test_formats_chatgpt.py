@@ -111,10 +111,14 @@ class TestLoad:
         assert trip.metadata["source"] == "chatgpt"
 
     def test_code_and_tool_messages(self, export: Loaded) -> None:
-        """Code and execution output keep their text; the tool's name is kept."""
+        """Code sent to a tool is a tool call; its output answers it; the tool's name is kept."""
         code = by_id(export[1])
-        assert code["c-a1"].content == "print(2 + 2)"
+        assert code["c-a1"].content == ""
+        (call,) = code["c-a1"].metadata["tool_calls"]
+        assert call["name"] == "python"
+        assert json.loads(call["arguments"]) == {"input": "print(2 + 2)"}
         assert code["c-a1"].metadata["chatgpt"]["recipient"] == "python"
+        assert code["c-t1"].metadata["tool_call_id"] == call["id"]
         assert code["c-t1"].role == "tool"
         assert code["c-t1"].content == "4"
         assert code["c-t1"].metadata["chatgpt"]["name"] == "python"
@@ -158,14 +162,16 @@ class TestLoad:
         assert by_id(record)["a"].parent_id == "u"
 
     def test_null_current_node_and_odd_content(self) -> None:
-        """No current_node, null content and unknown content types read as empty text."""
+        """Null content and empty parts are no turns: kept in the record's metadata."""
         first, second, third = node("u", None), node("a", "u"), node("b", "u")
         first["message"]["content"] = None
         second["message"]["content"] = {"content_type": "thoughts", "thoughts": []}
         third["message"]["content"] = {"content_type": "text", "parts": None}
         (record,) = chatgpt.from_data({"conversations": [conversation(first, second, third)]})
         assert record.active_tip_id is None
-        assert [m.content for m in record.messages] == ["", "", ""]
+        assert record.messages == ()
+        hidden = record.metadata["hidden_messages"]
+        assert [(m["id"], m["content"]) for m in hidden] == [("u", ""), ("a", ""), ("b", "")]
 
 
 class TestMalformed:
@@ -231,7 +237,7 @@ class TestMalformed:
                 "mapping.u.message.content.parts[2]",
             ),
             (
-                lambda c: c["mapping"]["u"]["message"]["content"].update(content_type=None),
+                lambda c: c["mapping"]["u"]["message"]["content"].update(content_type=5),
                 "mapping.u.message.content.content_type",
             ),
             (

@@ -8,9 +8,12 @@ the conversation and the field; :class:`Loaded` carries what
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,14 +25,18 @@ from .._records import ConversationRecord
 
 __all__ = [
     "Errors",
+    "FormatWarning",
     "Loaded",
     "Source",
     "Sources",
+    "api_path",
     "check_errors",
+    "check_tool_calls",
     "expand",
     "load_json_files",
     "name_of",
     "open_text",
+    "plain",
     "read_json",
 ]
 
@@ -42,6 +49,10 @@ Sources: TypeAlias = "Source | Sequence[Source]"
 Errors: TypeAlias = Literal["raise", "skip"]
 
 _SHOW = 40  # longest value quoted in an error message
+
+
+class FormatWarning(UserWarning):
+    """A file was read with a repair worth knowing about (a made-up id, say)."""
 
 
 class Loaded(list[ConversationRecord]):
@@ -505,3 +516,305 @@ def load_json_files(
     for file in expand(source, pattern):
         result.extend_from(from_data(read_json(file), path=name_of(file), errors=checked))
     return result
+
+
+# -- SDK objects ----------------------------------------------------------------
+
+
+def plain(value: object) -> Any:  # noqa: ANN401 - JSON data of any shape
+    """Return *value* as plain JSON data: SDK objects become what ``model_dump()`` gives.
+
+    Anything with a ``model_dump`` method (the ``openai`` and ``anthropic``
+    SDKs' pydantic objects: ``ChatCompletionMessage``, its tool calls,
+    ``Message``, ``ToolUseBlock`` …) is dumped, ``None`` fields left out;
+    lists, tuples and mappings are walked. Nothing of either SDK is imported.
+
+    Raises:
+        FormatError: For data nested too deeply, or a ``model_dump`` that fails.
+    """
+    try:
+        return _plain(value)
+    except RecursionError:
+        msg = "message data nested too deeply"
+        raise FormatError(msg) from None
+
+
+def _plain(value: object) -> Any:  # noqa: ANN401 - JSON data of any shape
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            try:
+                dumped = dump(mode="json", exclude_none=True)
+            except TypeError:  # a model_dump() that takes no options
+                dumped = dump()
+        except Exception as exc:  # an object of someone else's: any failure is a format error
+            msg = f"{type(value).__name__}.model_dump() failed: {exc}"
+            raise FormatError(msg) from exc
+        if isinstance(dumped, Mapping):
+            return _plain(dumped)
+        msg = f"{type(value).__name__}.model_dump() returned {_kind(dumped)}, not an object"
+        raise FormatError(msg)
+    return value
+
+
+# -- tool calls -------------------------------------------------------------------
+
+
+def check_tool_calls(
+    metadata: Mapping[str, Any] | None, *, field: str = "metadata"
+) -> list[dict[str, str]] | None:
+    """Check a message's ``tool_calls`` metadata; return the calls in the flat shape.
+
+    Two shapes are accepted for each call: the flat one the format modules
+    write, ``{"id", "name", "arguments"}``, and the OpenAI API's own,
+    ``{"id", "type": "function", "function": {"name", "arguments"}}``.
+    ``arguments`` is a string (the JSON the model wrote; missing reads as
+    ``"{}"``). ``tool_call_id``, when present, must be a non-empty string.
+
+    Args:
+        metadata: A message's metadata (``None`` has no calls).
+        field: Where the metadata sits, for error messages.
+
+    Returns:
+        The calls as ``{"id", "name", "arguments"}`` dicts, or ``None`` when
+        the metadata holds no ``tool_calls``.
+
+    Raises:
+        FormatError: Naming the bad field, for any other shape.
+    """
+    if metadata is None:
+        return None
+    if "tool_call_id" in metadata:
+        answer = metadata["tool_call_id"]
+        if not isinstance(answer, str) or not answer:
+            msg = f"tool_call_id must be a non-empty string, not {_kind(answer)}"
+            raise FormatError(msg, field=f"{field}.tool_call_id")
+    calls = metadata.get("tool_calls")
+    if calls is None:
+        return None
+    if not isinstance(calls, (list, tuple)):
+        msg = f"tool_calls must be an array of calls, not {_kind(calls)}"
+        raise FormatError(msg, field=f"{field}.tool_calls")
+    return [_flat_call(call, f"{field}.tool_calls[{i}]") for i, call in enumerate(calls)]
+
+
+def _flat_call(call: object, field: str) -> dict[str, str]:
+    if not isinstance(call, Mapping):
+        msg = f"a tool call must be an object, not {_kind(call)}"
+        raise FormatError(msg, field=field)
+    where = field
+    body: Mapping[str, Any] = call
+    if "function" in call:  # the OpenAI API shape
+        if call.get("type", "function") != "function":
+            msg = f"type must be 'function', not {_show(call.get('type'))}"
+            raise FormatError(msg, field=f"{field}.type")
+        function = call["function"]
+        if not isinstance(function, Mapping):
+            msg = f"function must be an object, not {_kind(function)}"
+            raise FormatError(msg, field=f"{field}.function")
+        body, where = function, f"{field}.function"
+    call_id = _call_string(call.get("id"), f"{field}.id")
+    name = _call_string(body.get("name"), f"{where}.name")
+    arguments = body.get("arguments", "{}")
+    if not isinstance(arguments, str):
+        msg = f"arguments must be a JSON string, not {_kind(arguments)}"
+        raise FormatError(msg, field=f"{where}.arguments")
+    return {"id": call_id, "name": name, "arguments": arguments}
+
+
+def _call_string(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        key = field.rsplit(".", 1)[-1]
+        msg = f"{key} must be a non-empty string, not {_kind(value)}"
+        raise FormatError(msg, field=field)
+    return value
+
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def tool_name(name: str) -> str:
+    """Return *name* as the APIs take a tool name: letters, digits, ``_``, ``-``; 64 at most."""
+    return _NAME_BAD.sub("_", name)[:64] or "tool"
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """Return ``PREFIX_`` and 24 hex digits derived from *parts*: the same parts, the same id."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}_{digest[:24]}"
+
+
+# -- text a turn can hold ---------------------------------------------------------
+
+
+def visible(text: str) -> bool:
+    """Whether *text* holds anything but white space and invisible format characters."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> tuple[str, int]:
+    """Replace what no store accepts (NUL, lone surrogates) with U+FFFD.
+
+    Returns:
+        The text and how many characters were replaced.
+    """
+    return _UNSTORABLE.subn("\ufffd", text)
+
+
+def folded_entry(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a message's fields as kept in a neighbour's metadata (JSON only)."""
+    created = message.get("created_at")
+    return {
+        "id": message["id"],
+        "role": message["role"],
+        "content": message["content"],
+        "created_at": None if created is None else created.isoformat(),
+        "metadata": message.get("metadata") or {},
+    }
+
+
+def fold(
+    messages: Sequence[dict[str, Any]], out: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, str | None], list[dict[str, Any]]]:
+    """Take the messages whose ids are in *out* out of the tree, into their neighbours' metadata.
+
+    Each kept message's ``metadata["hidden_before"]`` lists the left-out
+    messages between it and its nearest kept ancestor (root first), and it
+    hangs from that ancestor. Left-out messages with no kept message below
+    them go into their nearest kept ancestor's ``metadata["hidden_after"]``,
+    or, with no kept ancestor either, into the list returned last.
+
+    Args:
+        messages: ``MessageRecord`` fields as dicts; ``created_at`` a
+            ``datetime`` or ``None``.
+        out: The ids to take out.
+
+    Returns:
+        The kept messages (input order), a map from every id to the kept
+        message standing for it (itself, or its nearest kept ancestor, or
+        ``None``), and the left-out messages that had no kept ancestor.
+    """
+    by_id = {m["id"]: m for m in messages}
+    kept: list[dict[str, Any]] = []
+    stand: dict[str, str | None] = {}
+    covered: set[str] = set()
+    for message in messages:
+        if message["id"] in out:
+            stand[message["id"]] = _hidden_chain(message["id"], by_id, out)[1]
+            continue
+        stand[message["id"]] = message["id"]
+        chain, parent = _hidden_chain(message["parent_id"], by_id, out)
+        if chain:
+            covered.update(m["id"] for m in chain)
+            hidden = [folded_entry(m) for m in reversed(chain)]
+            metadata = {**message["metadata"], "hidden_before": hidden}
+            message = {**message, "parent_id": parent, "metadata": metadata}  # noqa: PLW2901 - the folded copy
+        kept.append(message)
+    kept_by_id = {m["id"]: m for m in kept}
+    orphans: list[dict[str, Any]] = []
+    for message in messages:
+        if message["id"] not in out or message["id"] in covered:
+            continue
+        anchor = stand[message["id"]]
+        if anchor is None:
+            orphans.append(folded_entry(message))
+            continue
+        target = kept_by_id[anchor]
+        after = [*target["metadata"].get("hidden_after", ()), folded_entry(message)]
+        target["metadata"] = {**target["metadata"], "hidden_after": after}
+    return kept, stand, orphans
+
+
+def _hidden_chain(
+    start: str | None, by_id: Mapping[str, dict[str, Any]], out: set[str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the left-out messages from *start* up (nearest first) and the first kept one."""
+    chain: list[dict[str, Any]] = []
+    while start is not None and start in out:
+        chain.append(by_id[start])
+        start = by_id[start]["parent_id"]
+    return chain, start
+
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def newest_leaf(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """Return the id of the leaf created last (the last in order among equal or missing times)."""
+    parents = {m["parent_id"] for m in messages}
+    leaves = [
+        (m.get("created_at") or _OLDEST, index, m["id"])
+        for index, m in enumerate(messages)
+        if m["id"] not in parents
+    ]
+    return max(leaves)[2] if leaves else None
+
+
+# -- writing API message lists ----------------------------------------------------
+
+
+def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]]]:
+    """Return the active branch as an API accepts it, with each message's tool calls.
+
+    Left out: ``event`` nodes; assistant messages with no visible text and no
+    answered tool call; a tool call no tool message answers right after it
+    (the API refuses an unanswered call); a tool message that answers no
+    call of the assistant message right before it (a tool result with
+    nothing to answer, such as an export's tool node with no call). The
+    legacy OpenAI ``function`` role passes as it is.
+
+    Returns:
+        ``(message, calls)`` pairs, root first; *calls* are the message's
+        answered tool calls in the flat ``{"id", "name", "arguments"}`` shape.
+
+    Raises:
+        FormatError: For ``tool_calls`` metadata of another shape (see
+            :func:`check_tool_calls`), naming the message.
+    """
+    path = [m for m in active_path(record) if m.role != "event"]
+    out: list[tuple[Any, list[dict[str, str]]]] = []
+    pending: set[str] = set()
+    for index, message in enumerate(path):
+        try:
+            calls = check_tool_calls(message.metadata) or []
+        except FormatError as exc:
+            msg = f"message {message.id!r}: {exc.reason}"
+            raise FormatError(
+                msg,
+                conversation_id=record.id,
+                field=exc.field,
+            ) from None
+        if message.role == "tool" and message.metadata.get("openai_role") != "function":
+            answer = message.metadata.get("tool_call_id")
+            if answer in pending:
+                pending.discard(answer)
+                out.append((message, []))
+            continue
+        pending = set()
+        if message.role != "assistant":
+            out.append((message, []))
+            continue
+        answered = {m.metadata.get("tool_call_id") for m in _following_tools(path, index + 1)}
+        kept = [call for call in calls if call["id"] in answered]
+        keep_anyway = any(f"openai_{key}" in message.metadata for key in ("audio", "function_call"))
+        if not kept and not keep_anyway and not visible(message.content):
+            continue
+        pending = {call["id"] for call in kept}
+        out.append((message, kept))
+    return out
+
+
+def _following_tools(path: Sequence[Any], start: int) -> Iterator[Any]:
+    for message in path[start:]:
+        if message.role != "tool":
+            return
+        yield message

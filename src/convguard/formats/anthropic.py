@@ -31,6 +31,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from .._errors import FormatError
 from .._records import ConversationRecord, MessageRecord
 from ._common import (
     Errors,
@@ -38,12 +39,14 @@ from ._common import (
     Loaded,
     Source,
     Sources,
-    active_path,
+    api_path,
     build_record,
     check_errors,
     dump_json,
     load_json_files,
+    plain,
     records_of,
+    visible,
 )
 from .openai import _read
 
@@ -92,7 +95,7 @@ def from_data(data: object, *, path: str | None = None, errors: Errors = "raise"
 
 
 def from_messages(
-    messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any] | object] | Mapping[str, Any],
     *,
     conversation_id: str = "conversation",
 ) -> ConversationRecord:
@@ -100,7 +103,10 @@ def from_messages(
 
     Args:
         messages: The ``messages`` list, or the whole request body (whose
-            ``system`` becomes the root node).
+            ``system`` becomes the root node). Messages and content blocks
+            may be SDK objects (a response ``Message``, ``TextBlock``,
+            ``ToolUseBlock`` …): anything with a ``model_dump()`` of the
+            right shape.
         conversation_id: The record's id.
 
     Returns:
@@ -110,6 +116,7 @@ def from_messages(
         FormatError: For a malformed message, naming the field.
     """
     fields = Fields(conversation_id)
+    messages = plain(messages)
     request: dict[str, Any] = {}
     nodes: list[MessageRecord] = []
     if isinstance(messages, Mapping):
@@ -226,48 +233,73 @@ def _tool_call(fields: Fields, block: Mapping[str, Any], field: str) -> dict[str
 
 
 def to_request(record: ConversationRecord) -> dict[str, Any]:
-    """Return the active branch of *record* as an Anthropic request body.
+    """Return the active branch of *record* as an Anthropic request body the API accepts.
 
     The body has ``messages``, ``system`` when the branch has system nodes,
-    and the request keys the record was read with. ``event`` nodes are left
-    out; tool calls from any format (see :mod:`convguard.formats.openai`)
-    become ``tool_use`` and ``tool_result`` blocks.
+    and the request keys the record was read with. Tool calls from any
+    format (see :mod:`convguard.formats.openai`), in the flat or the OpenAI
+    shape, become ``tool_use`` blocks and their answers ``tool_result``
+    blocks. Left out, as for :func:`convguard.formats.openai.to_messages`:
+    ``event`` nodes, assistant messages with no text and no answered tool
+    call, unanswered tool calls and tool results that answer no call.
 
     Args:
         record: The conversation.
 
     Returns:
         The request body.
+
+    Raises:
+        FormatError: For ``tool_calls`` or ``anthropic_content`` metadata of
+            a shape the API cannot take, naming the message.
     """
     body = dict(record.metadata.get("anthropic_request") or {})
     systems: list[MessageRecord] = []
     messages: list[dict[str, Any]] = []
-    for message in active_path(record):
+    for message, calls in api_path(record):
         if message.role == "system":
             systems.append(message)
         elif message.role == "tool":
-            _append_user(messages, [_result_block(message)], tool_results=True)
+            _append_user(messages, [_result_block(record, message)], tool_results=True)
         elif message.role == "user":
-            _append_user(messages, _content(message), tool_results=False)
+            _append_user(messages, _content(record, message, []), tool_results=False)
         elif message.role == "assistant":
-            messages.append({"role": "assistant", "content": _content(message)})
+            messages.append({"role": "assistant", "content": _content(record, message, calls)})
     if len(systems) == 1 and "anthropic_content" in systems[0].metadata:
-        body["system"] = systems[0].metadata["anthropic_content"]
+        body["system"] = _blocks_of(record, systems[0])
     elif systems:
         body["system"] = "\n\n".join(m.content for m in systems)
     body["messages"] = messages
     return body
 
 
-def _content(message: MessageRecord) -> Any:  # noqa: ANN401 - a str or a list of blocks
+def _blocks_of(record: ConversationRecord, message: MessageRecord) -> list[Any]:
+    blocks = message.metadata["anthropic_content"]
+    if isinstance(blocks, str):
+        return [{"type": "text", "text": blocks}] if blocks else []
+    if not isinstance(blocks, list) or not all(
+        isinstance(b, Mapping) and isinstance(b.get("type"), str) for b in blocks
+    ):
+        msg = f"message {message.id!r}: anthropic_content must be a list of content blocks"
+        raise FormatError(msg, conversation_id=record.id, field="metadata.anthropic_content")
+    return list(blocks)
+
+
+def _content(
+    record: ConversationRecord, message: MessageRecord, calls: list[dict[str, str]]
+) -> Any:  # noqa: ANN401 - a str or a list of blocks
     meta = message.metadata
+    answered = {call["id"] for call in calls}
     if "anthropic_content" in meta:
-        return meta["anthropic_content"]
-    calls = meta.get("tool_calls")
+        return [
+            block
+            for block in _blocks_of(record, message)
+            if block.get("type") != "tool_use" or block.get("id") in answered
+        ]
     if not calls:
         return message.content
     blocks: list[dict[str, Any]] = []
-    if message.content:
+    if visible(message.content):
         blocks.append({"type": "text", "text": message.content})
     blocks.extend(
         {"type": "tool_use", "id": call["id"], "name": call["name"], "input": _input(call)}
@@ -285,12 +317,13 @@ def _input(call: Mapping[str, Any]) -> Any:  # noqa: ANN401 - parsed JSON
     return parsed if isinstance(parsed, dict) else {"arguments": parsed}
 
 
-def _result_block(message: MessageRecord) -> dict[str, Any]:
+def _result_block(record: ConversationRecord, message: MessageRecord) -> dict[str, Any]:
     meta = message.metadata
+    content = _blocks_of(record, message) if "anthropic_content" in meta else message.content
     block: dict[str, Any] = {
         "type": "tool_result",
-        "tool_use_id": meta.get("tool_call_id", message.id),
-        "content": meta.get("anthropic_content", message.content),
+        "tool_use_id": meta["tool_call_id"],
+        "content": content,
     }
     if meta.get("is_error") is True:
         block["is_error"] = True

@@ -37,11 +37,12 @@ from ._common import (
     Reader,
     Source,
     Sources,
-    active_path,
+    api_path,
     build_record,
     check_errors,
     dump_json,
     load_json_files,
+    plain,
     records_of,
 )
 
@@ -140,14 +141,17 @@ def _body(body: object, index: int, default: str, convert: Any) -> ConversationR
 
 
 def from_messages(
-    messages: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any] | object] | Mapping[str, Any],
     *,
     conversation_id: str = "conversation",
 ) -> ConversationRecord:
     """Turn an OpenAI message list (or request body) into a one-branch record.
 
     Args:
-        messages: The ``messages`` list, or the whole request body.
+        messages: The ``messages`` list, or the whole request body. Messages
+            and their parts may be SDK objects (``ChatCompletionMessage``
+            from a response, its tool calls): anything with a
+            ``model_dump()`` of the message's shape.
         conversation_id: The record's id.
 
     Returns:
@@ -157,6 +161,7 @@ def from_messages(
         FormatError: For a malformed message, naming the field.
     """
     fields = Fields(conversation_id)
+    messages = plain(messages)
     request: dict[str, Any] = {}
     if isinstance(messages, Mapping):
         request = {k: v for k, v in messages.items() if k != "messages"}
@@ -245,30 +250,42 @@ def _tool_call(fields: Fields, value: object, field: str) -> dict[str, Any]:
 
 
 def to_messages(record: ConversationRecord) -> list[dict[str, Any]]:
-    """Return the active branch of *record* as an OpenAI message list.
+    """Return the active branch of *record* as an OpenAI message list the API accepts.
 
-    ``event`` nodes are left out. Tool calls from any format (see
-    :mod:`convguard.formats.anthropic`) become ``tool_calls``.
+    Tool calls from any format (see :mod:`convguard.formats.anthropic`),
+    in the flat or the OpenAI shape, become ``tool_calls``. Left out, so
+    that the API takes the list: ``event`` nodes; assistant messages with no
+    text and no answered tool call; a tool call that no tool message answers
+    right after it; a tool message that answers no call of the assistant
+    message right before it (an export's tool output with no call).
 
     Args:
         record: The conversation.
 
     Returns:
         The messages, root first.
+
+    Raises:
+        FormatError: For ``tool_calls`` or ``openai_content`` metadata of a
+            shape the API cannot take, naming the message.
     """
-    return [_api_message(m) for m in active_path(record) if m.role != "event"]
+    return [_api_message(record, m, calls) for m, calls in api_path(record)]
 
 
-def _api_message(message: MessageRecord) -> dict[str, Any]:
+def _api_message(
+    record: ConversationRecord, message: MessageRecord, calls: list[dict[str, str]]
+) -> dict[str, Any]:
     meta = message.metadata
     role = meta.get("openai_role", message.role)
     out: dict[str, Any] = {"role": str(role)}
     content: Any = meta.get("openai_content", message.content)
-    calls = meta.get("tool_calls")
+    if content is not None and not isinstance(content, str) and not _parts_ok(content):
+        msg = f"message {message.id!r}: openai_content must be null, a string or a list of parts"
+        raise FormatError(msg, conversation_id=record.id, field="metadata.openai_content")
     if calls and content == "":
         content = None
     out["content"] = content
-    if isinstance(meta.get("name"), str):
+    if isinstance(meta.get("name"), str) and role != "tool":
         out["name"] = meta["name"]
     if calls:
         out["tool_calls"] = [
@@ -285,6 +302,12 @@ def _api_message(message: MessageRecord) -> dict[str, Any]:
         if f"openai_{key}" in meta:
             out[key] = meta[f"openai_{key}"]
     return out
+
+
+def _parts_ok(content: object) -> bool:
+    return isinstance(content, list) and all(
+        isinstance(part, Mapping) and isinstance(part.get("type"), str) for part in content
+    )
 
 
 def dump(records: ConversationRecord | Iterable[ConversationRecord], target: Source) -> None:
