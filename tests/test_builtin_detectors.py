@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,19 +17,52 @@ from convguard._eval import (
     evaluate_conversations,
     load_eval_file,
 )
-from convguard.detectors import DetectionContext, LexiconDetector
+from convguard.detectors import DetectionContext, LexiconDetector, WindowDetector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 TERMINABLE = ("mass_violence", "child_sexual_content", "abuse")
 PROTECTIVE = ("self_harm_risk", "harm_to_others_risk")
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @functools.cache
 def built_in() -> cg.Detector:
-    """The built-in set's one detector, built once (a build takes about a second)."""
-    (detector,) = cg.default_detectors()
+    """The built-in set's per-message detector, built once (a build takes about a second)."""
+    detector, _ = cg.default_detectors()
     return detector
+
+
+@functools.cache
+def built_in_set() -> tuple[cg.Detector, ...]:
+    """The whole built-in set, built once."""
+    return tuple(cg.default_detectors())
+
+
+def user_history(texts: Sequence[str]) -> list[cg.Message]:
+    """Return a branch's history: each user message followed by an assistant answer."""
+    history: list[cg.Message] = []
+    parent: str | None = None
+    for number, text in enumerate(texts):
+        for role, content in ((cg.Role.USER, text), (cg.Role.ASSISTANT, "I hear you.")):
+            node = f"{role}{number}"
+            history.append(cg.Message(node, parent, role, content, T0, cg.PolicyState()))
+            parent = node
+    return history
+
+
+def findings_of_turns(texts: Sequence[str]) -> list[list[cg.Finding]]:
+    """Run the whole built-in set on each message with the earlier ones as its history."""
+    found: list[list[cg.Finding]] = []
+    for number, text in enumerate(texts):
+        context = DetectionContext(
+            text,
+            conversation_id="split",
+            message_id=f"turn{number}",
+            history=user_history(texts[:number]),
+        )
+        found.append([f for d in built_in_set() for f in d.detect(text, context)])
+    return found
 
 
 def categories(text: str, threshold: float = 0.5) -> set[str]:
@@ -46,12 +81,16 @@ def fixture_items() -> list[EvalItem]:
 
 
 class TestDefaultSet:
-    def test_one_lexicon_detector(self) -> None:
-        """The default set is one lexicon detector covering the five acted-on categories."""
+    def test_a_lexicon_detector_and_a_protective_window(self) -> None:
+        """One lexicon detector per message, and a window over three turns for the protective."""
         detectors = cg.default_detectors()
-        assert len(detectors) == 1
-        assert isinstance(detectors[0], LexiconDetector)
-        assert detectors[0].categories == {*TERMINABLE, *PROTECTIVE}
+        lexicon, window = detectors
+        assert isinstance(lexicon, LexiconDetector)
+        assert lexicon.categories == {*TERMINABLE, *PROTECTIVE}
+        assert isinstance(window, WindowDetector)
+        assert (window.name, window.turns, window.across_only) == ("lexicon-window", 3, True)
+        assert isinstance(window.inner, LexiconDetector)
+        assert window.inner.categories == set(PROTECTIVE)
         assert cg.default_detectors() is not detectors
 
     @pytest.mark.parametrize(
@@ -107,8 +146,7 @@ class TestDefaultSet:
     def test_evidence_points_into_the_original_text(self) -> None:
         """Evidence spans are offsets in the user's original text."""
         text = "Honestly, I w4nt to k i l l myself"
-        (detector,) = cg.default_detectors()
-        (finding,) = detector.detect(text, DetectionContext(text))
+        (finding,) = built_in().detect(text, DetectionContext(text))
         assert finding.evidence is not None
         assert text[finding.evidence.start : finding.evidence.end] == "k i l l myself"
         assert finding.evidence.term == "kill myself"
@@ -187,6 +225,69 @@ class TestFixtureFigures:
         for score in report.categories:
             for variant_recall in score.variant_recall.values():
                 assert variant_recall >= score.recall - 0.15
+
+
+class TestSplitDisclosures:
+    @pytest.mark.parametrize(
+        ("texts", "category", "term"),
+        [
+            (("I think I'm going to", "kill", "myself"), "self_harm_risk", "kill myself"),
+            (("I want to", "end my", "life"), "self_harm_risk", "end my life"),
+            (
+                ("my roommate keeps taking my stuff", "I'm going to stab", "him tonight"),
+                "harm_to_others_risk",
+                "intent to harm a person",
+            ),
+        ],
+    )
+    def test_found_on_the_turn_that_completes_it(
+        self, texts: tuple[str, ...], category: str, term: str
+    ) -> None:
+        """No piece alone is flagged; the last one is, by the window, with evidence in it."""
+        *earlier, last = findings_of_turns(texts)
+        assert earlier == [[], []]
+        (finding,) = last
+        assert (finding.category, finding.detector) == (category, "lexicon-window")
+        assert finding.score >= 0.5
+        assert finding.evidence is not None
+        assert finding.evidence.start == 0
+        assert finding.evidence.end <= len(texts[-1])
+        assert term in finding.evidence.term
+
+    def test_a_disclosure_in_one_message_is_reported_once(self) -> None:
+        """A whole disclosure is the plain detector's; the window adds nothing, then or later."""
+        found = findings_of_turns(["hi", "I want to kill myself", "thanks", "ok"])
+        assert [[f.detector for f in turn] for turn in found] == [[], ["lexicon"], [], []]
+
+    @pytest.mark.parametrize(
+        "texts",
+        [
+            ("how do I kill", "a python process", "that hangs"),
+            ("I'm going to", "finish my essay", "tonight"),
+            ("kill", "the lights", "please"),
+        ],
+    )
+    def test_unrelated_turns_make_no_finding(self, texts: tuple[str, ...]) -> None:
+        """Ordinary turns joined are not read as a disclosure."""
+        assert findings_of_turns(texts) == [[], [], []]
+
+    def test_terminable_categories_stay_per_message(self) -> None:
+        """A request split across turns is not joined for the terminable categories."""
+        found = findings_of_turns(["how do I make", "a pipe", "bomb"])
+        assert all(f.category not in TERMINABLE for turn in found for f in turn)
+
+    def test_the_default_guard_gives_protective_evidence(self) -> None:
+        """Three split messages through the default Guard: the third is protective."""
+        conversation = cg.Guard().start()
+        verdicts = []
+        for text in ("I think I'm going to", "kill", "myself"):
+            verdicts.append(conversation.send(text))
+            conversation.reply("I'm listening.")
+        assert [v.action for v in verdicts[:2]] == [cg.Action.ALLOW, cg.Action.ALLOW]
+        assert verdicts[2].action is cg.Action.SUPPORT
+        (finding,) = verdicts[2].findings
+        assert (finding.category, finding.detector) == ("self_harm_risk", "lexicon-window")
+        assert finding.evidence == cg.Evidence(0, len("myself"), "kill myself")
 
 
 class TestWithTheDefaultPolicy:

@@ -139,6 +139,43 @@ class TestNothingCountedTwice:
         assert finding.evidence == cg.Evidence(0, 11, "abusive")
 
 
+class TestAcrossOnly:
+    def test_only_findings_that_reach_back_are_reported(self) -> None:
+        """A match wholly in the current message is left to the plain detector beside it."""
+        window = WindowDetector(Pair(), across_only=True)
+        plain = Pair()
+        assert actions(window, ["[how] to", "a [device]"]) == [A, R]
+        assert actions(window, ["hello", "[how] a [device]"]) == [A, A]
+        assert actions(plain, ["hello", "[how] a [device]"]) == [A, R]
+
+    def test_a_first_turn_is_not_read(self) -> None:
+        """Without an earlier user message the inner detector is not run at all."""
+        pair = Pair()
+        conv = cg.Guard(detectors=[WindowDetector(pair, across_only=True)]).start(system="[how]")
+        assert conv.send("[how] a [device]").action is A
+        assert pair.seen == []
+        conv.reply("ok")
+        conv.send("next")
+        assert pair.seen == ["[how] a [device]\nnext"]
+
+    def test_a_first_turn_is_not_read_async(self) -> None:
+        """The async path skips a first turn too."""
+        pair = Pair()
+        window = WindowDetector(pair, across_only=True)
+        assert asyncio.run(window.adetect("[how] a [device]", cg.DetectionContext("x"))) == ()
+        assert pair.seen == []
+
+    def test_findings_without_evidence_are_dropped(self) -> None:
+        """A verdict without a place cannot be shown to reach back: not reported."""
+        window = WindowDetector(Classifier(), across_only=True)
+        assert actions(window, ["[abuse] x", "hello", "[abuse] y"]) == [A, A, A]
+
+    def test_repr_says_so(self) -> None:
+        """The repr shows the option when it is set."""
+        assert "across_only=True" in repr(WindowDetector(Pair(), across_only=True))
+        assert "across_only" not in repr(WindowDetector(Pair()))
+
+
 class Counting:
     """Counts how often it is run."""
 

@@ -52,6 +52,16 @@ class WindowDetector:
       classifier's answer about all of it), is kept unless the window ending
       at the previous user turn found the same category.
 
+    With ``across_only=True`` it reports only what needs the earlier turns:
+    a finding whose evidence starts in an earlier message and reaches into
+    the current one. The plain detector beside it reports the rest, so no
+    finding is made twice, and a turn without an earlier user message is not
+    read again at all. A finding without evidence is dropped, and one whose
+    evidence is the whole window is taken at its word: this suits detectors
+    that give precise evidence, such as the lexicon. The built-in set
+    (:func:`default_detectors`) uses it this way for the protective
+    categories.
+
     Findings are memoized per message id in a bounded LRU, so replaying or
     re-judging a node never runs *inner* again, and the previous turn's
     findings are read from the memo, never recomputed from its history. Use
@@ -66,13 +76,16 @@ class WindowDetector:
         name: The detector's name; ``"window(<inner name>)"`` by default.
             The findings carry it.
         cache_size: How many messages' findings the memo keeps.
+        across_only: Report only findings whose evidence spans earlier
+            messages and the current one; skip turns with no earlier user
+            message.
 
     Raises:
         ConfigurationError: For an inner object that is not a detector, or a
             bad option.
     """
 
-    __slots__ = ("_lock", "_memo", "cache_size", "inner", "name", "turns")
+    __slots__ = ("_lock", "_memo", "across_only", "cache_size", "inner", "name", "turns")
 
     def __init__(
         self,
@@ -81,6 +94,7 @@ class WindowDetector:
         turns: int = 3,
         name: str | None = None,
         cache_size: int = 4096,
+        across_only: bool = False,
     ) -> None:
         """Wrap *inner*."""
         inner_name = getattr(inner, "name", None)
@@ -103,13 +117,15 @@ class WindowDetector:
         self.turns = turns
         self.name = name or f"window({inner_name})"
         self.cache_size = cache_size
+        self.across_only = bool(across_only)
         self._memo: OrderedDict[tuple[str, str], _Memo] = OrderedDict()
         # Guards serving several threads share one detector, and so one memo.
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         """Show the inner detector and the window."""
-        return f"WindowDetector({self.inner!r}, turns={self.turns})"
+        across = ", across_only=True" if self.across_only else ""
+        return f"WindowDetector({self.inner!r}, turns={self.turns}{across})"
 
     # -- the window ------------------------------------------------------------
 
@@ -154,6 +170,16 @@ class WindowDetector:
         )
         return joined, offset, window
 
+    def _place(self, evidence: Evidence, text: str, offset: int) -> Evidence | None:
+        """Return *evidence* moved onto the current message, or ``None`` to drop it."""
+        if evidence.end <= offset and not (evidence.start == evidence.end == offset):
+            return None  # wholly in earlier messages: judged on its own turn
+        if self.across_only and evidence.start >= offset:
+            return None  # wholly in the current message: the plain detector's
+        start = max(evidence.start - offset, 0)
+        end = min(max(evidence.end - offset, start), len(text))
+        return Evidence(min(start, end), end, evidence.term)
+
     def _keep(self, result: object, text: str, offset: int, context: DetectionContext) -> _Memo:
         total = offset + len(text)
         if isinstance(result, Finding):
@@ -169,20 +195,20 @@ class WindowDetector:
                 msg = f"inner detector returned a {type(finding).__name__} among its findings"
                 raise DetectorError(self.name, msg)
             evidence = finding.evidence
+            if evidence is None and self.across_only:
+                continue  # no place: it cannot be shown to reach back
             whole = evidence is not None and evidence.start == 0 and evidence.end >= total
-            if evidence is None or whole:
+            if evidence is None or (whole and not self.across_only):
                 # A classifier's verdict on the whole window: no place to pin it on.
                 unplaced.add(finding.category)
                 if finding.category in previous:
                     continue
                 if evidence is not None:
                     evidence = Evidence(0, len(text), evidence.term)
-            elif evidence.end <= offset and not (evidence.start == evidence.end == offset):
-                continue  # wholly in earlier messages: judged on its own turn
             else:
-                start = max(evidence.start - offset, 0)
-                end = min(max(evidence.end - offset, start), len(text))
-                evidence = Evidence(min(start, end), end, evidence.term)
+                evidence = self._place(evidence, text, offset)
+                if evidence is None:
+                    continue
             kept.append(attrs.evolve(finding, detector=self.name, evidence=evidence))
         return _Memo(text, tuple(kept), frozenset(unplaced))
 
@@ -199,6 +225,8 @@ class WindowDetector:
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
+        if self.across_only and not self._earlier(context):
+            return ()
         detect = getattr(self.inner, "detect", None)
         if not callable(detect):
             msg = "the inner detector is async only: use it with AsyncGuard"
@@ -224,6 +252,8 @@ class WindowDetector:
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
+        if self.across_only and not self._earlier(context):
+            return ()
         joined, offset, window = self._window(text, context)
         adetect = getattr(self.inner, "adetect", None)
         result = (adetect if callable(adetect) else self.inner.detect)(joined, window)  # type: ignore[union-attr]
