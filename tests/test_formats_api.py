@@ -32,7 +32,7 @@ def ended_conversation(guard: cg.Guard) -> cg.ConversationRecord:
     conv = guard.start(system="Be kind.")
     conv.send("Hello")
     conv.reply("Hi! How can I help?")
-    assert conv.request_end(by="user").action is cg.Action.END
+    assert conv.request_end(by="user", confirmed=True).action is cg.Action.END
     return conv.export()
 
 

@@ -32,6 +32,7 @@ from .._records import SCHEMA, ConversationRecord
 from . import anthropic, chatgpt, claude, jsonl, openai
 from ._common import (
     Errors,
+    FormatWarning,
     Loaded,
     Reader,
     Source,
@@ -48,6 +49,7 @@ from ._common import (
 __all__ = [
     "FORMATS",
     "Format",
+    "FormatWarning",
     "Loaded",
     "Source",
     "anthropic",

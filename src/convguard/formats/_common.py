@@ -765,11 +765,12 @@ def newest_leaf(messages: Sequence[Mapping[str, Any]]) -> str | None:
 def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]]]:
     """Return the active branch as an API accepts it, with each message's tool calls.
 
-    Left out: ``event`` nodes; assistant messages with no visible text and no
-    answered tool call; a tool call no tool message answers right after it
-    (the API refuses an unanswered call); a tool message that answers no
-    call of the assistant message right before it (a tool result with
-    nothing to answer, such as an export's tool node with no call). The
+    Left out: ``event`` nodes; system messages with no visible text;
+    assistant messages with no visible text and no answered tool call; a
+    tool call no tool message answers right after it (the API refuses an
+    unanswered call); a tool message that answers no call of the assistant
+    message right before it (a tool result with nothing to answer, such as
+    an export's tool node with no call). The
     legacy OpenAI ``function`` role passes as it is.
 
     Returns:
@@ -800,6 +801,10 @@ def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]
                 out.append((message, []))
             continue
         pending = set()
+        if message.role == "system" and not visible(message.content) and not any(
+            key in message.metadata for key in ("openai_content", "anthropic_content")
+        ):
+            continue  # an empty system prompt (an export's hidden root) says nothing
         if message.role != "assistant":
             out.append((message, []))
             continue

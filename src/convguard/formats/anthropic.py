@@ -275,8 +275,6 @@ def to_request(record: ConversationRecord) -> dict[str, Any]:
 
 def _blocks_of(record: ConversationRecord, message: MessageRecord) -> list[Any]:
     blocks = message.metadata["anthropic_content"]
-    if isinstance(blocks, str):
-        return [{"type": "text", "text": blocks}] if blocks else []
     if not isinstance(blocks, list) or not all(
         isinstance(b, Mapping) and isinstance(b.get("type"), str) for b in blocks
     ):
