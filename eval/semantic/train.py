@@ -1,0 +1,352 @@
+"""Train, calibrate and write the semantic detector's classifier head.
+
+Reproducible: the same files and model give the same head. It reads only
+
+- the dev set, ``../shared/eval/dev.jsonl``;
+- the blind probes, ``eval/probes.jsonl``;
+- the *validation* halves of the held-out sets, ``build/heldout/val.jsonl``
+  and ``build/heldout/heldout2-val.jsonl`` (``python eval/split_heldout.py
+  build/heldout`` writes them);
+- the project-authored data of ``eval/semantic/authored.jsonl``
+  (``eval/semantic/build_authored.py`` writes it),
+
+and refuses any file whose name says *test*. Every item goes to the training
+part or to the calibration part by a hash of its group (an authored item's
+phrase family, else its id), so no phrasing is on both sides. The training
+part fits one L2-regularised, class-balanced logistic head per category; the
+calibration part, which the fit never sees, places the operating points:
+
+- terminable categories: the score reaches 0.5 where at most ``--precision``
+  of the calibration part's ``[]`` items would be flagged;
+- protective categories: 0.5 likewise, counted over the ``[]`` and
+  terminable-only items (SUPPORT must stay precise), and 0.3, the concern
+  tier, at the probability that keeps ``--recall`` of the category's
+  calibration positives.
+
+Usage (the model directory comes from ``eval/semantic/export_onnx.py``)::
+
+    .venv/bin/python eval/semantic/train.py MODEL_DIR [--out HEAD.json]
+    .venv/bin/python eval/semantic/train.py MODEL_DIR --holdout build/heldout/val.jsonl
+
+``--holdout FILE`` leaves one of the validation halves out of training and
+calibration and prints the figures on it: an unseen source to compare data
+and heads on. Without it the head is written (by default into the package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from convguard._taxonomy import PROTECTIVE, TERMINABLE
+from convguard.detectors import DetectionContext, default_detectors, normalize
+from convguard.detectors.semantic import HEAD_FORMAT, SentenceEncoder
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SOURCES = (
+    ROOT.parent / "shared" / "eval" / "dev.jsonl",
+    ROOT / "eval" / "probes.jsonl",
+    ROOT / "build" / "heldout" / "val.jsonl",
+    ROOT / "build" / "heldout" / "heldout2-val.jsonl",
+    HERE / "authored.jsonl",
+)
+HEAD_OUT = ROOT / "src" / "convguard" / "detectors" / "data" / "semantic" / "head.json"
+CACHE = ROOT / "build" / "semantic"
+CATEGORIES = (
+    "mass_violence",
+    "child_sexual_content",
+    "abuse",
+    "self_harm_risk",
+    "harm_to_others_risk",
+)
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_TOKENS = 128
+CONCERN, FULL = 0.3, 0.5
+CALIBRATION_SHARE = 0.3
+EDGE = 1e-6  # keeps the knots strictly inside 0..1, and ends Newton's method
+
+Item = dict[str, Any]
+Matrix = npt.NDArray[np.float32]
+
+
+def read(path: Path) -> list[Item]:
+    """Return the items of a JSON Lines file; refuse a test half."""
+    if "test" in path.name:
+        sys.exit(f"refusing to read {path}: test halves are scored only with convguard eval")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def group(item: Item) -> str:
+    """Return what keeps an item's near-copies on one side of the split."""
+    return str(item.get("group") or item["id"])
+
+
+def in_calibration(item: Item) -> bool:
+    """Say whether an item belongs to the calibration part (30%, by group hash)."""
+    digest = hashlib.sha256(("calibration:" + group(item)).encode()).digest()
+    return digest[0] < CALIBRATION_SHARE * 256
+
+
+def embed(encoder: SentenceEncoder, texts: Sequence[str]) -> Matrix:
+    """Return the vectors of the normalized *texts*, cached by text under build/."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tag = hashlib.sha256(str(encoder.directory.resolve()).encode()).hexdigest()[:12]
+    cache_file = CACHE / f"vectors-{tag}.npz"
+    cached: dict[str, Matrix] = {}
+    if cache_file.exists():
+        with np.load(cache_file) as data:
+            cached = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    prepared = [normalize(text).text for text in texts]
+    missing = sorted({p for p in prepared if p not in cached})
+    if missing:
+        for text, vector in zip(missing, encoder.embed(missing), strict=True):
+            cached[text] = vector
+        keys = sorted(cached)
+        np.savez(cache_file, keys=np.array(keys), vectors=np.stack([cached[k] for k in keys]))
+    return np.stack([cached[p] for p in prepared])
+
+
+def fit_logistic(x: Matrix, y: npt.NDArray[np.bool_], l2: float) -> tuple[Matrix, float]:
+    """Fit a class-balanced logistic regression with an L2 penalty by Newton's method."""
+    rows, dims = x.shape
+    design = np.hstack([x, np.ones((rows, 1), np.float32)]).astype(np.float64)
+    positives = max(int(y.sum()), 1)
+    sample = np.where(y, rows / (2 * positives), rows / (2 * max(rows - positives, 1)))
+    penalty = np.full(dims + 1, l2)
+    penalty[-1] = 0.0  # the bias goes unpenalised
+    theta = np.zeros(dims + 1)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-design @ theta))
+        gradient = design.T @ (sample * (p - y)) + penalty * theta
+        hessian = (design * (sample * p * (1 - p))[:, None]).T @ design + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < EDGE:
+            break
+    return theta[:-1].astype(np.float32), float(theta[-1])
+
+
+def probability(x: Matrix, weights: Matrix, bias: float) -> npt.NDArray[np.float64]:
+    """Return the head's probabilities for the rows of *x*."""
+    return 1 / (1 + np.exp(-(x.astype(np.float64) @ weights + bias)))
+
+
+def threshold_at_rate(negatives: npt.NDArray[np.float64], rate: float) -> float:
+    """Return the lowest probability that at most *rate* of *negatives* reach."""
+    ranked = np.sort(negatives)[::-1]
+    allowed = int(np.floor(rate * len(ranked)))
+    # Just above the (allowed + 1)-th highest negative: that one stays below.
+    return (
+        float(min(np.nextafter(ranked[allowed], 1.0), 1 - 1e-9)) if len(ranked) > allowed else 0.0
+    )
+
+
+def threshold_at_recall(positives: npt.NDArray[np.float64], recall: float) -> float:
+    """Return the highest probability that keeps *recall* of *positives* at or above it."""
+    ranked = np.sort(positives)[::-1]
+    keep = max(int(np.ceil(recall * len(ranked))), 1)
+    return float(ranked[keep - 1])
+
+
+def calibration_curve(low: float | None, high: float) -> list[list[float]]:
+    """Return the knots: probability *low* scores 0.3 (if given) and *high* scores 0.5."""
+    high = min(max(high, EDGE), 1 - EDGE)
+    knots = [[0.0, 0.0]]
+    if low is not None and 0.0 < low < high:
+        knots.append([low, CONCERN])
+    knots += [[high, FULL], [1.0, 1.0]]
+    return knots
+
+
+def labels_of(items: Iterable[Item], category: str) -> npt.NDArray[np.bool_]:
+    """Return whether each item carries *category*."""
+    return np.array([category in item["labels"] for item in items])
+
+
+def train(
+    items: list[Item], vectors: Matrix, *, l2: float, precision: float, recall: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit and calibrate every category's head; return the heads and the calibration figures."""
+    calibration = np.array([in_calibration(item) for item in items])
+    fit = ~calibration
+    benign = np.array([not item["labels"] for item in items])
+    not_protective = np.array([not set(item["labels"]) & PROTECTIVE for item in items])
+    heads: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
+    for category in CATEGORIES:
+        y = labels_of(items, category)
+        weights, bias = fit_logistic(vectors[fit], y[fit], l2)
+        p = probability(vectors[calibration], weights, bias)
+        yc = y[calibration]
+        protective = category in PROTECTIVE
+        negatives = (not_protective if protective else benign)[calibration] & ~yc
+        high = threshold_at_rate(p[negatives], precision)
+        low = threshold_at_recall(p[yc], recall) if protective else None
+        curve = calibration_curve(low, high)
+        heads[category] = {
+            "weights": [round(float(w), 6) for w in weights],
+            "bias": round(bias, 6),
+            "calibration": [[round(a, 8), b] for a, b in curve],
+        }
+        figures[category] = {
+            "calibration_positives": int(yc.sum()),
+            "calibration_negatives": int(negatives.sum()),
+            "recall_at_full": round(float((p[yc] >= high).mean()), 3),
+            "recall_at_concern": round(float((p[yc] >= (low or high)).mean()), 3)
+            if protective
+            else None,
+            "negatives_at_concern": round(float((p[negatives] >= (low or high)).mean()), 3)
+            if protective
+            else None,
+        }
+    return heads, figures
+
+
+def score_items(heads: dict[str, Any], vectors: Matrix) -> dict[str, npt.NDArray[np.float64]]:
+    """Return each category's calibrated scores for the rows of *vectors*."""
+    scores = {}
+    for category, head in heads.items():
+        p = probability(vectors, np.asarray(head["weights"], np.float32), head["bias"])
+        knots = np.asarray(head["calibration"])
+        scores[category] = np.interp(p, knots[:, 0], knots[:, 1])
+    return scores
+
+
+def report(items: list[Item], scores: dict[str, npt.NDArray[np.float64]]) -> dict[str, float]:
+    """Return the issue's figures for the semantic detector, alone and with the lexicons."""
+    lexicon = default_detectors()
+    best_lexicon: list[dict[str, float]] = []
+    for item in items:
+        found: dict[str, float] = {}
+        for detector in lexicon:
+            for finding in detector.detect(item["text"], DetectionContext(item["text"])):
+                found[finding.category] = max(found.get(finding.category, 0.0), finding.score)
+        best_lexicon.append(found)
+    figures: dict[str, float] = {}
+    benign = [i for i, item in enumerate(items) if not item["labels"]]
+    quiet = [i for i, item in enumerate(items) if not set(item["labels"]) & PROTECTIVE]
+    for category in CATEGORIES:
+        positives = [i for i, item in enumerate(items) if category in item["labels"]]
+        if positives:
+            semantic = np.mean([scores[category][i] >= FULL for i in positives])
+            both = np.mean(
+                [
+                    scores[category][i] >= FULL or best_lexicon[i].get(category, 0) >= FULL
+                    for i in positives
+                ]
+            )
+            figures[f"{category} recall semantic / with lexicon"] = (float(semantic), float(both))
+    protective_items = [i for i, item in enumerate(items) if set(item["labels"]) & PROTECTIVE]
+
+    def blocked(i: int, *, lexicon_too: bool) -> bool:
+        sem = any(scores[c][i] >= CONCERN for c in PROTECTIVE)
+        lex = any(best_lexicon[i].get(c, 0) >= CONCERN for c in PROTECTIVE)
+        return sem or (lexicon_too and lex)
+
+    figures["ending blocked lexicon / with semantic"] = (
+        float(
+            np.mean(
+                [
+                    any(best_lexicon[i].get(c, 0) >= CONCERN for c in PROTECTIVE)
+                    for i in protective_items
+                ]
+            )
+        ),
+        float(np.mean([blocked(i, lexicon_too=True) for i in protective_items])),
+    )
+    figures["[] flagged terminable semantic / with lexicon"] = (
+        float(np.mean([any(scores[c][i] >= FULL for c in TERMINABLE) for i in benign])),
+        float(
+            np.mean(
+                [
+                    any(
+                        scores[c][i] >= FULL or best_lexicon[i].get(c, 0) >= FULL
+                        for c in TERMINABLE
+                    )
+                    for i in benign
+                ]
+            )
+        ),
+    )
+    figures["SUPPORT on []/terminable-only semantic / with lexicon"] = (
+        float(np.mean([any(scores[c][i] >= FULL for c in PROTECTIVE) for i in quiet])),
+        float(
+            np.mean(
+                [
+                    any(
+                        scores[c][i] >= FULL or best_lexicon[i].get(c, 0) >= FULL
+                        for c in PROTECTIVE
+                    )
+                    for i in quiet
+                ]
+            )
+        ),
+    )
+    figures["concern on []/terminable-only semantic"] = float(
+        np.mean([blocked(i, lexicon_too=False) for i in quiet])
+    )
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train the head; write it, or score a left-out validation half."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="the ONNX model directory (or a hub name)")
+    parser.add_argument("--out", type=Path, default=HEAD_OUT, help="where to write the head")
+    parser.add_argument("--holdout", type=Path, help="a validation half to leave out and score")
+    parser.add_argument("--l2", type=float, default=1.0, help="the L2 penalty (default 1.0)")
+    parser.add_argument("--precision", type=float, default=0.005, help="negatives allowed at 0.5")
+    parser.add_argument("--recall", type=float, default=0.95, help="positives kept at 0.3")
+    parser.add_argument("--no-authored", action="store_true", help="leave the authored data out")
+    args = parser.parse_args(argv)
+    sources = [s for s in SOURCES if not (args.no_authored and s.name == "authored.jsonl")]
+    if args.holdout is not None:
+        sources = [s for s in sources if s.resolve() != args.holdout.resolve()]
+    items = [item for source in sources for item in read(source)]
+    encoder = SentenceEncoder(args.model, max_tokens=MAX_TOKENS)
+    vectors = embed(encoder, [item["text"] for item in items])
+    heads, figures = train(items, vectors, l2=args.l2, precision=args.precision, recall=args.recall)
+    print(json.dumps(figures, indent=1))
+    if args.holdout is not None:
+        unseen = read(args.holdout)
+        scores = score_items(heads, embed(encoder, [item["text"] for item in unseen]))
+        for name, value in report(unseen, scores).items():
+            shown = (
+                " / ".join(f"{v:.3f}" for v in value)
+                if isinstance(value, tuple)
+                else f"{value:.3f}"
+            )
+            print(f"{name}: {shown}")
+        return
+    head = {
+        "format": HEAD_FORMAT,
+        "model": MODEL_NAME,
+        "max_tokens": MAX_TOKENS,
+        "categories": heads,
+        "info": {
+            "trained_by": "eval/semantic/train.py",
+            "sources": [str(s.relative_to(ROOT.parent)) for s in sources],
+            "items": len(items),
+            "l2": args.l2,
+            "precision": args.precision,
+            "recall": args.recall,
+            "calibration": figures,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(head, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

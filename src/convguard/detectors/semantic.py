@@ -1,0 +1,521 @@
+"""A learned detector: a small sentence-embedding model and a classifier head.
+
+Word lists find what they list; :class:`SemanticDetector` finds what reads
+*like* a harmful message. It embeds the message with a small sentence-embedding
+model run by ONNX Runtime on the CPU (no PyTorch at run time), and scores each
+category with a logistic head that convguard trains and ships in the package
+(``convguard/detectors/data/semantic/head.json``). The model itself is not
+shipped: point the detector at a local directory holding ``model.onnx`` and
+``tokenizer.json``, or at a model-hub name resolved through ``huggingface_hub``
+(its cache, so ``HF_HUB_OFFLINE=1`` works). ``eval/semantic/export_onnx.py``
+makes such a directory from a safetensors checkpoint.
+
+Scores are calibrated for the policy's two tiers: a protective category
+reaches ``0.3`` (a *concern*, which blocks ending silently) at a high-recall
+operating point and ``0.5`` (a full finding: SUPPORT) only at high precision;
+a terminable category reaches ``0.5`` only at high precision. The operating
+points were chosen on a calibration split the head never trained on.
+
+Needs the ``semantic`` extra (``pip install 'convguard[semantic]'``);
+``import convguard`` imports none of it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, final
+
+import attrs
+from attrs import frozen
+
+from .._errors import ConfigurationError
+from .._findings import Finding
+from ._builtin import default_detectors
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from ._protocols import DetectionContext, Detector
+
+__all__ = [
+    "ENV_VAR",
+    "CategoryHead",
+    "SemanticDetector",
+    "SemanticHead",
+    "SentenceEncoder",
+    "default_stack",
+    "packaged_head",
+]
+
+ENV_VAR: Final = "CONVGUARD_SEMANTIC_MODEL"
+"""The environment variable :func:`default_stack` reads the model from."""
+
+HEAD_FORMAT: Final = "convguard-semantic-head/1"
+_INSTALL: Final = "pip install 'convguard[semantic]'"
+_MODEL_FILES: Final = ("model.onnx", "onnx/model.onnx")
+_TOKENIZER: Final = "tokenizer.json"
+_HUB_FILES: Final = ("tokenizer.json", "model.onnx", "onnx/model.onnx")
+_TOKEN_VECTORS: Final = 3  # rank of a (batch, tokens, dimensions) output: mean-pool it
+
+
+def _require(module: str) -> Any:  # noqa: ANN401 - an untyped foreign module
+    """Import one of the ``semantic`` extra's packages, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        msg = f"the semantic detector needs {module!r}, which is not installed: {_INSTALL}"
+        raise ConfigurationError(msg) from exc
+
+
+# -- the head ---------------------------------------------------------------------
+
+
+def _knots(value: object) -> tuple[tuple[float, float], ...]:
+    """Check a calibration curve: (probability, score) knots, both rising, 0..1."""
+    try:
+        knots = tuple((float(p), float(s)) for p, s in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        msg = f"calibration must be a list of [probability, score] pairs, not {value!r}"
+        raise ConfigurationError(msg) from exc
+    if len(knots) < 2 or knots[0][0] != 0.0 or knots[-1][0] != 1.0:  # noqa: PLR2004 - two ends
+        msg = "calibration must run from probability 0 to probability 1"
+        raise ConfigurationError(msg)
+    for (p0, s0), (p1, s1) in itertools.pairwise(knots):
+        if not (p0 < p1 and 0.0 <= s0 <= s1 <= 1.0):
+            msg = f"calibration knots must rise within 0..1, not {knots!r}"
+            raise ConfigurationError(msg)
+    return knots
+
+
+@final
+@frozen
+class CategoryHead:
+    """One category's logistic head and the curve that calibrates its score.
+
+    Attributes:
+        category: The category it scores.
+        weights: One weight per embedding dimension.
+        bias: The intercept.
+        calibration: ``(probability, score)`` knots, rising from probability
+            0 to 1: the score is the piecewise-linear curve through them.
+    """
+
+    category: str
+    weights: tuple[float, ...] = attrs.field(repr=lambda w: f"<{len(w)} weights>")
+    bias: float
+    calibration: tuple[tuple[float, float], ...] = attrs.field(converter=_knots)
+
+    def probability(self, logit: float) -> float:
+        """Return the head's probability for a logit (numerically stable)."""
+        if logit >= 0:
+            return 1.0 / (1.0 + math.exp(-logit))
+        z = math.exp(logit)
+        return z / (1.0 + z)
+
+    def score(self, probability: float) -> float:
+        """Map a probability onto the calibrated score, in 0..1.
+
+        Args:
+            probability: The head's probability.
+
+        Returns:
+            The score the finding carries.
+        """
+        for (p0, s0), (p1, s1) in itertools.pairwise(self.calibration):
+            if probability <= p1:
+                return s0 + (s1 - s0) * max(0.0, probability - p0) / (p1 - p0)
+        return self.calibration[-1][1]
+
+
+@final
+@frozen
+class SemanticHead:
+    """The classifier head: what the detector adds on top of the embedding model.
+
+    Attributes:
+        model: The embedding model it was trained on (a model-hub name);
+            it only fits that model's vectors.
+        max_tokens: Messages are cut to this many tokens.
+        categories: One head per category.
+        info: What the training script recorded (data, figures), as is.
+    """
+
+    model: str
+    max_tokens: int
+    categories: tuple[CategoryHead, ...]
+    info: Mapping[str, object] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def dimensions(self) -> int:
+        """The length of the embedding vectors it reads."""
+        return len(self.categories[0].weights)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SemanticHead:
+        """Build a head from its JSON form (see ``head.json``).
+
+        Args:
+            data: The parsed JSON.
+
+        Returns:
+            The head.
+
+        Raises:
+            ConfigurationError: If the data is not a head of this format.
+        """
+        if not isinstance(data, Mapping) or data.get("format") != HEAD_FORMAT:
+            msg = f"not a convguard semantic head (format {HEAD_FORMAT!r})"
+            raise ConfigurationError(msg)
+        try:
+            heads = tuple(
+                CategoryHead(
+                    category=str(category),
+                    weights=tuple(float(w) for w in spec["weights"]),
+                    bias=float(spec["bias"]),
+                    calibration=spec["calibration"],
+                )
+                for category, spec in data["categories"].items()
+            )
+            head = cls(
+                model=str(data["model"]),
+                max_tokens=int(data["max_tokens"]),
+                categories=heads,
+                info=dict(data.get("info", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ConfigurationError):
+                raise
+            msg = f"malformed semantic head: {type(exc).__name__}: {exc}"
+            raise ConfigurationError(msg) from exc
+        if not heads or len({len(h.weights) for h in heads}) != 1 or head.max_tokens < 1:
+            msg = "a semantic head needs categories with weights of one length, and max_tokens >= 1"
+            raise ConfigurationError(msg)
+        return head
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SemanticHead:
+        """Read a head from a JSON file.
+
+        Args:
+            path: The file.
+
+        Returns:
+            The head.
+
+        Raises:
+            ConfigurationError: If the file cannot be read or is not a head.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            msg = f"cannot read the semantic head {str(path)!r}: {exc}"
+            raise ConfigurationError(msg) from exc
+        return cls.from_dict(data)
+
+
+def packaged_head() -> SemanticHead:
+    """Return the head convguard ships, trained for all-MiniLM-L6-v2.
+
+    Returns:
+        The head; ``head.model`` names the embedding model it needs.
+    """
+    source = resources.files("convguard.detectors").joinpath("data/semantic/head.json")
+    return SemanticHead.from_dict(json.loads(source.read_text(encoding="utf-8")))
+
+
+# -- the model --------------------------------------------------------------------
+
+
+def _looks_like_hub_name(name: str) -> bool:
+    """Tell ``org/model`` from a path: one slash, no leading dot, tilde or slash."""
+    parts = name.split("/")
+    return (
+        len(parts) == 2  # noqa: PLR2004 - owner and name
+        and all(parts)
+        and not name.startswith((".", "~"))
+        and os.sep not in name.replace("/", "")
+    )
+
+
+def _resolve(model: str | os.PathLike[str]) -> Path:
+    """Return the local directory of *model*: a path, or a hub name in the hub's cache."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    name = os.fspath(model)
+    if not _looks_like_hub_name(name):
+        msg = (
+            f"no model directory at {name!r}: give a directory with model.onnx and "
+            "tokenizer.json (eval/semantic/export_onnx.py makes one) or a model-hub name"
+        )
+        raise ConfigurationError(msg)
+    hub = _require("huggingface_hub")
+    try:
+        return Path(hub.snapshot_download(name, allow_patterns=list(_HUB_FILES)))
+    except Exception as exc:  # the hub's own errors: offline, not cached, not found
+        msg = (
+            f"cannot load the model {name!r} from the model hub or its cache "
+            f"({type(exc).__name__}: {exc}); give a local directory instead"
+        )
+        raise ConfigurationError(msg) from exc
+
+
+def _files(directory: Path) -> tuple[Path, Path]:
+    """Return the ONNX graph and the tokenizer file of a model directory."""
+    graph = next((directory / f for f in _MODEL_FILES if (directory / f).is_file()), None)
+    tokenizer = directory / _TOKENIZER
+    if graph is None or not tokenizer.is_file():
+        msg = (
+            f"{str(directory)!r} needs model.onnx (or onnx/model.onnx) and tokenizer.json; "
+            "eval/semantic/export_onnx.py makes them from a safetensors checkpoint"
+        )
+        raise ConfigurationError(msg)
+    return graph, tokenizer
+
+
+@final
+class SentenceEncoder:
+    """The embedding half: a tokenizer and an ONNX graph, run on the CPU.
+
+    Token vectors are mean-pooled over the message's tokens and scaled to
+    unit length, as sentence-transformers does for all-MiniLM-L6-v2; a graph
+    whose output is already one vector per text is used as it is.
+
+    Args:
+        model: A directory with ``model.onnx`` (or ``onnx/model.onnx``) and
+            ``tokenizer.json``, or a model-hub name found through
+            ``huggingface_hub`` (its cache; ``HF_HUB_OFFLINE=1`` is honoured).
+        max_tokens: Texts are cut to this many tokens.
+        threads: The CPU threads ONNX Runtime uses for one text.
+
+    Raises:
+        ConfigurationError: If the ``semantic`` extra is missing or the model
+            cannot be found or loaded.
+    """
+
+    __slots__ = ("_np", "_rank", "_session", "_tokenizer", "_wants", "dimensions", "directory")
+
+    def __init__(
+        self, model: str | os.PathLike[str], *, max_tokens: int = 128, threads: int = 1
+    ) -> None:
+        """Load the tokenizer and the ONNX graph."""
+        for value, what in ((max_tokens, "max_tokens"), (threads, "threads")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"{what} must be a positive int, not {value!r}"
+                raise ConfigurationError(msg)
+        ort = _require("onnxruntime")
+        tokenizers = _require("tokenizers")
+        self._np = _require("numpy")
+        self.directory = _resolve(model)
+        graph, tokenizer_file = _files(self.directory)
+        try:
+            tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_tokens)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            session = ort.InferenceSession(
+                str(graph), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # tokenizers' and ONNX Runtime's own errors
+            msg = f"cannot load the model in {str(self.directory)!r}: {exc}"
+            raise ConfigurationError(msg) from exc
+        self._tokenizer = tokenizer
+        self._session = session
+        self._wants = tuple(i.name for i in session.get_inputs())
+        output = session.get_outputs()[0]
+        self._rank = len(output.shape)
+        width = output.shape[-1]
+        self.dimensions: int | None = width if isinstance(width, int) else None
+
+    def __repr__(self) -> str:
+        """Show the model directory."""
+        return f"SentenceEncoder({str(self.directory)!r})"
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Return the unit-length sentence vectors of *texts*, one row each.
+
+        Args:
+            texts: The texts, read as given.
+
+        Returns:
+            An array of shape ``(len(texts), dimensions)``.
+        """
+        np = self._np
+        rows = [self.vector(text) for text in texts]
+        return np.stack(rows) if rows else np.zeros((0, self.dimensions or 0), np.float32)  # type: ignore[no-any-return]
+
+    def vector(self, text: str) -> npt.NDArray[np.float32]:
+        """Return the unit-length sentence vector of one text.
+
+        Args:
+            text: The text, read as given.
+
+        Returns:
+            An array of shape ``(dimensions,)``.
+        """
+        np = self._np
+        encoding = self._tokenizer.encode(text)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        feeds = {
+            "input_ids": ids,
+            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.zeros_like(ids),
+        }
+        output = self._session.run(None, {name: feeds[name] for name in self._wants})[0][0]
+        vector = output.mean(axis=0) if self._rank == _TOKEN_VECTORS else output
+        norm = float(np.linalg.norm(vector))
+        return (vector / norm if norm > 0 else vector).astype(np.float32)  # type: ignore[no-any-return]
+
+
+@final
+class SemanticDetector:
+    """Score the five acted-on categories with an embedding model and a trained head.
+
+    The model reads the normalized (de-obfuscated) view of the message, cut
+    to the head's ``max_tokens``; each category's head turns the sentence
+    vector into a calibrated score. A finding is reported for every category
+    scoring at least ``min_score``.
+
+    Args:
+        model: A directory with ``model.onnx`` (or ``onnx/model.onnx``) and
+            ``tokenizer.json``, or a model-hub name found through
+            ``huggingface_hub`` (its cache; ``HF_HUB_OFFLINE=1`` is honoured).
+            The head's ``model`` when omitted.
+        head: The classifier head, or the path of its JSON file; the packaged
+            one when omitted.
+        name: The detector's name, shown in findings.
+        min_score: Leave out findings scoring below this (the default is the
+            policy's default ``concern_threshold``).
+        threads: The CPU threads ONNX Runtime uses for one message.
+
+    Raises:
+        ConfigurationError: If the ``semantic`` extra is missing, the model
+            cannot be found or loaded, or it does not fit the head.
+    """
+
+    __slots__ = ("_bias", "_encoder", "_head", "_matrix", "_min_score", "name")
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        head: SemanticHead | str | os.PathLike[str] | None = None,
+        name: str = "semantic",
+        min_score: float = 0.3,
+        threads: int = 1,
+    ) -> None:
+        """Load the head, the tokenizer and the ONNX graph."""
+        if not isinstance(name, str) or not name:
+            msg = f"name must be a non-empty string, not {name!r}"
+            raise ConfigurationError(msg)
+        if isinstance(min_score, bool) or not (
+            isinstance(min_score, int | float) and 0.0 <= min_score <= 1.0
+        ):
+            msg = f"min_score must be a number within 0..1, not {min_score!r}"
+            raise ConfigurationError(msg)
+        if head is None:
+            head = packaged_head()
+        elif not isinstance(head, SemanticHead):
+            head = SemanticHead.load(head)
+        encoder = SentenceEncoder(
+            head.model if model is None else model, max_tokens=head.max_tokens, threads=threads
+        )
+        if encoder.dimensions not in {None, head.dimensions}:
+            msg = (
+                f"the model in {str(encoder.directory)!r} gives {encoder.dimensions}-dimensional "
+                f"vectors; the head needs {head.dimensions} (it was trained on {head.model!r})"
+            )
+            raise ConfigurationError(msg)
+        np = _require("numpy")
+        self.name = name
+        self._head = head
+        self._encoder = encoder
+        self._min_score = float(min_score)
+        self._matrix = np.asarray([h.weights for h in head.categories], dtype=np.float32).T
+        self._bias = np.asarray([h.bias for h in head.categories], dtype=np.float32)
+
+    def __repr__(self) -> str:
+        """Show the name, the model directory and the categories."""
+        return (
+            f"SemanticDetector({self.name!r}, model={str(self._encoder.directory)!r}, "
+            f"categories={sorted(h.category for h in self._head.categories)})"
+        )
+
+    @property
+    def head(self) -> SemanticHead:
+        """The classifier head."""
+        return self._head
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The embedding model."""
+        return self._encoder
+
+    @property
+    def min_score(self) -> float:
+        """The lowest score reported as a finding."""
+        return self._min_score
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Return every category's calibrated score for a text read as given.
+
+        Args:
+            text: The text as the model should read it (``detect`` passes the
+                normalized view).
+
+        Returns:
+            Each category of the head and its score in 0..1.
+        """
+        logits = self._encoder.vector(text) @ self._matrix + self._bias
+        return {
+            head.category: head.score(head.probability(float(logit)))
+            for head, logit in zip(self._head.categories, logits, strict=True)
+        }
+
+    def detect(self, text: str, context: DetectionContext) -> list[Finding]:
+        """Return a finding for each category scoring at least ``min_score``.
+
+        Args:
+            text: The user's original text (the normalized view is read).
+            context: The turn's context.
+
+        Returns:
+            The findings, strongest first.
+        """
+        del text  # the normalized view carries the same words, de-obfuscated
+        prepared = context.normalized.text
+        if not prepared.strip():
+            return []
+        found = [
+            Finding(category, round(score, 4), self.name)
+            for category, score in self.scores(prepared).items()
+            if score >= self._min_score
+        ]
+        return sorted(found, key=lambda finding: -finding.score)
+
+
+def default_stack() -> list[Detector]:
+    """Return the built-in detectors plus a :class:`SemanticDetector`.
+
+    The model comes from the ``CONVGUARD_SEMANTIC_MODEL`` environment
+    variable (a directory or a hub name), else the packaged head's model.
+    Made for ``convguard eval FILE --detectors
+    convguard.detectors.semantic:default_stack``.
+
+    Returns:
+        A new list: the built-in set, then the semantic detector.
+
+    Raises:
+        ConfigurationError: If the semantic detector cannot be loaded.
+    """
+    return [*default_detectors(), SemanticDetector(os.environ.get(ENV_VAR) or None)]
