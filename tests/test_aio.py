@@ -17,6 +17,7 @@ import pytest
 
 import convguard as cg
 import tests.test_guard as behaviour
+import tests.test_tools as tools_behaviour
 from convguard._aio import AsyncConversation, AsyncGuard
 from convguard.stores import SQLiteStore
 from convguard.stores._base import Feedback
@@ -118,8 +119,8 @@ class SyncConversation:
     def request_end(self, **kwargs: Any) -> cg.Verdict:
         return self._run(self.inner.request_end(**kwargs))
 
-    def handle_tool_call(self, name: str, arguments: Any) -> cg.ToolResult:
-        return self._run(self.inner.handle_tool_call(name, arguments))
+    def handle_tool_call(self, call: Any, arguments: Any = None, **kwargs: Any) -> cg.ToolResult:
+        return self._run(self.inner.handle_tool_call(call, arguments, **kwargs))
 
     def feedback(self, kind: str, **kwargs: Any) -> Feedback:
         return self._run(self.inner.feedback(kind, **kwargs))
@@ -229,6 +230,11 @@ for _name, _cls in vars(behaviour).items():
             (OnAsyncGuardWithSQLite, "OnAsyncSQLite"),
         ):
             globals()[f"{_name}{_suffix}"] = type(f"{_name}{_suffix}", (_mixin, _cls), {})
+
+# The tool-call classes of test_tools.py that take a conversation, again on AsyncGuard.
+for _cls in tools_behaviour.CONVERSATION_CLASSES:
+    _name = f"{_cls.__name__}OnAsyncGuard"
+    globals()[_name] = type(_name, (OnAsyncGuard, _cls), {})
 
 
 # -- what is particular to AsyncGuard --------------------------------------------

@@ -344,15 +344,19 @@ class TestRequestEnd:
         assert result.granted
         assert conv.ended
 
-    @pytest.mark.parametrize(
-        ("name", "arguments"),
-        [("other_tool", "{}"), ("end_conversation", "{not json"), ("end_conversation", "[1]")],
-    )
-    def test_bad_tool_call(self, make_guard: MakeGuard, name: str, arguments: str) -> None:
-        """Another tool or malformed arguments raise InvalidOperationError."""
+    def test_unknown_tool(self, make_guard: MakeGuard) -> None:
+        """Another tool's name is the backend's bug: InvalidOperationError."""
         conv = make_guard().start()
         with pytest.raises(cg.InvalidOperationError):
-            conv.handle_tool_call(name, arguments)
+            conv.handle_tool_call("other_tool", "{}")
+
+    @pytest.mark.parametrize("arguments", ["{not json", "[1]"])
+    def test_malformed_tool_call(self, make_guard: MakeGuard, arguments: str) -> None:
+        """Malformed arguments go back to the model as an error result (tests/test_tools.py)."""
+        conv = make_guard().start()
+        result = conv.handle_tool_call("end_conversation", arguments)
+        assert result.is_error
+        assert not result.granted
 
 
 class TestMaxEndedBranches:

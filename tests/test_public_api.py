@@ -67,6 +67,7 @@ PUBLIC = {
     "detectors",
     "end_conversation_tool",
     "formats",
+    "report_risk_tool",
     "review_feedback",
     "stores",
     "testing",

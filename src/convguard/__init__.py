@@ -55,7 +55,7 @@ from ._records import (
     VerdictRecord,
 )
 from ._taxonomy import Category, CategoryClass
-from ._tools import ToolResult, end_conversation_tool
+from ._tools import ToolResult, end_conversation_tool, report_risk_tool
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors import DetectionContext, Detector, default_detectors
 from .stores import Feedback, MemoryStore, PostgresStore, SQLiteStore, Store
@@ -124,6 +124,7 @@ __all__ = [
     "detectors",
     "end_conversation_tool",
     "formats",
+    "report_risk_tool",
     "review_feedback",
     "stores",
     "testing",

@@ -30,7 +30,7 @@ from .stores._memory import MemoryStore
 if TYPE_CHECKING:
     from ._findings import DetectorFailure, Finding
     from ._records import ConversationRecord, Replay
-    from ._tools import ToolResult
+    from ._tools import ModelDump, ToolResult
     from .detectors._protocols import AsyncDetector, DetectionContext, Detector
 
 __all__ = ["AsyncConversation", "AsyncGuard"]
@@ -679,26 +679,89 @@ class AsyncConversation:
         return await guard._retry(self.id, attempt)
 
     async def handle_tool_call(
-        self, name: str, arguments: str | Mapping[str, Any] | None
+        self,
+        call: str | Mapping[str, Any] | ModelDump,
+        arguments: str | bytes | Mapping[str, Any] | None = None,
+        *,
+        record: bool = False,
     ) -> ToolResult:
-        """Handle the model's ``end_conversation`` tool call.
+        """Handle the model's ``end_conversation`` or ``report_risk`` call.
+
+        ``end_conversation`` asks to end the branch, granted only at the
+        policy's bar. ``report_risk`` stores an event carrying a protective
+        finding, which the conversation remembers, and answers with the
+        SUPPORT guidance and the locale's resources. Malformed arguments are
+        never an exception: the result has ``is_error`` set and says what was
+        wrong, and nothing is stored.
 
         Args:
-            name: The tool name the model called.
-            arguments: The call's arguments as the API delivers them: a JSON
-                string (OpenAI) or a mapping (Anthropic).
+            call: The tool's name, or the whole call as the API gave it: an
+                OpenAI tool call, an Anthropic ``tool_use`` block, or the dict
+                form of either (SDK objects are read through ``model_dump()``);
+                the result then remembers the call's id.
+            arguments: With a name, the arguments as the API delivers them: a
+                JSON string (OpenAI) or a mapping (Anthropic).
+            record: Also store the call (an assistant message with
+                ``tool_calls`` metadata) and its result (a ``tool`` message with
+                ``tool_call_id``), before the event the call produced, so that an
+                export replays as the API saw it.
 
         Returns:
-            Whether the end was granted, and a text to hand back to the model.
+            The result to hand back to the model.
 
         Raises:
-            InvalidOperationError: For another tool's name or malformed arguments.
+            InvalidOperationError: For an unknown tool name (the backend's bug)
+                or a call object of no known shape.
             ConversationEndedError: When the tip is already ended.
+            StoreConflictError: With *record*, when another writer moved the tip
+                off the recorded call before its result was stored.
         """
-        from ._tools import handle_tool_call, tool_result  # noqa: PLC0415 - pydantic at the boundary only
+        from ._tools import (  # noqa: PLC0415 - pydantic at the boundary only
+            RISK_TOOL_NAME,
+            Malformed,
+            malformed_result,
+            parse_arguments,
+            read_call,
+            record_chain,
+            risk_result,
+            tool_result,
+        )
 
-        reason = handle_tool_call(name, arguments)
-        return tool_result(await self.request_end(by="assistant", reason=reason))
+        read = read_call(call, arguments)
+        checked = parse_arguments(read)
+        if isinstance(checked, Malformed):
+            return malformed_result(read, checked)
+        if not record:
+            if read.name == RISK_TOOL_NAME:
+                verdict = await self.report_risk(checked.category, reason=checked.reason)
+                return risk_result(verdict, read.call_id)
+            verdict = await self.request_end(by="assistant", reason=checked.reason)
+            return tool_result(verdict, read.call_id)
+        guard = self._guard
+        engine = guard._engine
+        stored: list[Message] = []
+        planned: list[tuple[tuple[Message, ...], ToolResult]] = []
+
+        async def attempt(head: Head) -> ToolResult | None:
+            if not stored:
+                engine.check_open(head)
+                planned[:] = [record_chain(engine, head, read, checked, self._locale)]
+            elif head.tip is None or head.tip.id != stored[-1].id:
+                return None  # another writer moved the tip between our nodes
+            nodes, result = planned[0]
+            version = head.version
+            for node in nodes[len(stored) :]:
+                version = await guard._io(
+                    guard.store.append, self.id, node, expected_version=version
+                )
+                stored.append(node)
+            return result
+
+        result = await guard._retry(self.id, attempt)
+        if result is None:
+            detail = f"the tip moved off the recorded tool call {stored[0].id!r} before its result"
+            raise StoreConflictError(self.id, detail)
+        return result
 
     async def feedback(
         self,
