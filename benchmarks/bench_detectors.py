@@ -8,6 +8,9 @@ the machine's noise falls on all alike:
 - the *floor*: casefold the text, split it into words and look each up in a
   set of every lexicon word;
 - ``default_detectors()`` with normalization (a fresh context per message);
+- the same with the two messages before it in the file as earlier user turns
+  of its history, so the built-in window over recent turns reads three
+  messages (a first turn, above, has no earlier one to read);
 - a whole default ``Guard`` turn (a fresh conversation per message; starting
   it is not timed);
 
@@ -20,7 +23,9 @@ Nothing here asserts.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
+import itertools
 import json
 import statistics
 import subprocess
@@ -36,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FALLBACK = ROOT / "tests" / "fixtures" / "eval" / "items.jsonl"
 PASSES = 5
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LONG_CHARS = 5000
 
 
@@ -95,6 +101,22 @@ def main(argv: Sequence[str]) -> None:
         context = DetectionContext(text, normalizer=normalize)
         return [detector.detect(text, context) for detector in detectors]
 
+    earlier = {
+        text: tuple(
+            cg.Message(f"h{n}", None, cg.Role.USER, texts[n], EPOCH, cg.PolicyState())
+            for n in (index - 2, index - 1)
+        )
+        for index, text in enumerate(texts)
+    }
+    ids = itertools.count()
+
+    def default_set_in_a_chat(text: str) -> object:
+        # A new id each call: the window's memo would answer a repeated one.
+        context = DetectionContext(
+            text, message_id=f"m{next(ids)}", history=earlier[text], normalizer=normalize
+        )
+        return [detector.detect(text, context) for detector in detectors]
+
     conversations: Iterator[cg.Conversation] = iter(())
 
     def guard_turn(text: str) -> object:
@@ -106,7 +128,9 @@ def main(argv: Sequence[str]) -> None:
         default_set(text)
     conversations = iter([guard.start() for _ in range(len(texts) * PASSES)])
     gc.collect()
-    floor_us, default_us, guard_us = measure([floor, default_set, guard_turn], texts, PASSES)
+    floor_us, default_us, chat_us, guard_us = measure(
+        [floor, default_set, default_set_in_a_chat, guard_turn], texts, PASSES
+    )
 
     long_texts: list[str] = []
     current = ""
@@ -124,6 +148,7 @@ def main(argv: Sequence[str]) -> None:
     for label, values in (
         ("floor (casefold, split, set)", floor_us),
         ("default_detectors + normalize", default_us),
+        ("  the same, two earlier user turns", chat_us),
         ("whole Guard turn (fresh chat)", guard_us),
     ):
         median = statistics.median(values)
@@ -149,7 +174,7 @@ def main(argv: Sequence[str]) -> None:
     bare = resident_mb("pass")
     loaded = resident_mb("import convguard")
     warm = resident_mb(
-        "import convguard\nconvguard.default_detectors()[0].detect('x', "
+        "import convguard\nfor d in convguard.default_detectors(): d.detect('x', "
         "convguard.DetectionContext('x'))"
     )
     print(

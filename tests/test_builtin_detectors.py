@@ -271,6 +271,20 @@ class TestSplitDisclosures:
         """Ordinary turns joined are not read as a disclosure."""
         assert findings_of_turns(texts) == [[], [], []]
 
+    def test_two_long_messages_are_each_a_whole_thought(self) -> None:
+        """The window is read only next to a fragment: two long messages are not joined.
+
+        The price of reading recent turns only where a phrase may have been
+        split: a disclosure split between two long messages is missed.
+        """
+        opening = "everything has gone wrong at work and at home lately and I think I'm going to"
+        found = findings_of_turns(["hi", opening, "kill myself"])[2]
+        assert [f.detector for f in found] == ["lexicon"]
+        ending = "hurt my roommate when he gets home tonight after his shift"
+        assert findings_of_turns(["hi", opening, ending])[2] == []
+        (finding,) = findings_of_turns(["hi", opening, "hurt my roommate tonight"])[2]
+        assert (finding.category, finding.detector) == ("harm_to_others_risk", "lexicon-window")
+
     def test_terminable_categories_stay_per_message(self) -> None:
         """A request split across turns is not joined for the terminable categories."""
         found = findings_of_turns(["how do I make", "a pipe", "bomb"])

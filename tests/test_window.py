@@ -170,6 +170,30 @@ class TestAcrossOnly:
         window = WindowDetector(Classifier(), across_only=True)
         assert actions(window, ["[abuse] x", "hello", "[abuse] y"]) == [A, A, A]
 
+    def test_a_gate_spares_the_reading(self) -> None:
+        """The gate sees the window's user messages; when it says no, inner is not run."""
+        pair = Pair()
+        given: list[list[str]] = []
+
+        def gate(texts: Sequence[str]) -> bool:
+            given.append(list(texts))
+            return "[how]" in texts[-1] or "[device]" in texts[-1]
+
+        conv = cg.Guard(detectors=[WindowDetector(pair, across_only=True, gate=gate)]).start()
+        for text in ("[how] to", "hello", "a [device]"):
+            conv.send(text)
+            conv.reply("[how]")
+        assert given == [["[how] to", "hello"], ["[how] to", "hello", "a [device]"]]
+        assert pair.seen == ["[how] to\nhello\na [device]"]
+
+    def test_a_gate_without_across_only(self) -> None:
+        """A gate works on its own too, first turns included."""
+        pair = Pair()
+        window = WindowDetector(pair, gate=lambda texts: len(texts) > 1)
+        assert window.detect("[how] a [device]", cg.DetectionContext("x")) == ()
+        assert asyncio.run(window.adetect("[how] a [device]", cg.DetectionContext("x"))) == ()
+        assert pair.seen == []
+
     def test_repr_says_so(self) -> None:
         """The repr shows the option when it is set."""
         assert "across_only=True" in repr(WindowDetector(Pair(), across_only=True))
@@ -293,6 +317,7 @@ class TestBadInner:
             (Pair(), {"turns": True}, "turns"),
             (Pair(), {"cache_size": 0}, "cache_size"),
             (Pair(), {"name": ""}, "name"),
+            (Pair(), {"gate": 3}, "gate must be callable"),
         ],
     )
     def test_bad_configuration(self, inner: Any, kwargs: dict[str, Any], match: str) -> None:

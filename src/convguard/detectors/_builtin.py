@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from .._taxonomy import PROTECTIVE
@@ -15,6 +16,19 @@ _WINDOW_TURNS: Final = 3
 #: The built-in window's name, distinct from "window(lexicon)", the name a
 #: window over the whole lexicon takes by default.
 _WINDOW_NAME: Final = "lexicon-window"
+#: A message of at most this many words is a fragment: a phrase split across
+#: turns leaves one on at least one side of the split.
+_FRAGMENT_WORDS: Final = 8
+
+
+def _fragment_at_the_end(texts: Sequence[str]) -> bool:
+    """Return whether the current message or the one before it is a fragment.
+
+    Reading three messages again costs two to three times a plain turn, so
+    the window is read only where a phrase may have been split: two long
+    messages in a row are each a whole thought, judged on their own.
+    """
+    return any(len(text.split()) <= _FRAGMENT_WORDS for text in texts[-2:])
 
 
 def default_detectors() -> list[LexiconDetector | WindowDetector]:
@@ -31,7 +45,9 @@ def default_detectors() -> list[LexiconDetector | WindowDetector]:
       disclosure sent in pieces ("I think I'm going to" / "kill" / "myself")
       is found on the turn that completes it. It reports only findings that
       reach back into an earlier message (the first detector reports the
-      rest) and does nothing on a conversation's first user turn. Terminable
+      rest), and reads the window only where a phrase may have been split:
+      when the current message or the one before it is a fragment of at
+      most eight words (never on a conversation's first user turn). Terminable
       categories stay per message: a request is judged on what the user
       sent in that turn, so joining turns cannot end a chat on a phrase
       nobody wrote.
@@ -43,5 +59,11 @@ def default_detectors() -> list[LexiconDetector | WindowDetector]:
     protective = LexiconDetector(lexicon, name="lexicon", categories=sorted(PROTECTIVE))
     return [
         LexiconDetector(lexicon, name="lexicon"),
-        WindowDetector(protective, turns=_WINDOW_TURNS, name=_WINDOW_NAME, across_only=True),
+        WindowDetector(
+            protective,
+            turns=_WINDOW_TURNS,
+            name=_WINDOW_NAME,
+            across_only=True,
+            gate=_fragment_at_the_end,
+        ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, final
 
 import attrs
@@ -79,15 +79,19 @@ class WindowDetector:
         across_only: Report only findings whose evidence spans earlier
             messages and the current one; skip turns with no earlier user
             message.
+        gate: Called with the window's user messages (the earlier ones, then
+            the current one) before *inner* runs; when it returns false the
+            window is not read this turn. For a cheap test that spares most
+            turns the cost of reading several messages again.
 
     Raises:
         ConfigurationError: For an inner object that is not a detector, or a
             bad option.
     """
 
-    __slots__ = ("_lock", "_memo", "across_only", "cache_size", "inner", "name", "turns")
+    __slots__ = ("_lock", "_memo", "across_only", "cache_size", "gate", "inner", "name", "turns")
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - options after the star, each with a default
         self,
         inner: Detector | AsyncDetector,
         *,
@@ -95,6 +99,7 @@ class WindowDetector:
         name: str | None = None,
         cache_size: int = 4096,
         across_only: bool = False,
+        gate: Callable[[Sequence[str]], bool] | None = None,
     ) -> None:
         """Wrap *inner*."""
         inner_name = getattr(inner, "name", None)
@@ -118,6 +123,10 @@ class WindowDetector:
         self.name = name or f"window({inner_name})"
         self.cache_size = cache_size
         self.across_only = bool(across_only)
+        if gate is not None and not callable(gate):
+            msg = f"gate must be callable, not {gate!r}"
+            raise ConfigurationError(msg)
+        self.gate = gate
         self._memo: OrderedDict[tuple[str, str], _Memo] = OrderedDict()
         # Guards serving several threads share one detector, and so one memo.
         self._lock = threading.Lock()
@@ -132,6 +141,15 @@ class WindowDetector:
     def _earlier(self, context: DetectionContext) -> list[str]:
         users = [m for m in context.history if m.role is Role.USER]
         return [m.content for m in users[-(self.turns - 1) :]]
+
+    def _skip(self, text: str, context: DetectionContext) -> bool:
+        """Return whether this turn's window need not be read at all."""
+        if not (self.across_only or self.gate):
+            return False
+        earlier = self._earlier(context)
+        if self.across_only and not earlier:
+            return True
+        return self.gate is not None and not self.gate([*earlier, text])
 
     def _previous_unplaced(self, context: DetectionContext) -> frozenset[str]:
         for message in reversed(context.history):
@@ -225,7 +243,7 @@ class WindowDetector:
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
-        if self.across_only and not self._earlier(context):
+        if self._skip(text, context):
             return ()
         detect = getattr(self.inner, "detect", None)
         if not callable(detect):
@@ -252,7 +270,7 @@ class WindowDetector:
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
-        if self.across_only and not self._earlier(context):
+        if self._skip(text, context):
             return ()
         joined, offset, window = self._window(text, context)
         adetect = getattr(self.inner, "adetect", None)
