@@ -9,11 +9,13 @@ the conversation and the field; :class:`Loaded` carries what
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import os
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,6 +55,20 @@ _SHOW = 40  # longest value quoted in an error message
 
 class FormatWarning(UserWarning):
     """A file was read with a repair worth knowing about (a made-up id, say)."""
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def warn(message: str) -> None:
+    """Warn with a :class:`FormatWarning` that points at the caller's code outside convguard."""
+    level = 2
+    frame = inspect.currentframe()
+    frame = frame.f_back if frame is not None else None
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, FormatWarning, stacklevel=level)
 
 
 class Loaded(list[ConversationRecord]):

@@ -21,7 +21,6 @@ export is read only: there is no ``dump``.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -30,7 +29,6 @@ from .._records import ConversationRecord, MessageRecord
 from ._common import (
     Errors,
     Fields,
-    FormatWarning,
     Loaded,
     Reader,
     Sources,
@@ -44,6 +42,7 @@ from ._common import (
     stable_id,
     tool_name,
     visible,
+    warn,
 )
 
 __all__ = ["from_data", "load"]
@@ -184,11 +183,7 @@ def _derived_id(conv: Mapping[str, Any], index: int) -> str:
     except (TypeError, ValueError, RecursionError):  # pragma: no cover - parsed JSON dumps
         text = repr(conv)
     made = stable_id("chatgpt", text)
-    warnings.warn(
-        f"conversations[{index}] has no id; read as {made!r}, derived from its content",
-        FormatWarning,
-        stacklevel=6,
-    )
+    warn(f"conversations[{index}] has no id; read as {made!r}, derived from its content")
     return made
 
 
