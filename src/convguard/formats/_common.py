@@ -817,8 +817,10 @@ def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]
                 out.append((message, []))
             continue
         pending = set()
-        if message.role == "system" and not visible(message.content) and not any(
-            key in message.metadata for key in ("openai_content", "anthropic_content")
+        if (
+            message.role == "system"
+            and not visible(message.content)
+            and not any(key in message.metadata for key in ("openai_content", "anthropic_content"))
         ):
             continue  # an empty system prompt (an export's hidden root) says nothing
         if message.role != "assistant":
