@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import convguard as cg
 
@@ -111,3 +115,62 @@ class TestSurface:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         ).stdout
         assert out.split() == ["[]", "ScriptedDetector"]
+
+
+def public_modules() -> list[str]:
+    """Every importable module of convguard whose dotted name has no ``_`` part."""
+    found = [
+        info.name
+        for info in pkgutil.walk_packages(cg.__path__, "convguard.")
+        if not any(part.startswith("_") for part in info.name.split("."))
+    ]
+    return sorted(["convguard", *found])
+
+
+class TestNamespaces:
+    def test_the_public_modules_are_found(self) -> None:
+        """The walk finds every public module, so the checks below cover them all."""
+        assert {
+            "convguard",
+            "convguard.detectors",
+            "convguard.detectors.moderation",
+            "convguard.formats",
+            "convguard.formats.anthropic",
+            "convguard.formats.chatgpt",
+            "convguard.formats.claude",
+            "convguard.formats.jsonl",
+            "convguard.formats.openai",
+            "convguard.stores",
+            "convguard.testing",
+            "convguard.testing.strategies",
+        } <= set(public_modules())
+
+    @pytest.mark.parametrize("name", public_modules())
+    def test_dir_shows_only_the_public_names(self, name: str) -> None:
+        """dir() of a public module lists its sorted __all__, and every name in it exists."""
+        module = importlib.import_module(name)
+        names: list[str] = module.__all__
+        assert dir(module) == sorted(names)
+        for public in names:
+            assert hasattr(module, public), public
+
+    @pytest.mark.parametrize(
+        ("name", "helper"),
+        [
+            ("convguard", "TYPE_CHECKING"),
+            ("convguard", "importlib"),
+            ("convguard", "PackageNotFoundError"),
+            ("convguard", "version"),
+            ("convguard.testing", "importlib"),
+            ("convguard.testing", "TYPE_CHECKING"),
+        ],
+    )
+    def test_package_helpers_are_gone(self, name: str, helper: str) -> None:
+        """The packages users import from hold no helper imports at all."""
+        assert not hasattr(importlib.import_module(name), helper)
+
+    def test_submodules_stay_reachable(self) -> None:
+        """Hiding helpers from dir() leaves the public subpackages importable as attributes."""
+        assert cg.detectors.moderation.LlamaGuardDetector is cg.detectors.LlamaGuardDetector
+        assert "moderation" in dir(cg.detectors)
+        assert "testing" in dir(cg)

@@ -7,7 +7,6 @@
 <Action.ALLOW: 'allow'>
 """
 
-import importlib
 from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -137,6 +136,8 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> object:
     """Import ``convguard.testing`` on first use: backends never pay for it."""
     if name == "testing":
+        import importlib  # noqa: PLC0415 - kept out of the package namespace
+
         return importlib.import_module(".testing", __name__)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
@@ -151,3 +152,12 @@ for _name in __all__:
         with suppress(AttributeError, TypeError):  # builtins refuse
             _obj.__module__ = "convguard"
 del _name, _obj, suppress
+
+
+def __dir__() -> list[str]:
+    """List the public names only, as ``__all__`` does."""
+    return list(__all__)
+
+
+# The helpers used above are not part of the API.
+del PackageNotFoundError, version, TYPE_CHECKING

@@ -8,6 +8,7 @@ de-obfuscated view that :func:`normalize` gives.
 """
 
 from .._findings import DetectorFailure, Evidence, Finding
+from . import moderation
 from ._builtin import default_detectors
 from ._lexicon import Lexicon, LexiconDetector, Rule, check_pattern, packaged_lexicon
 from ._normalize import NormalizedText, Normalizer, normalize
@@ -39,8 +40,14 @@ __all__ = [
     "build_llama_guard_prompt",
     "check_pattern",
     "default_detectors",
+    "moderation",
     "normalize",
     "packaged_lexicon",
     "parse_llama_guard",
     "parse_openai_moderation",
 ]
+
+
+def __dir__() -> list[str]:
+    """List the public names only, as ``__all__`` does."""
+    return list(__all__)

@@ -557,3 +557,8 @@ class LlamaGuardDetector:
         """
         output = await _call_async(self._generate, self.prompt(text, context))
         return self._parse(text, output)
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

@@ -291,3 +291,8 @@ def dump(
         msg = f"cannot write format {format!r}; expected convguard, openai, anthropic or jsonl"
         raise FormatError(msg)
     writers[format](records, target)
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

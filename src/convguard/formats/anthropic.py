@@ -371,3 +371,8 @@ def dump(records: ConversationRecord | Iterable[ConversationRecord], target: Sou
             body["metadata"] = meta
         bodies.append(body)
     dump_json(bodies[0] if len(bodies) == 1 else bodies, target)
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

@@ -377,3 +377,8 @@ def _hidden_text(content: Mapping[str, Any]) -> str:
                 if isinstance(thought.get(name), str)
             )
     return "\n".join(t for t in texts if t)
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

@@ -227,3 +227,8 @@ def _blocks(
     if text and text != words:
         claude["text"] = text
     return words
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

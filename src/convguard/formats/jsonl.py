@@ -315,3 +315,8 @@ def _write(stream: IO[str], record: ConversationRecord) -> None:
     except OSError as exc:
         msg = f"cannot write: {exc.strerror}"
         raise FormatError(msg, path=name_of(stream)) from exc
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

@@ -338,3 +338,8 @@ def _request(record: ConversationRecord, *, several: bool) -> dict[str, Any]:
         meta["conversation_id"] = record.id
         body["metadata"] = meta
     return body
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

@@ -19,3 +19,8 @@ __all__ = [
     "SQLiteStore",
     "Store",
 ]
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)

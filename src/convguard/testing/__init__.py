@@ -12,7 +12,6 @@
 See ``docs/testing.md``.
 """
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._clock import FakeClock
@@ -49,6 +48,17 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a lazily imported class
     """Import the contract only when asked for: it needs Hypothesis."""
     if name in {"PolicyContract", "ContractViolation"}:
         # Imported on first use: the contract needs Hypothesis, an optional extra.
+        import importlib  # noqa: PLC0415 - kept out of the package namespace
+
         return getattr(importlib.import_module(f"{__name__}._contract"), name)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    """List the public names only, as ``__all__`` does."""
+    return list(__all__)
+
+
+# The helpers used above are not part of the API.
+del TYPE_CHECKING, Any

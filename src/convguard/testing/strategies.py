@@ -181,3 +181,8 @@ def trees(*, max_size: int = 20) -> st.SearchStrategy[ConversationTree]:
         A strategy of :class:`~convguard.ConversationTree` (the first chat's).
     """
     return scripts(max_size=max_size).map(lambda s: s.play().conversations[0].tree())
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)
