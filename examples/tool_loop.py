@@ -1,11 +1,18 @@
-"""A tool-calling loop where the model may end the chat, but only the policy decides.
+"""A tool-calling loop where the model may report risk or ask to end, and the policy decides.
 
-The model here is a scripted fake in the OpenAI Chat Completions shape: it
-eagerly calls ``end_conversation`` whenever the user insults it, unless this
-turn's guidance tells it to warn. convguard refuses until the last resort is
-reached (redirections, then a warning), and each refusal tells the model what
-to do instead. At the end the model catches an insult the detectors missed,
-after the warning, and its request is granted. Run it::
+The model here is a scripted fake in the OpenAI Chat Completions shape, given
+both of convguard's tools:
+
+* ``report_risk`` when the user may be at risk (here: giving things away,
+  which the scripted detector does not see). The report is remembered by the
+  conversation, so that chat is never ended, however the user goes on.
+* ``end_conversation`` whenever the user insults it, unless this turn's
+  guidance tells it to warn. convguard refuses until the last resort is
+  reached (redirections, then a warning), and each refusal tells the model
+  what to do instead.
+
+Every call goes to ``handle_tool_call`` as the SDK hands it over, with
+``record=True``, so each export is the message list the API saw. Run it::
 
     python examples/tool_loop.py
 """
@@ -18,49 +25,56 @@ from typing import Any
 import convguard as cg
 from convguard.testing import MARKERS, ScriptedDetector
 
-SYSTEM = "You are a helpful travel assistant."
-
-
+SYSTEM = (
+    "You are a helpful travel assistant. If the user may be at risk of harming "
+    "themselves or someone else, even if you are unsure, call report_risk and follow "
+    "what it returns; never call end_conversation then. Call end_conversation only "
+    "as a last resort, for a user who keeps abusing you after you have redirected "
+    "them and warned them that the chat will end."
+)
 WARNING = "If the insults go on I will end this chat. Shall we get back to your trip?"
+
+
+def _call(messages: list[dict[str, Any]], name: str, arguments: dict[str, str]) -> dict[str, Any]:
+    call = {
+        "id": f"call_{len(messages)}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
 
 
 def fake_model(
     messages: list[dict[str, Any]], tools: list[dict[str, Any]], guidance: str
 ) -> dict[str, Any]:
     """Answer like a Chat Completions model would, from a script."""
-    if tools[0]["function"]["name"] != "end_conversation":
-        msg = "the fake model expects the end_conversation tool"
+    names = {tool["function"]["name"] for tool in tools}
+    if names != {"end_conversation", "report_risk"}:
+        msg = "the fake model expects convguard's two tools"
         raise ValueError(msg)
     last = messages[-1]
     if last["role"] == "tool":
+        if "988" in last["content"]:
+            # The report came back with the support guidance: follow it.
+            return {"role": "assistant", "content": "I'm glad you told me. Are you safe? (988)"}
         # The end was refused: follow the policy's advice and keep going.
         return {"role": "assistant", "content": "Let's get back to your trip. Where to next?"}
-    if "useless" in last["content"] and "will end" in guidance:
+    text = last["content"]
+    if "giving my things away" in text:
+        reason = "the user is giving their things away"
+        return _call(messages, "report_risk", {"category": "self_harm_risk", "reason": reason})
+    if "useless" in text and "will end" in guidance:
         return {"role": "assistant", "content": WARNING}
-    if "useless" in last["content"]:
-        arguments = json.dumps({"reason": "the user keeps insulting me"})
-        call = {
-            "id": f"call_{len(messages)}",
-            "type": "function",
-            "function": {"name": "end_conversation", "arguments": arguments},
-        }
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    if "useless" in text:
+        return _call(messages, "end_conversation", {"reason": "the user keeps insulting me"})
     return {"role": "assistant", "content": "Lisbon is lovely in spring."}
 
 
-def main() -> None:
-    """Chat until the policy grants the model's request to end."""
-    guard = cg.Guard([ScriptedDetector(MARKERS)])
+def chat(guard: cg.Guard, turns: list[str]) -> tuple[cg.Conversation, list[cg.Action]]:
+    """Run one chat until its turns run out or the policy grants an end."""
     conv = guard.start(system=SYSTEM)
-    tools = [cg.end_conversation_tool("openai")]
+    tools = [cg.end_conversation_tool("openai"), cg.report_risk_tool("openai")]
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
-    turns = [
-        "Where should I go in April?",
-        "[abuse] you are useless",  # the scripted detector flags [abuse]
-        "[abuse] useless, I said",
-        "[abuse] still useless",
-        "whatever, you useless bot",  # the detectors miss this one; the model does not
-    ]
     actions = []
     for text in turns:
         verdict = conv.send(text)
@@ -72,10 +86,10 @@ def main() -> None:
         while response.get("tool_calls") and not conv.ended:
             messages.append(response)
             for call in response["tool_calls"]:
-                function = call["function"]
-                result = conv.handle_tool_call(function["name"], function["arguments"])
-                print(f"  model asks to end -> granted={result.granted}: {result.content}")
-                messages.append(result.openai_message(call["id"]))
+                result = conv.handle_tool_call(call, record=True)
+                name = call["function"]["name"]
+                print(f"  model calls {name} -> granted={result.granted}")
+                messages.append(result.to_openai())
             if not conv.ended:
                 response = fake_model(messages, tools, verdict.guidance)
         if conv.ended:
@@ -83,7 +97,43 @@ def main() -> None:
         conv.reply(response["content"])
         messages.append(response)
         print(f"  assistant: {response['content']}")
-    if not conv.ended or cg.Action.WARN not in actions:
+    exported = cg.formats.openai.to_messages(conv.export())
+    if [m["role"] for m in exported] != [m["role"] for m in messages]:
+        msg = "the recorded chat should export as the messages the API saw"
+        raise SystemExit(msg)
+    return conv, actions
+
+
+def main() -> None:
+    """Chat twice: a user at risk is never ended; an abusive one is, after a warning."""
+    guard = cg.Guard([ScriptedDetector(MARKERS)])  # the scripted detector flags [abuse]
+    print("-- a user who may be at risk")
+    at_risk, _ = chat(
+        guard,
+        [
+            "I've been giving my things away lately",  # the detectors miss it; the model does not
+            "[abuse] you are useless",
+            "[abuse] useless, I said",
+            "[abuse] still useless",
+            "[abuse] useless",
+            "whatever, you useless bot",
+        ],
+    )
+    if at_risk.ended:
+        msg = "a user at risk must never be ended"
+        raise SystemExit(msg)
+    print("-- a user who keeps insulting the assistant")
+    abusive, actions = chat(
+        guard,
+        [
+            "Where should I go in April?",
+            "[abuse] you are useless",
+            "[abuse] useless, I said",
+            "[abuse] still useless",
+            "whatever, you useless bot",  # the detectors miss this one; the model does not
+        ],
+    )
+    if not abusive.ended or cg.Action.WARN not in actions:
         msg = "the chat should end only after a warning"
         raise SystemExit(msg)
     print(f"ended after: {', '.join(a.value for a in actions)}")
