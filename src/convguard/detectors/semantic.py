@@ -519,3 +519,8 @@ def default_stack() -> list[Detector]:
         ConfigurationError: If the semantic detector cannot be loaded.
     """
     return [*default_detectors(), SemanticDetector(os.environ.get(ENV_VAR) or None)]
+
+
+def __dir__() -> list[str]:
+    """List the public names only: the helpers this module imports stay out of ``dir()``."""
+    return list(__all__)
