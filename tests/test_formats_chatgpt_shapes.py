@@ -180,6 +180,20 @@ class TestToolNodes:
         assert "tool_call_id" not in messages["t2"].metadata  # a second reply: no call left
         assert "tool_call_id" not in messages["q"].metadata  # no call at all
 
+    def test_odd_tool_shapes(self) -> None:
+        """A tool writing to another recipient makes no call; wordless content is empty."""
+        data = raw()
+        mapping = data[0]["mapping"]
+        mapping["t4"]["message"]["recipient"] = "python"
+        mapping["t4"]["message"]["content"] = {"content_type": "tether_browsing_display"}
+        mapping["th"]["message"]["content"]["thoughts"].append("not an object")
+        (loaded,) = chatgpt.from_data(data)
+        tool = by_id(loaded)["t4"]
+        assert tool.content == ""
+        assert tool.metadata["chatgpt"]["recipient"] == "python"
+        assert "tool_calls" not in tool.metadata
+        openai_ok(openai.to_messages(loaded))
+
     def test_ids_are_stable(self, record: cg.ConversationRecord) -> None:
         """The same export gives the same call ids."""
         (again,) = chatgpt.load(HIDDEN)

@@ -151,6 +151,17 @@ class TestBlocks:
         assert by_id(record)["u2"].content == "[attachment]"
         assert record.active_tip_id == "u2"
 
+    def test_nothing_but_empty_messages(self) -> None:
+        """With no turn at all, the empty messages are kept on the record."""
+        data = {
+            "uuid": "c",
+            "chat_messages": [{"uuid": "e", "sender": "assistant", "text": ""}],
+        }
+        (record,) = claude.from_data(data)
+        assert record.messages == ()
+        assert record.active_tip_id is None
+        assert [m["id"] for m in record.metadata["hidden_messages"]] == ["e"]
+
     def test_writers(self, export: list[cg.ConversationRecord]) -> None:
         """Every branch of every conversation writes valid API lists."""
         assert writers_ok(export) == 4

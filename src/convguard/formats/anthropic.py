@@ -263,7 +263,7 @@ def to_request(record: ConversationRecord) -> dict[str, Any]:
             _append_user(messages, [_result_block(record, message)], tool_results=True)
         elif message.role == "user":
             _append_user(messages, _content(record, message, []), tool_results=False)
-        elif message.role == "assistant":
+        else:  # assistant: api_path leaves no other role
             messages.append({"role": "assistant", "content": _content(record, message, calls)})
     if len(systems) == 1 and "anthropic_content" in systems[0].metadata:
         body["system"] = _blocks_of(record, systems[0])
