@@ -1,20 +1,29 @@
 """The ChatGPT data export: ``conversations.json`` and its split ``conversations-000.json`` files.
 
 Each conversation holds a ``mapping`` tree of nodes (``parent`` /
-``children``), with ``current_node`` as the active tip. Every branch is
-kept: regenerations and edits are siblings in the tree.
+``children``), with ``current_node`` as the active tip (without it, the
+newest leaf). Every branch is kept: regenerations and edits are siblings.
 
 * Nodes whose ``message`` is null (``client-created-root``, or a UUID root)
   are structure only: their children hang from the nearest real ancestor.
-* Hidden nodes (``metadata.is_visually_hidden_from_conversation``) are kept,
-  with ``metadata["hidden"] = True``.
-* ``multimodal_text`` parts that are objects (images, files) become a
-  placeholder text such as ``[image]``; the objects are kept in
-  ``metadata["chatgpt"]["attachments"]``.
-* Null titles and times, and a missing ``status``, are fine.
+* Custom instructions, memory, reasoning (``user_editable_context``,
+  ``model_editable_context``, ``thoughts``, ``reasoning_recap``) and user or
+  assistant messages with no visible text are no turns: each is kept in the
+  ``metadata["hidden_before"]`` of the next kept message (or the
+  ``hidden_after`` of its nearest kept ancestor).
+* Voice: an ``audio_transcription`` part is the text; other part objects
+  become ``[image]``, ``[audio]``, ``[video]`` or ``[attachment]`` and are
+  kept in ``metadata["chatgpt"]["attachments"]``. A part or message without
+  ``content_type`` is text.
+* An assistant message to a tool (``recipient``) is a tool call with an id
+  derived from the node, answered by the tool's reply right below it.
+* A conversation without an id gets one derived from its content, with a
+  :class:`~convguard.formats.FormatWarning`.
+* NUL and lone surrogates become U+FFFD (``metadata["replaced_characters"]``).
 
 Each message's ``metadata["chatgpt"]`` holds the ``content_type``,
-``status``, ``model`` and author ``name`` when the export has them. The
+``status``, ``model``, author ``name`` and ``recipient`` when the export has
+them. Hidden system nodes are kept with ``metadata["hidden"] = True``. The
 export is read only: there is no ``dump``.
 """
 

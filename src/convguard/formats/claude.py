@@ -2,17 +2,21 @@
 
 Each conversation has a ``uuid``, a ``name`` and ``chat_messages`` (each with
 ``uuid``, ``sender`` ``human`` or ``assistant``, ``text``, ``content``
-blocks and ``created_at``). Two shapes are read:
+blocks and ``created_at``). Messages are ordered by their own ``created_at``,
+not by their place in the file. Two shapes are read:
 
-* the flat list: messages follow each other, each the child of the one
-  before; the last is the active tip;
+* the flat list: each message follows the one written before it;
 * the tree: messages carry ``parent_message_uuid`` (the root's parent is the
-  sentinel ``00000000-0000-4000-8000-000000000000``), and
-  ``current_leaf_message_uuid`` names the active tip.
+  sentinel ``00000000-0000-4000-8000-000000000000``).
 
-When the top-level ``text`` is empty the text comes from the ``content``
-blocks of type ``text``. Attachments and files are kept in
-``metadata["claude"]``. The export is read only: there is no ``dump``.
+``current_leaf_message_uuid`` names the active tip; without it, the newest
+leaf. When a message has ``content`` blocks, its text is the ``text`` blocks
+only (the top-level ``text`` may hold the thinking too, and is then kept as
+``metadata["claude"]["text"]``); the other blocks (``thinking``,
+``tool_use``, ``tool_result`` …) are kept in ``metadata["claude"]["blocks"]``,
+and attachments and files in ``metadata["claude"]``. Messages with no
+visible text are no turns (kept in a neighbour's ``hidden_before`` /
+``hidden_after``). The export is read only: there is no ``dump``.
 """
 
 from __future__ import annotations
