@@ -119,6 +119,9 @@ class SyncConversation:
     def request_end(self, **kwargs: Any) -> cg.Verdict:
         return self._run(self.inner.request_end(**kwargs))
 
+    def report_risk(self, category: str, **kwargs: Any) -> cg.Verdict:
+        return self._run(self.inner.report_risk(category, **kwargs))
+
     def handle_tool_call(self, call: Any, arguments: Any = None, **kwargs: Any) -> cg.ToolResult:
         return self._run(self.inner.handle_tool_call(call, arguments, **kwargs))
 

@@ -470,6 +470,24 @@ class TestHandling:
         assert "shadow mode" in result.content
         assert not conv.ended
 
+    @pytest.mark.parametrize("at_the_bar", [False, True])
+    def test_the_same_as_request_end(self, make_guard: MakeGuard, *, at_the_bar: bool) -> None:
+        """The tool call decides and stores what request_end(by="assistant") does."""
+        verdicts, paths = [], []
+        for by_tool in (True, False):
+            conv = make_guard().start()
+            if at_the_bar:
+                _end_at_the_bar(conv)
+            else:
+                conv.send("[abuse] one")
+            if by_tool:
+                verdicts.append(conv.handle_tool_call(TOOL_NAME, {"reason": "r"}).verdict)
+            else:
+                verdicts.append(conv.request_end(by="assistant", reason="r"))
+            paths.append(conv.path())
+        assert verdicts[0] == verdicts[1]
+        assert paths[0] == paths[1]
+
     def test_unknown_tool_raises(self, conv: cg.Conversation) -> None:
         """Another tool's name is the backend's bug, and nothing is stored."""
         conv.send("hello")
@@ -561,6 +579,23 @@ class TestReportRisk:
         assert event is not None
         assert event.role is cg.Role.EVENT
         assert event.metadata["reason"] == "talks of goodbyes"
+
+    def test_the_same_as_report_risk(self, make_guard: MakeGuard) -> None:
+        """The tool call decides and stores what conv.report_risk does."""
+        events, verdicts = [], []
+        for by_tool in (True, False):
+            conv = make_guard().start()
+            conv.send("hello")
+            if by_tool:
+                result = conv.handle_tool_call(
+                    RISK_TOOL_NAME, {"category": "harm_to_others_risk", "reason": "a threat"}
+                )
+                verdicts.append(result.verdict)
+            else:
+                verdicts.append(conv.report_risk("harm_to_others_risk", reason="a threat"))
+            events.append(conv.tip)
+        assert verdicts[0] == verdicts[1]
+        assert events[0] == events[1]
 
     @pytest.mark.parametrize("category", ["self_harm_risk", "harm_to_others_risk"])
     def test_no_end_afterwards(self, conv: cg.Conversation, category: str) -> None:
@@ -820,6 +855,39 @@ class TestRecord:
         )
 
 
+class TestAnswering:
+    """to= names the user turn the model's call answers, as reply(to=...) does."""
+
+    @pytest.mark.parametrize("record", [False, True])
+    def test_still_the_tip(self, make_guard: MakeGuard, *, record: bool) -> None:
+        """While the turn is the tip, the call is handled as without to=."""
+        conv = make_guard().start()
+        for _ in range(3):
+            conv.send("[abuse] again")
+        verdict = conv.send("so what")
+        result = conv.handle_tool_call(TOOL_NAME, "{}", record=record, to=verdict.message_id)
+        assert result.granted
+        assert conv.ended
+
+    @pytest.mark.parametrize("record", [False, True])
+    @pytest.mark.parametrize("name", [TOOL_NAME, RISK_TOOL_NAME])
+    def test_the_user_moved_on(self, conv: cg.Conversation, name: str, *, record: bool) -> None:
+        """A second message arrived while the model was answering: a conflict, nothing stored."""
+        first = conv.send("hello")
+        conv.send("are you there?")
+        before = conv.messages()
+        arguments = {"category": "self_harm_risk"} if name == RISK_TOOL_NAME else {}
+        with pytest.raises(cg.StoreConflictError, match="no longer the active tip"):
+            conv.handle_tool_call(name, arguments, record=record, to=first.message_id)
+        assert conv.messages() == before
+
+    def test_not_an_id(self, conv: cg.Conversation) -> None:
+        """to= must be a message id."""
+        conv.send("hello")
+        with pytest.raises(cg.InvalidOperationError, match="to must be a message id"):
+            conv.handle_tool_call(TOOL_NAME, "{}", to=5)  # type: ignore[arg-type]
+
+
 class StagedStore:
     """A MemoryStore that runs one staged action before each append, to stage races."""
 
@@ -894,5 +962,6 @@ CONVERSATION_CLASSES: Final = (
     TestReportRisk,
     TestCallObjects,
     TestRecord,
+    TestAnswering,
     TestRecordRaces,
 )

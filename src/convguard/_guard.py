@@ -575,15 +575,17 @@ class Conversation:
         arguments: str | bytes | Mapping[str, Any] | None = None,
         *,
         record: bool = False,
+        to: str | None = None,
     ) -> ToolResult:
         """Handle the model's ``end_conversation`` or ``report_risk`` call.
 
         ``end_conversation`` asks to end the branch, granted only at the
-        policy's bar. ``report_risk`` stores an event carrying a protective
-        finding, which the conversation remembers, and answers with the
-        SUPPORT guidance and the locale's resources. Malformed arguments are
-        never an exception: the result has ``is_error`` set and says what was
-        wrong, and nothing is stored.
+        policy's bar (as ``request_end(by="assistant")``). ``report_risk``
+        stores an event carrying a protective finding, which the conversation
+        remembers, and answers with the SUPPORT guidance and the locale's
+        resources (as :meth:`report_risk`). Malformed arguments are never an
+        exception: the result has ``is_error`` set and says what was wrong,
+        and nothing is stored.
 
         Args:
             call: The tool's name, or the whole call as the API gave it: an
@@ -596,6 +598,9 @@ class Conversation:
                 ``tool_calls`` metadata) and its result (a ``tool`` message with
                 ``tool_call_id``), before the event the call produced, so that an
                 export replays as the API saw it.
+            to: The message the model's turn answers, usually
+                ``verdict.message_id``: the call is handled only while it is
+                still the active tip, as in :meth:`reply`.
 
         Returns:
             The result to hand back to the model.
@@ -604,29 +609,22 @@ class Conversation:
             InvalidOperationError: For an unknown tool name (the backend's bug)
                 or a call object of no known shape.
             ConversationEndedError: When the tip is already ended.
-            StoreConflictError: With *record*, when another writer moved the tip
-                off the recorded call before its result was stored.
+            StoreConflictError: When *to* is no longer the active tip, or, with
+                *record*, when another writer moved the tip off the recorded
+                call before its result was stored.
         """
         from ._tools import (  # noqa: PLC0415 - pydantic at the boundary only
-            RISK_TOOL_NAME,
             Malformed,
             malformed_result,
             parse_arguments,
+            plan_nodes,
             read_call,
-            record_chain,
-            risk_result,
         )
 
         read = read_call(call, arguments)
         checked = parse_arguments(read)
         if isinstance(checked, Malformed):
             return malformed_result(read, checked)
-        if not record:
-            if read.name == RISK_TOOL_NAME:
-                verdict = self.report_risk(checked.category, reason=checked.reason)
-                return risk_result(verdict, read.call_id)
-            verdict = self.request_end(by="assistant", reason=checked.reason)
-            return _tool_result(verdict, read.call_id)
         guard = self._guard
         engine = guard._engine
         stored: list[Message] = []
@@ -635,7 +633,8 @@ class Conversation:
         def attempt(head: Head) -> ToolResult | None:
             if not stored:
                 engine.check_open(head)
-                planned[:] = [record_chain(engine, head, read, checked, self._locale)]
+                engine.check_answers(head, to)
+                planned[:] = [plan_nodes(engine, head, read, checked, self._locale, record=record)]
             elif head.tip is None or head.tip.id != stored[-1].id:
                 return None  # another writer moved the tip between our nodes
             nodes, result = planned[0]
@@ -700,8 +699,3 @@ class Conversation:
             return None
         return self._guard.store.get(self.id, message.parent_id)
 
-
-def _tool_result(verdict: Verdict, call_id: str | None = None) -> ToolResult:
-    from ._tools import tool_result  # noqa: PLC0415 - pydantic at the boundary only
-
-    return tool_result(verdict, call_id)

@@ -53,8 +53,8 @@ __all__ = [
     "end_conversation_tool",
     "malformed_result",
     "parse_arguments",
+    "plan_nodes",
     "read_call",
-    "record_chain",
     "report_risk_tool",
     "result_metadata",
     "risk_result",
@@ -623,47 +623,63 @@ def result_metadata(recorded: Mapping[str, Any]) -> dict[str, Any]:
     return {"tool_call_id": recorded["tool_calls"][0]["id"]}
 
 
-def record_chain(
-    engine: Engine, head: Head, call: Call, arguments: Arguments, locale: str | None
+def plan_nodes(  # noqa: PLR0913 - a call's whole context, by keyword
+    engine: Engine,
+    head: Head,
+    call: Call,
+    arguments: Arguments,
+    locale: str | None,
+    *,
+    record: bool,
 ) -> tuple[tuple[Message, ...], ToolResult]:
-    """Build the nodes that record a call, as the API saw it, under the tip.
+    """Decide a call at the tip and build the nodes to store, in order.
 
-    The chain is the assistant's call, the tool's result, and then the event
-    the call produced (a granted end, a risk report), if any. The result
+    Without *record* the nodes are the event the call produced, if any (a
+    granted end, a risk report), under the tip. With *record* they are the
+    assistant's call, the tool's result, and then that event. The result
     comes before the event because a granted end closes the branch: nothing
     may follow it, and a call without its result is a list the APIs refuse.
-    The event is decided on the call's state, which the result does not
-    change, so the decision is the one an unrecorded call gets.
+    The call node does not change the state (an assistant message that is
+    not a redirect), so the decision is the one an unrecorded call gets.
 
     Args:
         engine: The guard's engine (ids, clock, policy).
-        head: The conversation's head; the chain goes under its tip.
+        head: The conversation's head; the nodes go under its tip.
         call: The call.
         arguments: Its checked arguments.
         locale: The conversation's locale.
+        record: Store the call and its result too.
 
     Returns:
         The nodes to append in order, and the result for the model.
     """
+    if not record:
+        event, result = _decide(engine, head, head.tip, call, arguments, locale)
+        return (() if event is None else (event,)), result
     recorded = call_metadata(call, arguments, f"call_{engine.ids()}")
     call_node = engine.other_node(head.tip, Role.ASSISTANT, "", recorded)
-    event: Message | None
-    if call.name == RISK_TOOL_NAME:
-        event, verdict = engine.risk_report(
-            call_node, arguments.category, reason=arguments.reason, locale=locale
-        )
-        result = risk_result(verdict, call.call_id)
-    else:
-        event, verdict = engine.end_request(
-            call_node,
-            by="assistant",
-            reason=arguments.reason,
-            locale=locale,
-            at_risk=head.at_risk,
-        )
-        result = tool_result(verdict, call.call_id)
+    event, result = _decide(engine, head, call_node, call, arguments, locale)
     result_node = engine.other_node(call_node, Role.TOOL, result.content, result_metadata(recorded))
     if event is None:
         return (call_node, result_node), result
     event = attrs.evolve(event, parent_id=result_node.id, depth=result_node.depth + 1)
     return (call_node, result_node, event), result
+
+
+def _decide(  # noqa: PLR0913 - a call's whole context
+    engine: Engine,
+    head: Head,
+    parent: Message | None,
+    call: Call,
+    arguments: Arguments,
+    locale: str | None,
+) -> tuple[Message | None, ToolResult]:
+    if call.name == RISK_TOOL_NAME:
+        event, verdict = engine.risk_report(
+            parent, arguments.category, reason=arguments.reason, locale=locale
+        )
+        return event, risk_result(verdict, call.call_id)
+    granted, verdict = engine.end_request(
+        parent, by="assistant", reason=arguments.reason, locale=locale, at_risk=head.at_risk
+    )
+    return granted, tool_result(verdict, call.call_id)
