@@ -280,9 +280,9 @@ class TestSplitDisclosures:
         opening = "everything has gone wrong at work and at home lately and I think I'm going to"
         found = findings_of_turns(["hi", opening, "kill myself"])[2]
         assert [f.detector for f in found] == ["lexicon"]
-        ending = "hurt my roommate when he gets home tonight after his shift"
+        ending = "stab him when he gets home tonight after his long shift"
         assert findings_of_turns(["hi", opening, ending])[2] == []
-        (finding,) = findings_of_turns(["hi", opening, "hurt my roommate tonight"])[2]
+        (finding,) = findings_of_turns(["hi", opening, "stab him tonight"])[2]
         assert (finding.category, finding.detector) == ("harm_to_others_risk", "lexicon-window")
 
     def test_terminable_categories_stay_per_message(self) -> None:
