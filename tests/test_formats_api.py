@@ -369,3 +369,38 @@ class TestDetection:
         assert cg.formats.detect(FIXTURES / "openai_request.json") == "openai"
         assert cg.formats.detect(FIXTURES / "anthropic_request.json") == "anthropic"
         assert len(cg.formats.load(FIXTURES / "anthropic_request.json")[0].messages) == 8
+
+
+class TestStorable:
+    """API lists import nothing send would refuse (issue 12 item 5)."""
+
+    def test_empty_user_text_and_nul(self) -> None:
+        """An empty user message is no turn; NUL becomes U+FFFD; import and replay agree."""
+        record = openai.from_messages(
+            [
+                {"role": "user", "content": " "},
+                {"role": "assistant", "content": "Hello."},
+                {"role": "user", "content": "a\x00b"},
+            ]
+        )
+        assert [m.id for m in record.messages] == ["m1", "m2"]
+        assert record.messages[0].parent_id is None
+        assert record.messages[0].metadata["hidden_before"][0]["content"] == " "
+        assert record.messages[1].content == "a\ufffdb"
+        assert record.messages[1].metadata["replaced_characters"] == 1
+        conv = cg.Guard().import_record(record, evaluate=True)
+        assert [m.content for m in conv.path()] == ["Hello.", "a\ufffdb"]
+        assert set(cg.Guard().replay(record).verdicts) == {"m2"}
+
+    def test_anthropic_empty_user_and_only_empties(self) -> None:
+        """Anthropic lists the same; a list of nothing but an empty turn keeps it on the record."""
+        record = anthropic.from_messages(
+            [{"role": "user", "content": []}, {"role": "assistant", "content": "Hi."}]
+        )
+        assert [m.id for m in record.messages] == ["m1"]
+        assert record.active_tip_id == "m1"
+        lone = anthropic.from_messages([{"role": "user", "content": ""}])
+        assert lone.messages == ()
+        assert lone.active_tip_id is None
+        assert [m["id"] for m in lone.metadata["hidden_messages"]] == ["m0"]
+        assert anthropic.to_request(lone)["messages"] == []

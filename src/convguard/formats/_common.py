@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, NoReturn, TypeAlias
 
 from .._errors import FormatError
-from .._records import ConversationRecord
+from .._records import ConversationRecord, MessageRecord
 
 __all__ = [
     "Errors",
@@ -841,3 +841,31 @@ def _following_tools(path: Sequence[Any], start: int) -> Iterator[Any]:
         if message.role != "tool":
             return
         yield message
+
+
+def storable(
+    messages: Sequence[MessageRecord], tip: str | None
+) -> tuple[tuple[MessageRecord, ...], str | None, list[dict[str, Any]]]:
+    """Keep what ``send`` would refuse out of an imported branch.
+
+    NUL and lone surrogates in any text become U+FFFD (counted in
+    ``metadata["replaced_characters"]``); a user message with no visible
+    text is no turn: it is folded into its neighbours' metadata (see
+    :func:`fold`).
+
+    Returns:
+        The messages, what stands for *tip*, and the folded messages that had
+        no kept ancestor.
+    """
+    fixed: list[MessageRecord] = []
+    for message in messages:
+        text, replaced = clean_text(message.content)
+        if replaced:
+            metadata = {**message.metadata, "replaced_characters": replaced}
+            message = message.model_copy(update={"content": text, "metadata": metadata})  # noqa: PLW2901 - the storable copy
+        fixed.append(message)
+    out = {m.id for m in fixed if m.role == "user" and not visible(m.content)}
+    if not out:
+        return tuple(fixed), tip, []
+    kept, stand, orphans = fold([m.model_dump() for m in fixed], out)
+    return tuple(MessageRecord(**m) for m in kept), None if tip is None else stand[tip], orphans

@@ -20,9 +20,15 @@ whose last node is the active tip; the top-level ``system`` becomes a
 * The request's other keys (``model``, ``max_tokens``, ``tools``, …) are kept
   in the record's ``metadata["anthropic_request"]``.
 
-:func:`dump` and :func:`to_request` write the active branch back: system nodes
-go to the top-level ``system``, tool nodes into the user message that
-follows the tool call, and ``event`` nodes are left out.
+A user message with no visible text is no turn (it is kept in the next
+message's ``metadata["hidden_before"]``), and NUL or lone surrogates become
+U+FFFD: an import stores nothing ``send`` would refuse.
+
+:func:`dump` and :func:`to_request` write the active branch back as the API
+accepts it: system nodes go to the top-level ``system``, tool nodes into the
+user message that follows the tool call; ``event`` nodes, empty assistant
+turns, unanswered ``tool_use`` blocks and results that answer no call are
+left out.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from ._common import (
     load_json_files,
     plain,
     records_of,
+    storable,
     visible,
 )
 from .openai import _read
@@ -132,12 +139,15 @@ def from_messages(
     metadata: dict[str, Any] = {"source": "anthropic"}
     if request:
         metadata["anthropic_request"] = request
+    kept, tip, orphans = storable(nodes, nodes[-1].id if nodes else None)
+    if orphans:
+        metadata["hidden_messages"] = orphans
     return build_record(
         fields,
         id=conversation_id,
         metadata=metadata,
-        active_tip_id=nodes[-1].id if nodes else None,
-        messages=tuple(nodes),
+        active_tip_id=tip,
+        messages=kept,
     )
 
 

@@ -19,8 +19,13 @@ is the active tip.
 * The request's other keys (``model``, ``tools``, …) are kept in the
   record's ``metadata["openai_request"]``.
 
-:func:`dump` and :func:`to_messages` write the active branch as an API
-message list, leaving out ``event`` nodes (a granted end is not a message).
+A user message with no visible text is no turn (it is kept in the next
+message's ``metadata["hidden_before"]``), and NUL or lone surrogates become
+U+FFFD: an import stores nothing ``send`` would refuse.
+
+:func:`dump` and :func:`to_messages` write the active branch as a message
+list the API accepts: ``event`` nodes, empty assistant turns, unanswered tool
+calls and tool results that answer no call are left out.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from ._common import (
     load_json_files,
     plain,
     records_of,
+    storable,
 )
 
 __all__ = ["dump", "from_data", "from_messages", "load", "to_messages"]
@@ -177,12 +183,15 @@ def from_messages(
     metadata: dict[str, Any] = {"source": "openai"}
     if request:
         metadata["openai_request"] = request
+    kept, tip, orphans = storable(records, parent)
+    if orphans:
+        metadata["hidden_messages"] = orphans
     return build_record(
         fields,
         id=conversation_id,
         metadata=metadata,
-        active_tip_id=parent,
-        messages=tuple(records),
+        active_tip_id=tip,
+        messages=kept,
     )
 
 
