@@ -391,6 +391,9 @@ class TestStorable:
         conv = cg.Guard().import_record(record, evaluate=True)
         assert [m.content for m in conv.path()] == ["Hello.", "a\ufffdb"]
         assert set(cg.Guard().replay(record).verdicts) == {"m2"}
+        lone = openai.from_messages([{"role": "user", "content": ""}])
+        assert lone.messages == ()
+        assert [m["id"] for m in lone.metadata["hidden_messages"]] == ["m0"]
 
     def test_anthropic_empty_user_and_only_empties(self) -> None:
         """Anthropic lists the same; a list of nothing but an empty turn keeps it on the record."""
