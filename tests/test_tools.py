@@ -247,6 +247,9 @@ class TestReadCall:
                 None,
                 "id must be a str",
             ),
+            (openai_call(TOOL_NAME, "{}", "call_\ud800"), None, "id holds a lone surrogate"),
+            (openai_call(TOOL_NAME, "{}", "call_\x00"), None, "id holds a NUL"),
+            (openai_call(TOOL_NAME, "{}", "c" * 257), None, "id is over 256 characters"),
             (Dumps(RuntimeError("boom")), None, r"model_dump\(\) failed: boom"),
             (Dumps([1, 2]), None, "gave list, not a mapping"),
         ],
@@ -546,6 +549,15 @@ class TestMalformedCalls:
         assert not result.granted
         assert "Nothing was recorded" in result.content
         assert conv.messages() == before
+
+    def test_a_reason_over_the_guards_limit(self, make_guard: MakeGuard) -> None:
+        """Below 1,000 characters, Guard(max_message_chars=...) bounds a reason too."""
+        conv = make_guard(max_message_chars=100).start()
+        _end_at_the_bar(conv)
+        result = conv.handle_tool_call(TOOL_NAME, {"reason": "x" * 101})
+        assert result.is_error
+        assert '"reason" is 101 characters; keep it to 100' in result.content
+        assert conv.handle_tool_call(TOOL_NAME, {"reason": "x" * 100}).granted
 
     def test_as_an_error_block(self, conv: cg.Conversation) -> None:
         """The result goes back as an OpenAI tool message or an Anthropic error block."""

@@ -730,12 +730,12 @@ class AsyncConversation:
             read_call,
         )
 
-        read = read_call(call, arguments)
-        checked = parse_arguments(read)
-        if isinstance(checked, Malformed):
-            return malformed_result(read, checked)
         guard = self._guard
         engine = guard._engine
+        read = read_call(call, arguments)
+        checked = parse_arguments(read, max_chars=engine.max_message_chars)
+        if isinstance(checked, Malformed):
+            return malformed_result(read, checked)
         stored: list[Message] = []
         planned: list[tuple[tuple[Message, ...], ToolResult]] = []
 

@@ -221,6 +221,7 @@ class Call:
     call_id: str | None = None
 
 
+_MAX_ID_CHARS: Final = 256
 _SHAPES: Final = (
     "an OpenAI tool call ({'id', 'type': 'function', 'function': {'name', 'arguments'}}), "
     "an Anthropic tool_use block ({'type': 'tool_use', 'id', 'name', 'input'}), "
@@ -268,6 +269,10 @@ def read_call(call: object, arguments: object = None) -> Call:
         raise InvalidOperationError(msg)
     if call_id is not None and not isinstance(call_id, str):
         msg = f"the tool call's id must be a str, not {type(call_id).__name__}"
+        raise InvalidOperationError(msg)
+    if call_id is not None and (len(call_id) > _MAX_ID_CHARS or _unstorable(call_id)):
+        problem = _unstorable(call_id) or f"is over {_MAX_ID_CHARS} characters"
+        msg = f"the tool call's id {problem}"
         raise InvalidOperationError(msg)
     return _known(Call(name, given, call_id))
 
@@ -344,11 +349,13 @@ def _json_type(value: object) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def parse_arguments(call: Call) -> Arguments | Malformed:
+def parse_arguments(call: Call, *, max_chars: int = MAX_REASON_CHARS) -> Arguments | Malformed:
     """Check a call's arguments against the schema its tool publishes.
 
     Args:
         call: The call, from :func:`read_call`.
+        max_chars: The guard's ``max_message_chars``, when it is below the
+            published limit of a reason, so that no reason is refused later.
 
     Returns:
         The arguments, or what was wrong with them.
@@ -362,7 +369,8 @@ def parse_arguments(call: Call) -> Arguments | Malformed:
             names = " and ".join(f'"{k}"' for k in allowed)
             return Malformed(f"unknown argument {_show(key)}; {call.name} takes only {names}")
     reason = arguments.get("reason")
-    problem = _check_reason(reason) if "reason" in arguments else ""
+    limit = min(max_chars, MAX_REASON_CHARS)
+    problem = _check_reason(reason, limit) if "reason" in arguments else ""
     category = arguments.get("category")
     if not problem and call.name == RISK_TOOL_NAME:
         problem = _check_category(category, given="category" in arguments)
@@ -400,20 +408,23 @@ def _check_category(category: object, *, given: bool) -> str:
     return ""
 
 
-def _check_reason(reason: object) -> str:
+def _check_reason(reason: object, limit: int) -> str:
     if not isinstance(reason, str):
         return f'"reason" must be a string, not {_json_type(reason)}'
-    if len(reason) > MAX_REASON_CHARS:
-        return (
-            f'"reason" is {len(reason):,} characters; keep it to {MAX_REASON_CHARS:,} '
-            "(a sentence or two)"
-        )
+    if len(reason) > limit:
+        return f'"reason" is {len(reason):,} characters; keep it to {limit:,} (a sentence or two)'
+    problem = _unstorable(reason)
+    return f'"reason" {problem}' if problem else ""
+
+
+def _unstorable(text: str) -> str:
+    """Say why *text* cannot be stored, or return an empty string."""
     try:
-        reason.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
-        return '"reason" holds a lone surrogate, which is not text'
-    if "\x00" in reason:
-        return '"reason" holds a NUL character'
+        return "holds a lone surrogate, which is not text"
+    if "\x00" in text:
+        return "holds a NUL character"
     return ""
 
 
