@@ -48,7 +48,12 @@ class TestOrder:
         messages = openai.to_messages(export[0])
         openai_ok(messages)
         assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
-        assert messages[2]["content"] == "Will it rain?"
+        assert [m["content"] for m in messages] == [
+            "Which boots for a wet trail?",
+            "Waterproof boots with a deep tread.",
+            "Will it rain?",
+            "Rain is likely; bring a jacket too.",
+        ]
         anthropic_ok(anthropic.to_request(export[0]))
 
     def test_replay_in_time_order(self, export: list[cg.ConversationRecord]) -> None:
