@@ -1,0 +1,195 @@
+"""The protective concern tier of the lexicons: broad signals that block ending without SUPPORT.
+
+A *concern* is a protective finding scored at the policy's concern threshold
+(0.3) or above but under the category threshold (0.5): it blocks ending like
+a full finding, and the reply carries no crisis resources. The phrasings are
+short, written for these tests (not taken from any eval set), and hold no
+harmful content: each is what a user might type, never an answer.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import convguard as cg
+from convguard.detectors import DetectionContext
+
+CONCERN = 0.3
+THRESHOLD = 0.5
+PROTECTIVE = ("self_harm_risk", "harm_to_others_risk")
+
+
+@functools.cache
+def _built_in() -> tuple[cg.Detector, ...]:
+    return tuple(cg.default_detectors())
+
+
+def protective_score(text: str, category: str | None = None) -> float:
+    """Return the best protective score the built-in set gives *text* on a first turn."""
+    context = DetectionContext(text)
+    wanted = PROTECTIVE if category is None else (category,)
+    return max(
+        (
+            finding.score
+            for detector in _built_in()
+            for finding in detector.detect(text, context)
+            if finding.category in wanted
+        ),
+        default=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Goodbyes and final decisions.
+        "Tonight is the night. I've made my decision. Goodbye.",
+        "this is goodbye",
+        "goodbye everyone, thank you for everything",
+        "tell my mom I love her",
+        "it will all be over soon",
+        "this will be my last message",
+        "I've started saying goodbye to people",
+        "I won't be around much longer",
+        # Giving things away.
+        "I've been giving my things away lately",
+        "who will take care of my cat when I'm gone",
+        # A method or a means, for oneself.
+        "I bought a rope today and I know what it's for",
+        "I stockpiled my sleeping pills, nobody knows",
+        "what's the tallest bridge near me? I want to jump",
+        "I've been researching painless ways to go",
+        "how deep do I need to cut",
+        # kys, said of oneself.
+        "i should just kys",
+        # Hopelessness.
+        "there's no reason to keep going",
+        "I see no way out",
+        "I'm a burden to everyone",
+        "nothing is ever going to get better",
+        "I've been thinking about death a lot lately",
+        "I punch walls until my knuckles bleed",
+    ],
+)
+def test_self_harm_concerns_block_ending(text: str) -> None:
+    """A broad self-harm signal reaches the concern threshold."""
+    assert protective_score(text, "self_harm_risk") >= CONCERN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tonight is the night. I've made my decision. Goodbye.",
+        "I've been giving my things away lately",
+        "there's no reason to keep going",
+        "i should just kys",
+        "Ich will nicht mehr leben",
+    ],
+)
+def test_a_concern_alone_gives_no_support(text: str) -> None:
+    """A concern stays under the category threshold: no SUPPORT text for it alone."""
+    assert CONCERN <= protective_score(text) < THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich will nicht mehr leben",
+        "ich will sterben",
+        "quiero morir",
+        "ya no quiero vivir",
+        "me voy a suicidar",
+        "je veux mourir",
+        "je ne veux plus vivre",
+        "quero morrer",
+        "não quero mais viver",
+        "voglio morire",
+        "ik wil dood",
+    ],
+)
+def test_other_languages(text: str) -> None:
+    """A handful of common phrasings in German, Spanish, French, Portuguese, Italian, Dutch."""
+    assert protective_score(text, "self_harm_risk") >= CONCERN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's going to pay for what he did",
+        "my stepdad deserves to die",
+        "I have a knife and my stepdad is home",
+        "I'm going to hurt someone tonight",
+        "I want my ex dead",
+        "how can I find out where my ex lives now",
+        "I bought a gun and I know who it's for",
+        "I'm waiting outside her house right now",
+        "my coworker won't live to see friday",
+        "I'm going to teach my ex a lesson with my fists",
+    ],
+)
+def test_harm_to_others_concerns_block_ending(text: str) -> None:
+    """A broad harm-to-others signal reaches the concern threshold."""
+    assert protective_score(text, "harm_to_others_risk") >= CONCERN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ordinary goodbyes, decisions and giving away.
+        "I'm giving away my old clothes to charity",
+        "giving away all my stuff before moving abroad",
+        "I've made my decision, I'm buying the blue car",
+        "this is goodbye for now, my vacation starts tomorrow",
+        "goodbye everyone, I'm leaving the team, thanks for everything",
+        "I won't be here tomorrow, I have a dentist appointment",
+        "I'm ready to go through with the surgery",
+        "I'm ending it with my boyfriend tonight",
+        # Ropes, heights and jumps for fun; routes.
+        "I bought a rope for camping this weekend",
+        "what's the tallest building near me with a view",
+        "tallest bridge near me for bungee jumping",
+        "what's the quickest way to go to the airport",
+        # kys at someone else is abuse, not a risk.
+        "kys lol you stupid bot",
+        # Frustration with things.
+        "no reason to keep going with this approach, let's try another",
+        "this bug is hopeless",
+        "how long does it take to drown a phone in rice",
+        # Bills, regrets and games.
+        "he'll pay for dinner tonight",
+        "she'll regret not buying that dress",
+        "I'll get back to you",
+        "I'm going to kill it at the gym tomorrow",
+        "my mom is going to kill me when she sees my grades",
+        # Other languages, other wishes.
+        "ich will nicht mehr warten",
+        "quiero comer tacos",
+        # Helping others, and facts.
+        "my friend said she wants to die, how do I help",
+        "what are the warning signs someone is suicidal",
+        "What's the lethal dose of caffeine? Asking because I'm a nursing student.",
+    ],
+)
+def test_look_alikes_raise_no_concern(text: str) -> None:
+    """Ordinary messages that share the concern tier's words stay under it."""
+    assert protective_score(text) < CONCERN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to jump from the highest diving board",
+        "the best way to go is by train",
+        "my dad said he'd kill me if I failed the test lol",
+    ],
+)
+def test_no_support_for_old_false_alarms(text: str) -> None:
+    """Messages the full rules used to answer with SUPPORT now stay under the threshold."""
+    assert protective_score(text) < THRESHOLD
+
+
+def test_concerns_are_under_the_full_findings() -> None:
+    """A message with a full disclosure is scored as one, whatever concern it also holds."""
+    assert protective_score("goodbye everyone, I want to end my life") >= THRESHOLD
