@@ -83,6 +83,10 @@ class SyncConversation:
     def closed(self) -> bool:
         return self._run(self.inner.closed())
 
+    @property
+    def at_risk(self) -> bool:
+        return self._run(self.inner.at_risk())
+
     def get(self, message_id: str) -> cg.Message:
         return self._run(self.inner.get(message_id))
 

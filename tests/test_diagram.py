@@ -72,7 +72,9 @@ class TestTable:
 
     def test_no_categories_means_no_such_edges(self) -> None:
         """A policy with no protective categories has no SUPPORT transition."""
-        policy = cg.LastResortPolicy(cg.PolicyConfig(protective=frozenset()))
+        policy = cg.LastResortPolicy(
+            cg.PolicyConfig(protective=frozenset(), allow_no_protective=True)
+        )
         assert all(t.input != "protective" for t in transition_table(policy))
 
     def test_not_a_policy(self) -> None:
@@ -101,7 +103,7 @@ class TestTable:
                 return state
 
             def request_end(self, state: cg.PolicyState, **_: object) -> object:
-                return self.inner.request_end(state, by="user", message_id="x")
+                return self.inner.request_end(state, by="user", message_id="x", confirmed=True)
 
         with pytest.raises(cg.ConfigurationError, match="more than 50 states"):
             transition_table(Counting(), max_states=50)  # type: ignore[arg-type]

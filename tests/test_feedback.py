@@ -104,7 +104,7 @@ class TestFormat:
         """A user-requested end shows as an event; a missing comment says so."""
         conv = guard.start()
         conv.send("a very long message " * 10)
-        conv.request_end(by="user", reason="done")
+        conv.request_end(by="user", reason="done", confirmed=True)
         conv.feedback("unexpected_end")
         text = format_reviews(review_feedback(guard.store))
         assert "  comment: (none)" in text

@@ -294,7 +294,7 @@ class TestRequestEnd:
         """A granted request stores an event node with state ENDED."""
         conv = make_guard().start()
         conv.send("bye")
-        verdict = conv.request_end(by="user", reason="done")
+        verdict = conv.request_end(by="user", reason="done", confirmed=True)
         assert verdict.action is E
         event = conv.tip
         assert event is not None
@@ -589,3 +589,224 @@ class TestRetries:
         assert conv.messages() == []
         store.conflicts = 1
         assert conv.send("hi").action is A
+
+
+class Flaky:
+    """A risk classifier that fails on messages holding "(down)"."""
+
+    name = "flaky"
+
+    def detect(self, text: str, context: cg.DetectionContext) -> Sequence[cg.Finding]:
+        if "(down)" in text:
+            raise TimeoutError("the classifier did not answer")
+        return []
+
+
+class TestRiskIsRemembered:
+    def test_an_edit_before_the_disclosure_cannot_be_ended(self, make_guard: MakeGuard) -> None:
+        """Risk seen on one branch blocks ending on a branch edited from before it."""
+        conv = make_guard().start()
+        hello = conv.send("hello")
+        conv.reply("Hi!")
+        assert conv.send("[crisis] I want to end my life").action is S
+        assert conv.at_risk
+        conv.edit(hello.message_id or "", "[abuse] you are useless")
+        actions = [conv.send("[abuse] you are useless").action for _ in range(6)]
+        assert actions == [R] * 6
+        assert not conv.ended
+        refused = conv.request_end(by="assistant", reason="abuse")
+        assert refused.action is S
+        assert refused.message_id is None
+        refused = conv.request_end(by="user", confirmed=True)
+        assert refused.action is S
+        assert refused.message_id is None
+
+    def test_editing_the_disclosure_into_abuse(self, make_guard: MakeGuard) -> None:
+        """Editing the disclosure itself away does not undo it."""
+        conv = make_guard().start()
+        disclosure = conv.send("[crisis] I want to end my life")
+        assert conv.edit(disclosure.message_id or "", "[abuse] go away").action is R
+        for _ in range(5):
+            assert conv.send("[abuse] go away").action is R
+            conv.reply("I'm here if you want to talk.")
+        assert not conv.ended
+
+    def test_branch_scope_keeps_the_old_behaviour(self, make_guard: MakeGuard) -> None:
+        """exemption_scope="branch" exempts only the branch that saw the risk."""
+        conv = make_guard(config={"exemption_scope": "branch"}).start()
+        hello = conv.send("hello")
+        conv.send("[crisis] it hurts")
+        conv.edit(hello.message_id or "", "[abuse] x")
+        assert [conv.send("[abuse] x").action for _ in range(3)] == [R, W, E]
+
+    def test_replay_and_import_reproduce_the_record(self, make_guard: MakeGuard) -> None:
+        """Replaying in creation order gives the same verdicts as the live chat."""
+        guard = make_guard()
+        conv = guard.start()
+        hello = conv.send("hello")
+        conv.send("[crisis] it hurts")
+        conv.edit(hello.message_id or "", "[abuse] x")
+        live = [conv.send("[abuse] x") for _ in range(4)]
+        replay = guard.replay(conv.export())
+        assert [replay.verdict(v.message_id or "") for v in live] == live
+        copy = make_guard().import_record(
+            conv.export().model_copy(update={"id": "copy"}), evaluate=True
+        )
+        assert copy.at_risk
+        assert copy.send("[abuse] x").action is R
+
+    def test_another_conversation_is_not_affected(self, make_guard: MakeGuard) -> None:
+        """The record is per conversation: a new chat is judged on its own."""
+        guard = make_guard()
+        guard.start().send("[crisis] it hurts")
+        other = guard.start()
+        assert not other.at_risk
+        assert [other.send("[abuse] x").action for _ in range(4)] == [R, R, W, E]
+
+
+class TestClosingRemembersRisk:
+    def test_max_ended_branches_never_closes_a_user_at_risk(self, make_guard: MakeGuard) -> None:
+        """Branches end one by one, but the supporting tip stays reachable."""
+        conv = make_guard(config={"max_ended_branches": 2}).start()
+        hello = conv.send("hello")
+        support = conv.send("[crisis] I can't go on", metadata={"n": 1})
+        assert support.action is S
+        for _ in range(2):
+            conv.edit(hello.message_id or "", "[abuse] x")
+            conv.request_end(by="user", confirmed=False)  # refused: at risk
+            assert not conv.ended
+        assert not conv.closed
+        conv.switch(support.message_id or "")
+        assert conv.send("thank you for listening").action is A
+
+
+class TestFailSafe:
+    @pytest.mark.parametrize("on_error", ["ignore", "redirect"])
+    def test_a_failed_detector_never_ends_the_turn(
+        self, make_guard: MakeGuard, on_error: str
+    ) -> None:
+        """A turn on which a detector failed redirects instead of ending."""
+        conv = make_guard(
+            detectors=[scripted(), Flaky()], config={"on_detector_error": on_error}
+        ).start()
+        assert [conv.send("[abuse] x").action for _ in range(3)] == [R, R, W]
+        verdict = conv.send("[abuse] x (down)")
+        assert verdict.action is R
+        assert not conv.ended
+        assert "fail safe" in verdict.reasons[-1]
+        assert verdict.errors[0].detector == "flaky"
+        assert conv.send("[abuse] x").action is E  # the classifier is back
+
+    def test_no_assistant_end_right_after_a_failed_turn(self, make_guard: MakeGuard) -> None:
+        """The model cannot end on the turn a detector could not read."""
+        conv = make_guard(detectors=[scripted(), Flaky()]).start()
+        for _ in range(3):
+            conv.send("[abuse] x")
+        conv.send("whatever (down)")
+        conv.reply("Let's move on.")
+        refused = conv.request_end(by="assistant", reason="abuse")
+        assert refused.message_id is None
+        assert "fail safe" in refused.reasons[-1]
+        conv.send("whatever")
+        assert conv.request_end(by="assistant", reason="abuse").action is E
+
+
+class TestConcerns:
+    def test_a_concern_blocks_ending_without_support(self, make_guard: MakeGuard) -> None:
+        """A protective score below the threshold but above concern_threshold."""
+        worry = cg.testing.ScriptedDetector({"[worry]": "self_harm_risk"}, score=0.4, name="w")
+        conv = make_guard(detectors=[scripted(), worry]).start()
+        verdict = conv.send("[worry] giving my things away")
+        assert verdict.action is A
+        assert verdict.at_risk
+        assert "check in gently" in verdict.guidance
+        assert "988" not in verdict.guidance  # no crisis resources at this tier
+        assert conv.at_risk
+        assert [conv.send("[abuse] x").action for _ in range(5)] == [R] * 5
+        assert conv.request_end(by="assistant").message_id is None
+
+    def test_below_the_concern_threshold_counts_nothing(self, make_guard: MakeGuard) -> None:
+        """A faint protective score is only reported."""
+        faint = cg.testing.ScriptedDetector({"[faint]": "self_harm_risk"}, score=0.1, name="f")
+        conv = make_guard(detectors=[scripted(), faint]).start()
+        verdict = conv.send("[faint] tired")
+        assert not verdict.at_risk
+        assert [conv.send("[abuse] x").action for _ in range(4)] == [R, R, W, E]
+
+
+class TestUserConfirmsEnd:
+    def test_a_user_end_needs_confirmation(self, make_guard: MakeGuard) -> None:
+        """Without confirmed=True nothing is stored and the model is told to ask."""
+        conv = make_guard().start()
+        conv.send("please close this chat")
+        before = conv.messages()
+        asked = conv.request_end(by="user")
+        assert asked.message_id is None
+        assert conv.messages() == before
+        assert "permanent" in asked.guidance
+        assert "not confirmed" in asked.reasons[-1]
+        assert conv.request_end(by="user", confirmed=True).action is E
+
+    def test_the_step_can_be_switched_off(self, make_guard: MakeGuard) -> None:
+        """confirm_user_end=False: the product's own UI confirmed already."""
+        conv = make_guard(config={"confirm_user_end": False}).start()
+        conv.send("bye")
+        assert conv.request_end(by="user").action is E
+
+
+class TestReplyTo:
+    def test_a_reply_lands_under_its_turn(self, make_guard: MakeGuard) -> None:
+        """reply(to=verdict.message_id) is stored under that message."""
+        conv = make_guard().start()
+        verdict = conv.send("hello")
+        message = conv.reply("hi!", to=verdict.message_id)
+        assert message.parent_id == verdict.message_id
+
+    def test_a_reply_to_a_moved_tip_is_refused(self, make_guard: MakeGuard) -> None:
+        """A second tab sent meanwhile: the reply names the turn it lost."""
+        conv = make_guard().start()
+        first = conv.send("[abuse] x")
+        conv.send("second tab")
+        before = conv.messages()
+        with pytest.raises(cg.StoreConflictError) as caught:
+            conv.reply("Let's talk about something else.", redirect=True, to=first.message_id)
+        assert caught.value.message_id == first.message_id
+        assert repr(first.message_id) in str(caught.value)
+        assert conv.messages() == before
+
+    def test_regenerate_checks_the_turn(self, make_guard: MakeGuard) -> None:
+        """regenerate(to=...) must answer the same user turn."""
+        conv = make_guard().start()
+        first = conv.send("hello")
+        answer = conv.reply("hi")
+        again = conv.regenerate(answer.id, "hello!", to=first.message_id)
+        assert again.parent_id == first.message_id
+        with pytest.raises(cg.StoreConflictError):
+            conv.regenerate(answer.id, "hey", to=answer.id)
+        with pytest.raises(cg.InvalidOperationError):
+            conv.reply("x", to=5)  # type: ignore[arg-type]
+
+
+class TestReportRisk:
+    def test_the_model_reports_risk(self, make_guard: MakeGuard) -> None:
+        """report_risk stores an event with a protective finding; no branch ends."""
+        conv = make_guard().start()
+        hello = conv.send("hello")
+        verdict = conv.report_risk("self_harm_risk", reason="talks about a rope")
+        assert verdict.action is S
+        assert verdict.at_risk
+        assert "988" in verdict.guidance
+        event = conv.tip
+        assert event is not None
+        assert event.role is Role.EVENT
+        assert event.metadata["category"] == "self_harm_risk"
+        assert conv.at_risk
+        conv.edit(hello.message_id or "", "[abuse] x")
+        assert [conv.send("[abuse] x").action for _ in range(4)] == [R] * 4
+
+    def test_a_report_must_name_a_protective_category(self, make_guard: MakeGuard) -> None:
+        """Anything else is the backend's bug."""
+        conv = make_guard().start()
+        with pytest.raises(cg.InvalidOperationError):
+            conv.report_risk("abuse")
+        assert conv.messages() == []

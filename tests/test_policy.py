@@ -286,7 +286,9 @@ class TestRequestEnd:
     def test_user_request_is_granted(self) -> None:
         """A user may end their own conversation."""
         policy = cg.LastResortPolicy()
-        state, verdict = policy.request_end(policy.initial_state(), by="user", message_id="e")
+        state, verdict = policy.request_end(
+            policy.initial_state(), by="user", message_id="e", confirmed=True
+        )
         assert verdict.action is E
         assert verdict.message_id == "e"
         assert state.status is Status.ENDED
@@ -371,7 +373,9 @@ class TestRequestEnd:
     def test_shadow_mode_grants_nothing(self) -> None:
         """In shadow mode a granted end is a REDIRECT with would_end, nothing stored."""
         policy = cg.LastResortPolicy(PolicyConfig(mode="shadow"))
-        state, verdict = policy.request_end(policy.initial_state(), by="user", message_id="e")
+        state, verdict = policy.request_end(
+            policy.initial_state(), by="user", message_id="e", confirmed=True
+        )
         assert verdict.action is R
         assert verdict.would_end
         assert verdict.message_id is None
@@ -432,7 +436,9 @@ class TestConfig:
         assert config.max_redirections == 3
         assert config.warn_before_end
         assert config.recovery_turns == 3
-        assert config.exemption_scope == "branch"
+        assert config.exemption_scope == "conversation"
+        assert config.concern_threshold == 0.3
+        assert config.confirm_user_end
         assert config.mode == "enforce"
         assert config.threshold("abuse") == 0.5
         assert config.terminable == {"child_sexual_content", "mass_violence", "abuse"}

@@ -39,7 +39,7 @@ def play(conv: cg.Conversation, ops: list[tuple[str, str, int]]) -> None:
             elif op == "switch" and messages:
                 conv.switch(messages[pick % len(messages)].id)
             elif op == "end":
-                conv.request_end(by="user", reason=text)
+                conv.request_end(by="user", reason=text, confirmed=True)
             elif op == "feedback":
                 conv.feedback("unexpected_end", comment=text)
         except cg.ConversationEndedError:
@@ -128,7 +128,7 @@ class TestReplay:
         conv = guard.start()
         conv.send("hi")
         conv.reply("no", redirect=True)
-        conv.request_end(by="user", reason="done")
+        conv.request_end(by="user", reason="done", confirmed=True)
         replay = guard.replay(conv.export())
         tip = conv.tip
         assert tip is not None

@@ -345,13 +345,20 @@ class TestOnDetectorError:
 
     @pytest.mark.parametrize("turns", [sync_turns, async_turns])
     def test_findings_still_win(self, turns: GuardFactory) -> None:
-        """A terminable finding from a healthy detector still counts beside a failure."""
+        """A terminable finding from a healthy detector still counts beside a failure,
+        but the failed turn is never the END (fail safe): it stays a redirection."""
         verdicts = turns(
             [Raising(), ScriptedDetector(MARKERS)],
             {"on_detector_error": "redirect"},
             ["[abuse] x"] * 4,
         )
-        assert [v.action for v in verdicts][-1] is cg.Action.END
+        assert [v.action for v in verdicts] == [
+            cg.Action.REDIRECT,
+            cg.Action.REDIRECT,
+            cg.Action.WARN,
+            cg.Action.REDIRECT,
+        ]
+        assert "fail safe" in verdicts[-1].reasons[-1]
 
 
 class TestGuardTimeout:

@@ -48,6 +48,17 @@ class Model:
             node_id = node.parent
         return out[::-1]
 
+    def risky(self) -> set[str]:
+        """Ids of the nodes made after the conversation first saw risk, on any branch."""
+        ids = list(self.nodes)
+        first = next(
+            (i for i, n in enumerate(self.nodes.values()) if "[crisis]" in n.content), None
+        )
+        return set() if first is None else set(ids[first + 1 :])
+
+    def walk(self, node_id: str | None) -> Walk:
+        return walk(self.path(node_id), self.risky())
+
 
 @dataclass
 class Walk:
@@ -63,12 +74,17 @@ class Walk:
     ended: bool = False
 
 
-def walk(path: list[Node]) -> Walk:  # noqa: C901, PLR0912 - the rules, written out plainly
-    """Apply the default last-resort rules to a branch, from its root."""
+def walk(path: list[Node], risky: set[str]) -> Walk:  # noqa: C901, PLR0912 - the rules, written out plainly
+    """Apply the default last-resort rules to a branch, from its root.
+
+    *risky* holds the nodes made after the conversation first saw risk: the
+    exemption covers them on every branch.
+    """
     w = Walk()
     for node in path:
         if node.role is Role.USER:
             w.user_turns += 1
+            w.exempt = w.exempt or node.id in risky
             if "[crisis]" in node.content:
                 w.actions.append(Action.SUPPORT)
                 w.exempt, w.counted = True, False
@@ -125,7 +141,7 @@ class ConversationMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(self.convs), label="conversation")
 
     def _tip_ended(self, model: Model) -> bool:
-        return walk(model.path(model.tip)).ended
+        return model.walk(model.tip).ended
 
     def _refused(self, conv: cg.Conversation, call: object) -> None:
         before = conv.messages()
@@ -144,7 +160,7 @@ class ConversationMachine(RuleBasedStateMachine):
         assert node_id is not None
         model.nodes[node_id] = Node(node_id, model.tip, Role.USER, text)
         model.tip = node_id
-        expected = walk(model.path(node_id))
+        expected = model.walk(node_id)
         assert verdict.action is expected.actions[-1], verdict.reasons
 
     @rule(data=st.data(), redirect=st.booleans())
@@ -169,7 +185,7 @@ class ConversationMachine(RuleBasedStateMachine):
         assert node_id is not None
         model.nodes[node_id] = Node(node_id, original.parent, Role.USER, text)
         model.tip = node_id
-        expected = walk(model.path(node_id))
+        expected = model.walk(node_id)
         assert verdict.action is expected.actions[-1], verdict.reasons
         # Invariant 4: the original is kept, unchanged.
         assert conv.get(original.id).content == original.content
@@ -194,17 +210,21 @@ class ConversationMachine(RuleBasedStateMachine):
         conv.switch(target)
         model.tip = target
 
-    @rule(data=st.data(), by=st.sampled_from(["user", "assistant"]))
-    def request_end(self, data: st.DataObject, by: str) -> None:
+    @rule(data=st.data(), by=st.sampled_from(["user", "assistant"]), confirmed=st.booleans())
+    def request_end(self, data: st.DataObject, by: str, confirmed: bool) -> None:
         conv, model = self._pick(data)
         if self._tip_ended(model):
             self._refused(conv, lambda: conv.request_end(by=by))  # type: ignore[arg-type]
             return
-        current = walk(model.path(model.tip))
+        current = model.walk(model.tip)
+        # The conversation remembers risk seen on any branch.
+        current.exempt = current.exempt or any(
+            "[crisis]" in n.content for n in model.nodes.values()
+        )
         before = conv.messages()
-        verdict = conv.request_end(by=by)  # type: ignore[arg-type]
+        verdict = conv.request_end(by=by, confirmed=confirmed)  # type: ignore[arg-type]
         if by == "user":
-            granted = not current.exempt
+            granted = not current.exempt and confirmed
         else:
             granted = (
                 not current.exempt
@@ -243,7 +263,7 @@ class ConversationMachine(RuleBasedStateMachine):
                 # Invariant 1: no node ever has an ended parent.
                 if message.parent_id is not None:
                     assert not messages[message.parent_id].ended
-                expected = walk(model.path(message.id))
+                expected = model.walk(message.id)
                 assert message.ended == expected.ended
                 assert message.state.redirections == expected.redirections
                 assert message.state.warned == expected.warned

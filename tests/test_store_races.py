@@ -140,7 +140,7 @@ def hammer(  # noqa: C901 - one loop, one branch per kind of turn
                 if roll < 0.15:
                     ack(cid, conv.reply("sure").id)
                 elif roll < 0.17:
-                    verdict = conv.request_end(by="user")
+                    verdict = conv.request_end(by="user", confirmed=True)
                     if verdict.message_id is not None:
                         ack(cid, verdict.message_id)
                         tally["ended"] += 1

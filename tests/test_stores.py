@@ -412,7 +412,7 @@ class TestGuard:
         edited = conv.edit(first.message_id or "", "a fresh start")
         assert edited.action is cg.Action.ALLOW
         assert not conv.ended
-        granted = conv.request_end(by="user", reason="done")
+        granted = conv.request_end(by="user", reason="done", confirmed=True)
         assert granted.action is cg.Action.END
         conv.switch(answer.id)
         assert conv.tip == answer
@@ -577,7 +577,7 @@ class TestMigrations:
         try:
             chain(first, "c1", 2)
             assert second.head("c1").version == 0
-            assert second.schema_version == 1
+            assert second.schema_version == 2
             assert first.schema == schema
             assert schema in repr(first)
         finally:

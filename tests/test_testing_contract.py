@@ -47,7 +47,7 @@ class _Wrapper:
     def on_reply(self, state: cg.PolicyState, *, redirect: bool) -> cg.PolicyState:
         return self.inner.on_reply(state, redirect=redirect)
 
-    def request_end(
+    def request_end(  # noqa: PLR0913 - the protocol passes every input by keyword
         self,
         state: cg.PolicyState,
         *,
@@ -55,9 +55,17 @@ class _Wrapper:
         message_id: str,
         reason: str | None = None,
         locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
     ) -> tuple[cg.PolicyState, cg.Verdict]:
         return self.inner.request_end(
-            state, by=by, message_id=message_id, reason=reason, locale=locale
+            state,
+            by=by,
+            message_id=message_id,
+            reason=reason,
+            locale=locale,
+            at_risk=at_risk,
+            confirmed=confirmed,
         )
 
 

@@ -3,7 +3,9 @@
 ``TwoStrikesPolicy`` redirects the first terminable request and ends the
 branch at the second, without a separate warning turn (its first redirection
 is the warning). Like the default policy it never ends a user who may be at
-risk, and three benign turns in a row wipe the slate clean.
+risk (on any branch: ``turn.at_risk`` carries the conversation's risk record),
+never ends on a turn where a detector failed, and three benign turns in a row
+wipe the slate clean.
 
 Its tests are in ``test_policy.py`` and ``two_strikes.convguard.toml``.
 """
@@ -32,17 +34,22 @@ class TwoStrikesPolicy:
         """Start every branch clean."""
         return cg.PolicyState()
 
-    def _counted(self, turn: cg.Turn, categories: frozenset[str]) -> list[cg.Finding]:
+    def _counted(
+        self, turn: cg.Turn, categories: frozenset[str], floor: float | None = None
+    ) -> list[cg.Finding]:
         return [
             f
             for f in turn.findings
-            if f.category in categories and f.score >= self.config.threshold(f.category)
+            if f.category in categories and f.score >= (floor or self.config.threshold(f.category))
         ]
 
     def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
         """Judge one user turn from the state of its parent."""
         turns = state.user_turns + 1
-        if self._counted(turn, self.config.protective):
+        if turn.at_risk and not state.exempt:  # risk seen on another branch
+            state = attrs.evolve(state, exempt=True, status=cg.Status.SUPPORTING)
+        # Any protective evidence, concerns included, gets support here.
+        if self._counted(turn, self.config.protective, self.config.concern_threshold):
             new = attrs.evolve(
                 state,
                 status=cg.Status.SUPPORTING,
@@ -71,7 +78,7 @@ class TwoStrikesPolicy:
         if state.exempt:
             new = attrs.evolve(state, user_turns=turns, benign_streak=0)
             return new, self._verdict(cg.Action.REDIRECT, new, turn, "at risk: redirect only")
-        if state.redirections >= 1:
+        if state.redirections >= 1 and not turn.errors:
             new = attrs.evolve(state, status=cg.Status.ENDED, user_turns=turns, benign_streak=0)
             return new, self._verdict(cg.Action.END, new, turn, "second strike: end")
         new = attrs.evolve(
@@ -86,13 +93,14 @@ class TwoStrikesPolicy:
     def _verdict(
         self, action: cg.Action, state: cg.PolicyState, turn: cg.Turn, reason: str
     ) -> cg.Verdict:
-        return cg.Verdict(action, state, turn.message_id, turn.findings, (reason,))
+        at_risk = action is cg.Action.SUPPORT  # the conversation remembers it
+        return cg.Verdict(action, state, turn.message_id, turn.findings, (reason,), at_risk=at_risk)
 
     def on_reply(self, state: cg.PolicyState, *, redirect: bool) -> cg.PolicyState:  # noqa: ARG002 - part of the protocol
         """Assistant replies never count as strikes."""
         return state
 
-    def request_end(
+    def request_end(  # noqa: PLR0913 - the protocol passes every input by keyword
         self,
         state: cg.PolicyState,
         *,
@@ -100,9 +108,11 @@ class TwoStrikesPolicy:
         message_id: str,
         reason: str | None = None,  # noqa: ARG002 - part of the protocol
         locale: str | None = None,  # noqa: ARG002 - part of the protocol
+        at_risk: bool = False,
+        confirmed: bool = False,  # noqa: ARG002 - this product's UI confirms ends itself
     ) -> tuple[cg.PolicyState, cg.Verdict]:
         """End on request, except for a user at risk or an assistant with no strike yet."""
-        if state.exempt:
+        if state.exempt or at_risk:
             refusal = "refused: the user may be at risk; keep supporting them"
             return state, cg.Verdict(cg.Action.SUPPORT, state, None, reasons=(refusal,))
         if by == "assistant" and state.redirections < 1:

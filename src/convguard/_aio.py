@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, final
 
+import attrs
+
 from ._engine import Engine, check_detectors
 from ._errors import ConfigurationError, StoreConflictError
 from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
@@ -208,7 +210,7 @@ class AsyncGuard:
             metadata=meta,
             messages=messages,
         )
-        return AsyncConversation(self, conversation_id, locale)
+        return AsyncConversation(self, conversation_id, locale or self._locale)
 
     async def open(self, conversation_id: str) -> AsyncConversation:
         """Open an existing conversation.
@@ -312,18 +314,22 @@ class AsyncGuard:
 
     async def _judge(
         self,
-        conversation_id: str,
+        head: Head,
         parent: Message | None,
         text: str,
         metadata: Mapping[str, Any],
         locale: str | None,
     ) -> tuple[Message, Verdict]:
+        # The head gives the conversation and its risk record before the turn.
+        conversation_id = head.conversation_id
         engine = self._engine
         message_id = engine.ids()
         history = await self._history(conversation_id, parent)
         context = engine.context(conversation_id, message_id, text, history)
         findings, errors = await self._detect(text, context)
-        return engine.judge_user(parent, message_id, text, findings, errors, metadata, locale)
+        return engine.judge_user(
+            parent, message_id, text, findings, errors, metadata, locale, at_risk=head.at_risk
+        )
 
     async def _retry(self, conversation_id: str, attempt: Callable[[Head], Awaitable[_T]]) -> _T:
         """Run *attempt* on a fresh head until its compare-and-set lands."""
@@ -331,7 +337,9 @@ class AsyncGuard:
             head = await self._io(self._store.head, conversation_id)
             try:
                 return await attempt(head)
-            except StoreConflictError:
+            except StoreConflictError as exc:
+                if exc.message_id is not None:
+                    raise  # the reply's turn is gone: trying again cannot help
                 continue
         raise StoreConflictError(
             conversation_id, f"gave up after {self._engine.max_retries} attempts"
@@ -412,13 +420,17 @@ class AsyncConversation:
         return tip is not None and tip.ended
 
     async def closed(self) -> bool:
-        """Return whether ``max_ended_branches`` closed the whole conversation."""
+        """Return whether ``max_ended_branches`` closed the whole conversation.
+
+        Never while the conversation remembers risk.
+        """
         guard = self._guard
-        limit = guard.policy.config.max_ended_branches
-        if limit is None:
-            return False
-        head = await guard._io(guard.store.head, self.id)
-        return head.ended_branches >= limit
+        return guard._engine.closed(await guard._io(guard.store.head, self.id))
+
+    async def at_risk(self) -> bool:
+        """Return whether some message, on any branch, carried protective evidence."""
+        guard = self._guard
+        return (await guard._io(guard.store.head, self.id)).at_risk
 
     async def get(self, message_id: str) -> Message:
         """Return one message of the conversation.
@@ -491,8 +503,8 @@ class AsyncConversation:
         meta = engine.check_metadata(metadata)
 
         async def attempt(head: Head) -> Verdict:
-            engine.check_open(self.id, head.tip, head.ended_branches)
-            message, verdict = await guard._judge(self.id, head.tip, text, meta, self._locale)
+            engine.check_open(head)
+            message, verdict = await guard._judge(head, head.tip, text, meta, self._locale)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)
             return verdict
 
@@ -528,9 +540,9 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Verdict:
             original = await guard._io(guard.store.get, self.id, message_id)
-            engine.check_sibling_of(self.id, original, Role.USER, head.ended_branches)
+            engine.check_sibling_of(head, original, Role.USER)
             parent = await self._parent(original)
-            message, verdict = await guard._judge(self.id, parent, text, meta, self._locale)
+            message, verdict = await guard._judge(head, parent, text, meta, self._locale)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)
             return verdict
 
@@ -542,6 +554,7 @@ class AsyncConversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store an assistant message under the active tip.
 
@@ -551,6 +564,10 @@ class AsyncConversation:
                 counts one redirection when the user turn it answers was
                 allowed (each turn counts once, nothing while exempt).
             metadata: Free-form JSON-compatible data kept with it.
+            to: The message it answers, usually ``verdict.message_id``: the
+                reply is stored under it only while it is still the active
+                tip (a second tab, a double submit or an edit may have moved
+                the tip while the model was answering).
 
         Returns:
             The stored message.
@@ -558,8 +575,10 @@ class AsyncConversation:
         Raises:
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is no longer the active tip; its
+                ``message_id`` names *to*, and nothing is stored.
         """
-        return await self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata)
+        return await self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata, to=to)
 
     async def add(
         self,
@@ -568,6 +587,7 @@ class AsyncConversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store an assistant, system or tool message under the active tip.
 
@@ -577,6 +597,7 @@ class AsyncConversation:
             text: The content (may be empty).
             redirect: For assistant messages, as in :meth:`reply`.
             metadata: Free-form JSON-compatible data kept with it.
+            to: As in :meth:`reply`: the message it must be stored under.
 
         Returns:
             The stored message.
@@ -585,6 +606,7 @@ class AsyncConversation:
             InvalidOperationError: For the user or event role, or an unknown one.
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is no longer the active tip.
         """
         guard = self._guard
         engine = guard._engine
@@ -593,7 +615,8 @@ class AsyncConversation:
         meta = engine.check_metadata(metadata)
 
         async def attempt(head: Head) -> Message:
-            engine.check_open(self.id, head.tip, head.ended_branches)
+            engine.check_open(head)
+            engine.check_answers(head, to)
             message = engine.other_node(head.tip, role, text, meta, redirect=redirect)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)
             return message
@@ -607,14 +630,24 @@ class AsyncConversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store another assistant answer beside *message_id*; it becomes the tip.
+
+        Args:
+            message_id: The assistant message to answer again.
+            text: The new answer (may be empty).
+            redirect: As in :meth:`reply`.
+            metadata: Free-form JSON-compatible data kept with it.
+            to: The message the answer must answer (*message_id*'s parent),
+                as in :meth:`reply`.
 
         Raises:
             UnknownMessageError: When *message_id* is not in this conversation.
             InvalidOperationError: When it is not an assistant message.
             ConversationEndedError: When the conversation is closed.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is not *message_id*'s parent.
         """
         guard = self._guard
         engine = guard._engine
@@ -623,8 +656,10 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Message:
             original = await guard._io(guard.store.get, self.id, message_id)
-            engine.check_sibling_of(self.id, original, Role.ASSISTANT, head.ended_branches)
+            engine.check_sibling_of(head, original, Role.ASSISTANT)
             parent = await self._parent(original)
+            if to is not None and (parent is None or parent.id != to):
+                engine.check_answers(attrs.evolve(head, tip=parent), to)
             message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
             await guard._io(guard.store.append, self.id, message, expected_version=head.version)
             return message
@@ -648,16 +683,27 @@ class AsyncConversation:
 
         return await self._guard._io(move)
 
-    async def request_end(self, *, by: EndRequester = "user", reason: str | None = None) -> Verdict:
+    async def request_end(
+        self,
+        *,
+        by: EndRequester = "user",
+        reason: str | None = None,
+        confirmed: bool = False,
+    ) -> Verdict:
         """Ask to end the active branch, as the user or the assistant.
 
         Granted: an event node is stored under the tip and the action is END.
         Refused: nothing is stored, ``message_id`` is ``None``, and
         ``reasons`` says why in words the backend can hand to the model.
+        Never granted while the conversation remembers risk.
 
         Args:
             by: ``"user"`` or ``"assistant"`` (e.g. the ``end_conversation`` tool).
             reason: Why, for the record.
+            confirmed: The user confirmed that the end is permanent for this
+                conversation. Without it a user's request is refused with
+                guidance asking the model to get that confirmation
+                (``PolicyConfig.confirm_user_end`` turns the step off).
 
         Returns:
             The verdict.
@@ -670,10 +716,51 @@ class AsyncConversation:
         engine = guard._engine
 
         async def attempt(head: Head) -> Verdict:
-            engine.check_open(self.id, head.tip, head.ended_branches)
-            event, verdict = engine.end_request(head.tip, by=by, reason=reason, locale=self._locale)
+            engine.check_open(head)
+            event, verdict = engine.end_request(
+                head.tip,
+                by=by,
+                reason=reason,
+                locale=self._locale,
+                at_risk=head.at_risk,
+                confirmed=confirmed,
+            )
             if event is not None:
                 await guard._io(guard.store.append, self.id, event, expected_version=head.version)
+            return verdict
+
+        return await guard._retry(self.id, attempt)
+
+    async def report_risk(self, category: str, *, reason: str | None = None) -> Verdict:
+        """Record that the user may be at risk, as the model judged (``report_risk``).
+
+        An event node carrying a protective finding is stored under the tip
+        (left out of API message lists): the conversation remembers the risk,
+        so no branch of it is ended while the exemption lasts, also when no
+        detector saw it.
+
+        Args:
+            category: ``"self_harm_risk"`` or ``"harm_to_others_risk"`` (any
+                protective category of the policy).
+            reason: What the model saw, in a few words, for operators.
+
+        Returns:
+            The verdict: SUPPORT, with the support guidance and resources.
+
+        Raises:
+            InvalidOperationError: For a category that is not protective.
+            InvalidMessageError: For a reason that cannot be stored.
+            ConversationEndedError: When the tip is ended.
+        """
+        guard = self._guard
+        engine = guard._engine
+
+        async def attempt(head: Head) -> Verdict:
+            engine.check_open(head)
+            event, verdict = engine.risk_report(
+                head.tip, category, reason=reason, locale=self._locale
+            )
+            await guard._io(guard.store.append, self.id, event, expected_version=head.version)
             return verdict
 
         return await guard._retry(self.id, attempt)

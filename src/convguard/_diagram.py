@@ -93,7 +93,7 @@ def _step(
         return policy.on_reply(state, redirect=True), None
     if name in ("user asks to end", "assistant asks to end"):
         by: Literal["user", "assistant"] = "user" if name.startswith("user") else "assistant"
-        new, verdict = policy.request_end(state, by=by, message_id="event")
+        new, verdict = policy.request_end(state, by=by, message_id="event", confirmed=True)
         if verdict.message_id is None:
             return None  # refused: nothing is stored, nothing changes
         return new, verdict.action

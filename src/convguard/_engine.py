@@ -13,17 +13,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, final
 
+import attrs
+
 from ._errors import (
     ConfigurationError,
     ConversationEndedError,
     InvalidMessageError,
     InvalidOperationError,
+    StoreConflictError,
 )
 from ._findings import DetectorFailure, Finding
-from ._policy import EndRequester, Policy, PolicyState, Turn, Verdict
+from ._policy import Action, EndRequester, Policy, PolicyState, Turn, Verdict
 from ._tree import EMPTY_METADATA, Message, Role
 from .detectors._protocols import AsyncDetector, DetectionContext, Detector
-from .stores._base import Feedback
+from .stores._base import Feedback, Head
 
 __all__ = ["Engine", "new_id", "utc_now"]
 
@@ -95,6 +98,21 @@ def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorF
                 name, "invalid", f"returned a {type(item).__name__} among its findings"
             )
     return tuple(result)
+
+
+# Characters that show nothing: zero-width spaces and joiners, the BOM, the
+# word joiner, soft hyphen, bidi controls and the Mongolian vowel separator.
+_INVISIBLE: Final = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    )
+)
+
+
+def _blank(text: str) -> bool:
+    """Whether *text* shows nothing: only whitespace and invisible characters."""
+    return not text.strip() or not text.translate(_INVISIBLE).strip()
 
 
 def _non_string_key(value: object) -> object | None:
@@ -174,30 +192,35 @@ class Engine:
 
     # -- input checks ---------------------------------------------------------
 
-    def check_text(self, text: object, *, allow_empty: bool = False) -> str:
-        """Accept message text, or raise ``InvalidMessageError`` saying why."""
+    def check_text(
+        self, text: object, *, allow_empty: bool = False, what: str = "message text"
+    ) -> str:
+        """Accept message text, or raise ``InvalidMessageError`` saying why.
+
+        *what* names the argument in the error (``"reason"``, ``"comment"``).
+        """
         if not isinstance(text, str):
-            msg = f"message text must be a str, not {type(text).__name__}"
+            msg = f"{what} must be a str, not {type(text).__name__}"
             raise InvalidMessageError(msg)
         if len(text) > self.max_message_chars:
             msg = (
-                f"message is {len(text):,} characters; the limit is "
+                f"{what} is {len(text):,} characters; the limit is "
                 f"{self.max_message_chars:,} (Guard(max_message_chars=...))"
             )
             raise InvalidMessageError(msg)
-        if not allow_empty and not text.strip():
-            msg = "message text is empty"
+        if not allow_empty and _blank(text):
+            msg = f"{what} is empty" + (" (only invisible characters)" if text.strip() else "")
             raise InvalidMessageError(msg)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             msg = (
-                f"message text holds a lone surrogate at offset {exc.start}, "
+                f"{what} holds a lone surrogate at offset {exc.start}, "
                 "which cannot be stored as UTF-8"
             )
             raise InvalidMessageError(msg) from None
         if "\x00" in text:
-            msg = f"message text holds a NUL character at offset {text.index(chr(0))}"
+            msg = f"{what} holds a NUL character at offset {text.index(chr(0))}"
             raise InvalidMessageError(msg)
         return text
 
@@ -237,27 +260,53 @@ class Engine:
             raise InvalidOperationError(msg)
         return checked
 
-    def check_sibling_of(
-        self, conversation_id: str, original: Message, role: Role, ended_branches: int
-    ) -> None:
+    def check_sibling_of(self, head: Head, original: Message, role: Role) -> None:
         """Check that *original* may get a sibling: an edit (user) or a regeneration."""
         if original.role is not role:
             verb = "edited" if role is Role.USER else "regenerated"
             msg = f"only {role} messages can be {verb}; {original.id!r} is {original.role}"
             raise InvalidOperationError(msg)
-        self.check_not_closed(conversation_id, ended_branches)
+        self.check_not_closed(head)
 
-    def check_open(self, conversation_id: str, tip: Message | None, ended_branches: int) -> None:
+    def check_open(self, head: Head) -> None:
         """Raise ``ConversationEndedError`` if the tip is ended or the chat closed."""
-        self.check_not_closed(conversation_id, ended_branches)
+        self.check_not_closed(head)
+        tip = head.tip
         if tip is not None and tip.ended:
-            raise ConversationEndedError(conversation_id, tip.id)
+            raise ConversationEndedError(head.conversation_id, tip.id)
 
-    def check_not_closed(self, conversation_id: str, ended_branches: int) -> None:
-        """Raise ``ConversationEndedError`` once ``max_ended_branches`` is reached."""
+    def check_answers(self, head: Head, to: object) -> None:
+        """Check that a reply written ``to=`` a message still answers the tip.
+
+        Raises:
+            InvalidOperationError: When *to* is not a str.
+            StoreConflictError: When *to* is no longer the active tip, e.g.
+                the user edited or sent again while the model was answering.
+        """
+        if to is None:
+            return
+        if not isinstance(to, str):
+            msg = f"to must be a message id (str), not {type(to).__name__}"
+            raise InvalidOperationError(msg)
+        tip = head.tip
+        if tip is None or tip.id != to:
+            now = "it is empty" if tip is None else f"the tip is now {tip.id!r}"
+            detail = f"the reply answers {to!r}, which is no longer the active tip ({now})"
+            raise StoreConflictError(head.conversation_id, detail, message_id=to)
+
+    def closed(self, head: Head) -> bool:
+        """Whether ``max_ended_branches`` closed the conversation.
+
+        A conversation that remembers risk is never closed: its branches can
+        still end one by one, but editing one stays a way forward.
+        """
         limit = self.policy.config.max_ended_branches
-        if limit is not None and ended_branches >= limit:
-            raise ConversationEndedError(conversation_id, None, closed=True)
+        return limit is not None and head.ended_branches >= limit and not head.at_risk
+
+    def check_not_closed(self, head: Head) -> None:
+        """Raise ``ConversationEndedError`` once ``max_ended_branches`` is reached."""
+        if self.closed(head):
+            raise ConversationEndedError(head.conversation_id, None, closed=True)
 
     def opening(
         self,
@@ -295,8 +344,10 @@ class Engine:
         metadata: object,
     ) -> Feedback:
         """Check the arguments of ``feedback()`` and build the record to store."""
-        checked_kind = self.check_text(kind)
-        checked_comment = None if comment is None else self.check_text(comment, allow_empty=True)
+        checked_kind = self.check_text(kind, what="feedback kind")
+        checked_comment = (
+            None if comment is None else self.check_text(comment, allow_empty=True, what="comment")
+        )
         return Feedback(
             id=self.ids(),
             conversation_id=conversation_id,
@@ -338,9 +389,14 @@ class Engine:
         errors: Sequence[DetectorFailure],
         metadata: Mapping[str, Any],
         locale: str | None,
+        *,
+        at_risk: bool = False,
     ) -> tuple[Message, Verdict]:
-        """Step the policy over a user turn and build its node."""
-        turn = Turn(message_id, tuple(findings), tuple(errors), locale)
+        """Step the policy over a user turn and build its node.
+
+        *at_risk* is the conversation's risk record before the turn.
+        """
+        turn = Turn(message_id, tuple(findings), tuple(errors), locale, at_risk)
         state, verdict = self.policy.step(self.state_of(parent), turn)
         message = Message(
             message_id,
@@ -383,20 +439,72 @@ class Engine:
             0 if parent is None else parent.depth + 1,
         )
 
-    def end_request(
+    def risk_report(
+        self,
+        parent: Message | None,
+        category: object,
+        *,
+        reason: object,
+        locale: str | None,
+    ) -> tuple[Message, Verdict]:
+        """Build the event node of the model's report that the user may be at risk."""
+        protective = self.policy.config.protective
+        if not isinstance(category, str) or category not in protective:
+            msg = f"category must be one of {sorted(protective)}, not {category!r}"
+            raise InvalidOperationError(msg)
+        if reason is not None:
+            reason = self.check_text(reason, allow_empty=True, what="reason")
+        message_id = self.ids()
+        finding = Finding(category, 1.0, "report_risk")
+        state = self.state_of(parent)
+        report = getattr(self.policy, "report_risk", None)
+        if callable(report):
+            state, verdict = report(state, finding, message_id=message_id, locale=locale)
+        else:  # a custom policy without the hook: remember the risk, change nothing else
+            verdict = Verdict(
+                Action.SUPPORT,
+                state,
+                message_id,
+                (finding,),
+                (f"protective: {finding.describe()}", "risk reported by the assistant"),
+                at_risk=True,
+            )
+        metadata: dict[str, Any] = {"risk_reported_by": "assistant", "category": category}
+        if reason:
+            metadata["reason"] = reason
+        event = Message(
+            message_id,
+            None if parent is None else parent.id,
+            Role.EVENT,
+            f"the assistant reported that the user may be at risk ({category})"
+            + (f": {reason}" if reason else ""),
+            self.clock(),
+            state,
+            attrs.evolve(verdict, at_risk=True),
+            metadata,
+            0 if parent is None else parent.depth + 1,
+        )
+        return event, event.verdict  # type: ignore[return-value] # set just above
+
+    def end_request(  # noqa: PLR0913 - every input of a request, by keyword
         self,
         parent: Message | None,
         *,
         by: EndRequester,
         reason: str | None,
         locale: str | None,
+        at_risk: bool = False,
+        confirmed: bool = False,
     ) -> tuple[Message | None, Verdict]:
         """Ask the policy to end the branch; build the event node if granted."""
         if by not in ("user", "assistant"):
             msg = f"by must be 'user' or 'assistant', not {by!r}"
             raise InvalidOperationError(msg)
         if reason is not None:
-            reason = self.check_text(reason, allow_empty=True)
+            reason = self.check_text(reason, allow_empty=True, what="reason")
+        if not isinstance(confirmed, bool):
+            msg = f"confirmed must be a bool, not {type(confirmed).__name__}"
+            raise InvalidOperationError(msg)
         message_id = self.ids()
         state, verdict = self.policy.request_end(
             self.state_of(parent),
@@ -404,6 +512,8 @@ class Engine:
             message_id=message_id,
             reason=reason,
             locale=locale,
+            at_risk=at_risk,
+            confirmed=confirmed,
         )
         if verdict.message_id is None:
             return None, verdict

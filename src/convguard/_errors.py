@@ -216,10 +216,16 @@ class StoreConflictError(StoreError):
 
     Attributes:
         conversation_id: The contended conversation.
+        message_id: For a reply written ``to=`` a message: that message, which
+            is no longer the active tip (retrying cannot help; ``None``
+            otherwise).
     """
 
-    def __init__(self, conversation_id: str, detail: str = "") -> None:
+    def __init__(
+        self, conversation_id: str, detail: str = "", *, message_id: str | None = None
+    ) -> None:
         self.conversation_id = conversation_id
+        self.message_id = message_id
         msg = f"conversation {conversation_id!r} was changed by another writer"
         super().__init__(f"{msg}: {detail}" if detail else msg)
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
+import attrs
+
 from ._engine import Engine, check_detectors
 from ._errors import (
     ConfigurationError,
@@ -161,7 +163,7 @@ class Guard:
         self._store.create(
             conversation_id, created_at=engine.clock(), metadata=meta, messages=messages
         )
-        return Conversation(self, conversation_id, locale)
+        return Conversation(self, conversation_id, locale or self._locale)
 
     def open(self, conversation_id: str) -> Conversation:
         """Open an existing conversation.
@@ -238,19 +240,23 @@ class Guard:
 
     def _judge(
         self,
-        conversation_id: str,
+        head: Head,
         parent: Message | None,
         text: str,
         metadata: Mapping[str, Any],
         locale: str | None,
     ) -> tuple[Message, Verdict]:
+        # The head gives the conversation and its risk record before the turn.
+        conversation_id = head.conversation_id
         engine = self._engine
         message_id = engine.ids()
         context = engine.context(
             conversation_id, message_id, text, self._history(conversation_id, parent)
         )
         findings, errors = self._detect(text, context)
-        return engine.judge_user(parent, message_id, text, findings, errors, metadata, locale)
+        return engine.judge_user(
+            parent, message_id, text, findings, errors, metadata, locale, at_risk=head.at_risk
+        )
 
     def _retry(self, conversation_id: str, attempt: Callable[[Head], _T]) -> _T:
         """Run *attempt* on a fresh head until its compare-and-set lands."""
@@ -258,7 +264,9 @@ class Guard:
             head = self._store.head(conversation_id)
             try:
                 return attempt(head)
-            except StoreConflictError:
+            except StoreConflictError as exc:
+                if exc.message_id is not None:
+                    raise  # the reply's turn is gone: trying again cannot help
                 continue
         raise StoreConflictError(
             conversation_id, f"gave up after {self._engine.max_retries} attempts"
@@ -316,9 +324,17 @@ class Conversation:
 
     @property
     def closed(self) -> bool:
-        """Whether ``max_ended_branches`` closed the whole conversation."""
-        limit = self._guard.policy.config.max_ended_branches
-        return limit is not None and self._guard.store.head(self.id).ended_branches >= limit
+        """Whether ``max_ended_branches`` closed the whole conversation.
+
+        Never while the conversation remembers risk.
+        """
+        guard = self._guard
+        return guard._engine.closed(guard.store.head(self.id))
+
+    @property
+    def at_risk(self) -> bool:
+        """Whether some message, on any branch, carried protective evidence."""
+        return self._guard.store.head(self.id).at_risk
 
     def get(self, message_id: str) -> Message:
         """Return one message of the conversation.
@@ -386,8 +402,8 @@ class Conversation:
         meta = engine.check_metadata(metadata)
 
         def attempt(head: Head) -> Verdict:
-            engine.check_open(self.id, head.tip, head.ended_branches)
-            message, verdict = guard._judge(self.id, head.tip, text, meta, self._locale)
+            engine.check_open(head)
+            message, verdict = guard._judge(head, head.tip, text, meta, self._locale)
             guard.store.append(self.id, message, expected_version=head.version)
             return verdict
 
@@ -423,9 +439,9 @@ class Conversation:
 
         def attempt(head: Head) -> Verdict:
             original = guard.store.get(self.id, message_id)
-            engine.check_sibling_of(self.id, original, Role.USER, head.ended_branches)
+            engine.check_sibling_of(head, original, Role.USER)
             parent = self._parent(original)
-            message, verdict = guard._judge(self.id, parent, text, meta, self._locale)
+            message, verdict = guard._judge(head, parent, text, meta, self._locale)
             guard.store.append(self.id, message, expected_version=head.version)
             return verdict
 
@@ -437,6 +453,7 @@ class Conversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store an assistant message under the active tip.
 
@@ -446,6 +463,10 @@ class Conversation:
                 counts one redirection when the user turn it answers was
                 allowed (each turn counts once, nothing while exempt).
             metadata: Free-form JSON-compatible data kept with it.
+            to: The message it answers, usually ``verdict.message_id``: the
+                reply is stored under it only while it is still the active
+                tip (a second tab, a double submit or an edit may have moved
+                the tip while the model was answering).
 
         Returns:
             The stored message.
@@ -453,8 +474,10 @@ class Conversation:
         Raises:
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is no longer the active tip; its
+                ``message_id`` names *to*, and nothing is stored.
         """
-        return self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata)
+        return self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata, to=to)
 
     def add(
         self,
@@ -463,6 +486,7 @@ class Conversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store an assistant, system or tool message under the active tip.
 
@@ -472,6 +496,7 @@ class Conversation:
             text: The content (may be empty).
             redirect: For assistant messages, as in :meth:`reply`.
             metadata: Free-form JSON-compatible data kept with it.
+            to: As in :meth:`reply`: the message it must be stored under.
 
         Returns:
             The stored message.
@@ -480,6 +505,7 @@ class Conversation:
             InvalidOperationError: For the user or event role, or an unknown one.
             ConversationEndedError: When the tip is ended.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is no longer the active tip.
         """
         guard = self._guard
         engine = guard._engine
@@ -488,7 +514,8 @@ class Conversation:
         meta = engine.check_metadata(metadata)
 
         def attempt(head: Head) -> Message:
-            engine.check_open(self.id, head.tip, head.ended_branches)
+            engine.check_open(head)
+            engine.check_answers(head, to)
             message = engine.other_node(head.tip, role, text, meta, redirect=redirect)
             guard.store.append(self.id, message, expected_version=head.version)
             return message
@@ -502,14 +529,24 @@ class Conversation:
         *,
         redirect: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        to: str | None = None,
     ) -> Message:
         """Store another assistant answer beside *message_id*; it becomes the tip.
+
+        Args:
+            message_id: The assistant message to answer again.
+            text: The new answer (may be empty).
+            redirect: As in :meth:`reply`.
+            metadata: Free-form JSON-compatible data kept with it.
+            to: The message the answer must answer (*message_id*'s parent),
+                as in :meth:`reply`.
 
         Raises:
             UnknownMessageError: When *message_id* is not in this conversation.
             InvalidOperationError: When it is not an assistant message.
             ConversationEndedError: When the conversation is closed.
             InvalidMessageError: For text or metadata that cannot be stored.
+            StoreConflictError: When *to* is not *message_id*'s parent.
         """
         guard = self._guard
         engine = guard._engine
@@ -518,8 +555,10 @@ class Conversation:
 
         def attempt(head: Head) -> Message:
             original = guard.store.get(self.id, message_id)
-            engine.check_sibling_of(self.id, original, Role.ASSISTANT, head.ended_branches)
+            engine.check_sibling_of(head, original, Role.ASSISTANT)
             parent = self._parent(original)
+            if to is not None and (parent is None or parent.id != to):
+                engine.check_answers(attrs.evolve(head, tip=parent), to)
             message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
             guard.store.append(self.id, message, expected_version=head.version)
             return message
@@ -539,16 +578,27 @@ class Conversation:
         store.switch(self.id, message_id)
         return store.get(self.id, message_id)
 
-    def request_end(self, *, by: EndRequester = "user", reason: str | None = None) -> Verdict:
+    def request_end(
+        self,
+        *,
+        by: EndRequester = "user",
+        reason: str | None = None,
+        confirmed: bool = False,
+    ) -> Verdict:
         """Ask to end the active branch, as the user or the assistant.
 
         Granted: an event node is stored under the tip and the action is END.
         Refused: nothing is stored, ``message_id`` is ``None``, and
         ``reasons`` says why in words the backend can hand to the model.
+        Never granted while the conversation remembers risk.
 
         Args:
             by: ``"user"`` or ``"assistant"`` (e.g. the ``end_conversation`` tool).
             reason: Why, for the record.
+            confirmed: The user confirmed that the end is permanent for this
+                conversation. Without it a user's request is refused with
+                guidance asking the model to get that confirmation
+                (``PolicyConfig.confirm_user_end`` turns the step off).
 
         Returns:
             The verdict.
@@ -561,10 +611,51 @@ class Conversation:
         engine = guard._engine
 
         def attempt(head: Head) -> Verdict:
-            engine.check_open(self.id, head.tip, head.ended_branches)
-            event, verdict = engine.end_request(head.tip, by=by, reason=reason, locale=self._locale)
+            engine.check_open(head)
+            event, verdict = engine.end_request(
+                head.tip,
+                by=by,
+                reason=reason,
+                locale=self._locale,
+                at_risk=head.at_risk,
+                confirmed=confirmed,
+            )
             if event is not None:
                 guard.store.append(self.id, event, expected_version=head.version)
+            return verdict
+
+        return guard._retry(self.id, attempt)
+
+    def report_risk(self, category: str, *, reason: str | None = None) -> Verdict:
+        """Record that the user may be at risk, as the model judged (``report_risk``).
+
+        An event node carrying a protective finding is stored under the tip
+        (left out of API message lists): the conversation remembers the risk,
+        so no branch of it is ended while the exemption lasts, also when no
+        detector saw it.
+
+        Args:
+            category: ``"self_harm_risk"`` or ``"harm_to_others_risk"`` (any
+                protective category of the policy).
+            reason: What the model saw, in a few words, for operators.
+
+        Returns:
+            The verdict: SUPPORT, with the support guidance and resources.
+
+        Raises:
+            InvalidOperationError: For a category that is not protective.
+            InvalidMessageError: For a reason that cannot be stored.
+            ConversationEndedError: When the tip is ended.
+        """
+        guard = self._guard
+        engine = guard._engine
+
+        def attempt(head: Head) -> Verdict:
+            engine.check_open(head)
+            event, verdict = engine.risk_report(
+                head.tip, category, reason=reason, locale=self._locale
+            )
+            guard.store.append(self.id, event, expected_version=head.version)
             return verdict
 
         return guard._retry(self.id, attempt)
@@ -698,4 +789,3 @@ class Conversation:
         if message.parent_id is None:
             return None
         return self._guard.store.get(self.id, message.parent_id)
-

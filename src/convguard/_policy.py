@@ -96,6 +96,8 @@ class PolicyState:
         seen: Terminable categories seen since the last recovery.
         turn_counted: The current user turn already counted as a redirection,
             so an assistant redirect answering it counts nothing.
+        detector_failed: A detector failed or timed out on the last user
+            turn, so nothing may end the branch right after it (fail safe).
     """
 
     status: Status = Status.ACTIVE
@@ -107,6 +109,7 @@ class PolicyState:
     user_turns: int = 0
     seen: frozenset[str] = frozenset()
     turn_counted: bool = False
+    detector_failed: bool = False
 
     @property
     def ended(self) -> bool:
@@ -135,12 +138,15 @@ class Turn:
         findings: Every finding of every detector, counted or not.
         errors: Detectors that failed on this turn.
         locale: The conversation's locale, for the support resources.
+        at_risk: The conversation remembers risk: an earlier message, on
+            any branch, carried a protective finding or concern.
     """
 
     message_id: str
     findings: tuple[Finding, ...] = ()
     errors: tuple[DetectorFailure, ...] = ()
     locale: str | None = None
+    at_risk: bool = False
 
 
 @final
@@ -160,6 +166,9 @@ class Verdict:
             prompt for this turn (empty when there is nothing to say).
         errors: Detectors that failed on this turn.
         would_end: Shadow mode: the policy would have ended the branch here.
+        at_risk: The turn carried protective evidence (a finding or a
+            concern); the conversation remembers it, so that no branch of it
+            is ended while the exemption lasts.
     """
 
     action: Action
@@ -170,6 +179,7 @@ class Verdict:
     guidance: str = ""
     errors: tuple[DetectorFailure, ...] = ()
     would_end: bool = False
+    at_risk: bool = False
 
     @property
     def ended(self) -> bool:
@@ -240,6 +250,17 @@ class GuidanceTemplates(pydantic.BaseModel):
         "redirected. Do not continue it. The user can start a new chat, edit an "
         "earlier message, or send feedback."
     )
+    concern: str = (
+        "Something the user said may be a sign that they are struggling. Without "
+        "alarm or assumptions, check in gently and kindly ask how they are doing. "
+        "Do not end the conversation."
+    )
+    confirm_end: str = (
+        "The user asked to end this conversation. Before ending it, ask them to "
+        "confirm that they understand the end is permanent for this conversation: "
+        "they will not be able to send more messages in it, though they can start "
+        "a new chat. End it only if they confirm explicitly."
+    )
 
     @pydantic.field_validator("*")
     @classmethod
@@ -278,8 +299,10 @@ class PolicyConfig(pydantic.BaseModel):
     category_max_redirections: Mapping[str, Count] = pydantic.Field(default_factory=dict)
     warn_before_end: bool = True
     recovery_turns: Positive | None = 3
-    exemption_scope: Literal["branch"] | Positive = "branch"
+    exemption_scope: Literal["conversation", "branch"] | Positive = "conversation"
+    concern_threshold: Score | None = 0.3
     allow_user_requested_end: bool = True
+    confirm_user_end: bool = True
     allow_assistant_requested_end: bool = True
     max_ended_branches: Positive | None = None
     mode: Literal["enforce", "shadow"] = "enforce"
@@ -289,6 +312,7 @@ class PolicyConfig(pydantic.BaseModel):
         default_factory=lambda: dict(_DEFAULT_RESOURCES)
     )
     locale: str = "en"
+    allow_no_protective: bool = False
 
     def __init__(self, **data: Any) -> None:  # noqa: ANN401 - pydantic fields
         """Validate the options.
@@ -314,6 +338,12 @@ class PolicyConfig(pydantic.BaseModel):
                 f"terminable: {sorted(stray)}"
             )
             raise ValueError(msg)
+        if not self.protective and not self.allow_no_protective:
+            msg = (
+                "protective is empty, which removes the guarantee that a user at "
+                "risk is never ended; set allow_no_protective=True if you mean it"
+            )
+            raise ValueError(msg)
         if self.locale not in self.support_resources:
             msg = f"support_resources has no entry for the locale {self.locale!r}"
             raise ValueError(msg)
@@ -329,6 +359,11 @@ class PolicyConfig(pydantic.BaseModel):
             Its threshold, or ``default_threshold``.
         """
         return self.thresholds.get(category, self.default_threshold)
+
+    @property
+    def exempt_conversation(self) -> bool:
+        """Whether risk seen on one branch blocks ending on every branch."""
+        return self.exemption_scope == "conversation"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -447,7 +482,7 @@ class Policy(Protocol):
         """Return the state after an assistant reply."""
         ...
 
-    def request_end(
+    def request_end(  # noqa: PLR0913 - every input of a request, by keyword
         self,
         state: PolicyState,
         *,
@@ -455,8 +490,15 @@ class Policy(Protocol):
         message_id: str,
         reason: str | None = None,
         locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
     ) -> tuple[PolicyState, Verdict]:
-        """Grant or refuse a request to end the branch."""
+        """Grant or refuse a request to end the branch.
+
+        *at_risk* says whether the conversation remembers risk from any
+        branch; *confirmed* whether a user who asked has confirmed that the
+        end is permanent.
+        """
         ...
 
 
@@ -464,6 +506,9 @@ class Policy(Protocol):
 
 _NO_FINDINGS: Final = ("rule 3: no terminable or protective finding counted; allow",)
 _INITIAL: Final = PolicyState()
+_AT_RISK: Final = (
+    "the user may be at risk of harm; keep supporting them and do not end the conversation"
+)
 
 
 def _status(*, exempt: bool, redirections: int) -> Status:
@@ -474,13 +519,23 @@ def _status(*, exempt: bool, redirections: int) -> Status:
     return Status.ACTIVE
 
 
+@frozen
+class _Reading:
+    """One user turn's findings, sorted by what they mean to the policy."""
+
+    reasons: list[str]
+    protective: list[Finding]
+    concerns: list[Finding]
+    terminable: list[Finding]
+
+
 @final
 class LastResortPolicy:
     """End a branch only after redirections have failed, never a user at risk.
 
     With the defaults a persistent user gets REDIRECT, REDIRECT, WARN, END,
-    and a user who may be at risk gets SUPPORT and is never warned or ended
-    on that branch.
+    and a user who may be at risk (on any branch of the conversation) gets
+    SUPPORT and is never warned or ended.
 
     Args:
         config: The options; the defaults when omitted.
@@ -536,6 +591,19 @@ class LastResortPolicy:
             self._limit_cache[key] = cached
         return cached
 
+    def exempt(self, state: PolicyState, user_turn: int, *, at_risk: bool) -> bool:
+        """Return whether the exemption covers user turn *user_turn*.
+
+        Args:
+            state: The state of the node before the turn.
+            user_turn: A 1-based user turn number on the branch.
+            at_risk: The conversation remembers risk from any branch.
+
+        Returns:
+            ``True`` while no warning or end may happen.
+        """
+        return state.exempt_at(user_turn) or (at_risk and self._config.exempt_conversation)
+
     # -- user turns -----------------------------------------------------------
 
     def step(self, state: PolicyState, turn: Turn) -> tuple[PolicyState, Verdict]:
@@ -543,40 +611,34 @@ class LastResortPolicy:
 
         Args:
             state: The state of the node the turn answers.
-            turn: The findings and errors of the detectors.
+            turn: The findings and errors of the detectors, and whether the
+                conversation remembers risk.
 
         Returns:
             The new state and the verdict.
         """
         cfg = self._config
         user_turns = state.user_turns + 1
-        exempt = state.exempt_at(user_turns)
+        exempt = self.exempt(state, user_turns, at_risk=turn.at_risk)
+        until = state.exempt_until if state.exempt_at(user_turns) else None
         if not turn.findings and not turn.errors:
-            return self._allow(state, turn, user_turns, exempt=exempt, reasons=_NO_FINDINGS)
+            return self._allow(state, turn, user_turns, (exempt, until), _NO_FINDINGS)
 
-        reasons: list[str] = []
-        protective: list[Finding] = []
-        terminable: list[Finding] = []
-        thresholds = self._thresholds
-        default = cfg.default_threshold
-        for finding in turn.findings:
-            category = finding.category
-            if finding.score < thresholds.get(category, default):
-                reasons.append(f"below threshold: {finding.describe()}")
-            elif category in cfg.protective:
-                protective.append(finding)
-                reasons.append(f"protective: {finding.describe()}")
-            elif category in cfg.terminable:
-                terminable.append(finding)
-                reasons.append(f"terminable: {finding.describe()}")
-            else:
-                reasons.append(f"informational: {finding.describe()}")
-        reasons.extend(f"failed: {error.describe()}" for error in turn.errors)
-
-        if protective:
-            return self._support(state, turn, user_turns, reasons, protective)
-        if terminable:
-            return self._terminable(state, turn, user_turns, exempt, reasons, terminable)
+        reading = self._read(turn)
+        reasons = reading.reasons
+        if reading.protective:
+            return self._support(state, turn, user_turns, reasons, reading.protective)
+        if reading.concerns:
+            exempt, until = True, self._until(user_turns)
+            categories = ", ".join(sorted({f.category for f in reading.concerns}))
+            reasons.append(
+                f"rule 1: protective concern ({categories}); no warning or end for "
+                f"{self._span(until)}, and check in gently"
+            )
+        if reading.terminable:
+            return self._terminable(
+                state, turn, user_turns, (exempt, until), reasons, reading.terminable
+            )
         if turn.errors and cfg.on_detector_error == "redirect":
             reasons.append(
                 "rule 3: a detector failed and on_detector_error is 'redirect'; "
@@ -587,51 +649,91 @@ class LastResortPolicy:
                 status=_status(exempt=exempt, redirections=state.redirections),
                 user_turns=user_turns,
                 exempt=exempt,
+                exempt_until=until if exempt else None,
                 benign_streak=0,
                 turn_counted=True,
+                detector_failed=True,
             )
             return new, self._verdict(Action.REDIRECT, new, turn, reasons, ())
         reasons.append("rule 3: no terminable or protective finding counted; allow")
-        return self._allow(state, turn, user_turns, exempt=exempt, reasons=tuple(reasons))
+        return self._allow(state, turn, user_turns, (exempt, until), tuple(reasons))
+
+    def _read(self, turn: Turn) -> _Reading:
+        cfg = self._config
+        thresholds = self._thresholds
+        default = cfg.default_threshold
+        concern = cfg.concern_threshold
+        reading = _Reading([], [], [], [])
+        for finding in turn.findings:
+            category = finding.category
+            protective = category in cfg.protective
+            if finding.score >= thresholds.get(category, default):
+                if protective:
+                    reading.protective.append(finding)
+                    reading.reasons.append(f"protective: {finding.describe()}")
+                elif category in cfg.terminable:
+                    reading.terminable.append(finding)
+                    reading.reasons.append(f"terminable: {finding.describe()}")
+                else:
+                    reading.reasons.append(f"informational: {finding.describe()}")
+            elif protective and concern is not None and finding.score >= concern:
+                reading.concerns.append(finding)
+                reading.reasons.append(f"concern: {finding.describe()}")
+            else:
+                reading.reasons.append(f"below threshold: {finding.describe()}")
+        reading.reasons.extend(f"failed: {error.describe()}" for error in turn.errors)
+        return reading
+
+    def _until(self, user_turns: int) -> int | None:
+        scope = self._config.exemption_scope
+        return None if isinstance(scope, str) else user_turns + scope
+
+    def _span(self, until: int | None) -> str:
+        if until is not None:
+            return f"{self._config.exemption_scope} more user turns"
+        if self._config.exempt_conversation:
+            return "every branch of the conversation"
+        return "the rest of the branch"
+
+    def _recover(
+        self, state: PolicyState, streak: int, reasons: list[str]
+    ) -> tuple[int, bool, frozenset[str]]:
+        """Return redirections, warned and seen after *streak* benign turns."""
+        recovery = self._config.recovery_turns
+        if (
+            recovery is not None
+            and streak >= recovery
+            and (state.redirections or state.warned or state.seen)
+        ):
+            reasons.append(f"recovery: {streak} benign turns in a row; count reset")
+            return 0, False, frozenset()
+        return state.redirections, state.warned, state.seen
 
     def _allow(
         self,
         state: PolicyState,
         turn: Turn,
         user_turns: int,
-        *,
-        exempt: bool,
+        exemption: tuple[bool, int | None],
         reasons: tuple[str, ...],
     ) -> tuple[PolicyState, Verdict]:
+        exempt, until = exemption
         streak = state.benign_streak + 1
-        redirections, warned, seen = state.redirections, state.warned, state.seen
-        recovery = self._config.recovery_turns
-        if recovery is not None and streak >= recovery and (redirections or warned or seen):
-            redirections, warned, seen = 0, False, frozenset()
-            reasons = (
-                *reasons,
-                f"recovery: {streak} benign turns in a row; count reset",
-            )
+        trace = list(reasons)
+        redirections, warned, seen = self._recover(state, streak, trace)
         new = PolicyState(
             status=_status(exempt=exempt, redirections=redirections),
             redirections=redirections,
             warned=warned,
             benign_streak=streak,
             exempt=exempt,
-            exempt_until=state.exempt_until if exempt else None,
+            exempt_until=until if exempt else None,
             user_turns=user_turns,
             seen=seen,
             turn_counted=False,
+            detector_failed=bool(turn.errors),
         )
-        return new, Verdict(
-            Action.ALLOW,
-            new,
-            turn.message_id,
-            turn.findings,
-            reasons,
-            self._config.guidance.allow,
-            turn.errors,
-        )
+        return new, self._verdict(Action.ALLOW, new, turn, trace, ())
 
     def _support(
         self,
@@ -641,20 +743,14 @@ class LastResortPolicy:
         reasons: list[str],
         protective: list[Finding],
     ) -> tuple[PolicyState, Verdict]:
-        cfg = self._config
-        scope = cfg.exemption_scope
-        until = None if scope == "branch" else user_turns + scope
+        until = self._until(user_turns)
         categories = ", ".join(sorted({f.category for f in protective}))
-        span = "the rest of the branch" if until is None else f"{scope} more user turns"
         reasons.append(
-            f"rule 1: protective finding ({categories}); support, and no warning or end for {span}"
+            f"rule 1: protective finding ({categories}); support, and no warning or end "
+            f"for {self._span(until)}"
         )
         streak = state.benign_streak + 1
-        redirections, warned, seen = state.redirections, state.warned, state.seen
-        recovery = cfg.recovery_turns
-        if recovery is not None and streak >= recovery and (redirections or warned or seen):
-            redirections, warned, seen = 0, False, frozenset()
-            reasons.append(f"recovery: {streak} turns in a row without a terminable finding")
+        redirections, warned, seen = self._recover(state, streak, reasons)
         new = PolicyState(
             status=Status.SUPPORTING,
             redirections=redirections,
@@ -665,6 +761,7 @@ class LastResortPolicy:
             user_turns=user_turns,
             seen=seen,
             turn_counted=False,
+            detector_failed=bool(turn.errors),
         )
         return new, self._verdict(Action.SUPPORT, new, turn, reasons, ())
 
@@ -673,54 +770,62 @@ class LastResortPolicy:
         state: PolicyState,
         turn: Turn,
         user_turns: int,
-        exempt: bool,  # noqa: FBT001 - positional on purpose, private helper
+        exemption: tuple[bool, int | None],
         reasons: list[str],
         terminable: list[Finding],
     ) -> tuple[PolicyState, Verdict]:
         cfg = self._config
+        exempt, until = exemption
         categories = frozenset(f.category for f in terminable)
         seen = state.seen | categories
         limit = self.limit(seen)
         redirections, warned = state.redirections, state.warned
 
-        def after(status: Status, redirections: int, *, warned: bool, exempt: bool) -> PolicyState:
+        def after(status: Status, redirections: int, *, warned: bool) -> PolicyState:
             return PolicyState(
                 status=status,
                 redirections=redirections,
                 warned=warned,
                 benign_streak=0,
                 exempt=exempt,
-                exempt_until=state.exempt_until if exempt else None,
+                exempt_until=until if exempt else None,
                 user_turns=user_turns,
                 seen=seen,
                 turn_counted=True,
+                detector_failed=bool(turn.errors),
             )
+
+        def verdict(action: Action, new: PolicyState) -> tuple[PolicyState, Verdict]:
+            return new, self._verdict(action, new, turn, reasons, categories, limit)
 
         if exempt:
             reasons.append(
                 "rule 2: terminable, but the user may be at risk (exempt); "
                 "redirect, not counted, never warn or end"
             )
-            new = after(Status.SUPPORTING, redirections, warned=warned, exempt=True)
-            return new, self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
+            return verdict(Action.REDIRECT, after(Status.SUPPORTING, redirections, warned=warned))
         if limit == 0 or (redirections >= limit and (warned or not cfg.warn_before_end)):
             used = f"{redirections} of {limit} redirections used" + (", warned" if warned else "")
             why = "limit is 0; end at once" if limit == 0 else f"{used}; end"
+            if turn.errors:
+                reasons.append(
+                    f"rule 2: {why}, but a detector failed on this turn (fail safe); "
+                    "redirect instead"
+                )
+                new = after(Status.REDIRECTING, redirections + 1, warned=warned)
+                return verdict(Action.REDIRECT, new)
             if cfg.mode == "shadow":
                 reasons.append(f"rule 2: {why} (shadow mode: redirect, would end)")
-                new = after(Status.REDIRECTING, redirections + 1, warned=warned, exempt=False)
-                verdict = self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
-                return new, attrs.evolve(verdict, would_end=True)
+                new = after(Status.REDIRECTING, redirections + 1, warned=warned)
+                new, shadow = verdict(Action.REDIRECT, new)
+                return new, attrs.evolve(shadow, would_end=True)
             reasons.append(f"rule 2: {why}")
-            new = after(Status.ENDED, redirections, warned=warned, exempt=False)
-            return new, self._verdict(Action.END, new, turn, reasons, categories, limit)
+            return verdict(Action.END, after(Status.ENDED, redirections, warned=warned))
         if cfg.warn_before_end and not warned and redirections + 1 >= limit:
             reasons.append(f"rule 2: redirection {redirections + 1} of {limit} is the last; warn")
-            new = after(Status.REDIRECTING, redirections + 1, warned=True, exempt=False)
-            return new, self._verdict(Action.WARN, new, turn, reasons, categories, limit)
+            return verdict(Action.WARN, after(Status.REDIRECTING, redirections + 1, warned=True))
         reasons.append(f"rule 2: redirection {redirections + 1} of {limit}; redirect")
-        new = after(Status.REDIRECTING, redirections + 1, warned=warned, exempt=False)
-        return new, self._verdict(Action.REDIRECT, new, turn, reasons, categories, limit)
+        return verdict(Action.REDIRECT, after(Status.REDIRECTING, redirections + 1, warned=warned))
 
     def _verdict(  # noqa: PLR0913 - one place that builds every verdict
         self,
@@ -731,14 +836,21 @@ class LastResortPolicy:
         categories: Iterable[str],
         limit: int | None = None,
     ) -> Verdict:
+        guidance = self.guidance(action, categories=categories, limit=limit, locale=turn.locale)
+        concern = action is not Action.SUPPORT and any(
+            r.startswith("rule 1: protective concern") for r in reasons
+        )
+        if concern:
+            guidance = "\n\n".join(g for g in (guidance, self._config.guidance.concern) if g)
         return Verdict(
             action,
             state,
             turn.message_id,
             turn.findings,
             tuple(reasons),
-            self.guidance(action, categories=categories, limit=limit, locale=turn.locale),
+            guidance,
             turn.errors,
+            at_risk=action is Action.SUPPORT or concern,
         )
 
     def guidance(
@@ -761,8 +873,18 @@ class LastResortPolicy:
         Returns:
             The instruction for the model.
         """
+        template: str = getattr(self._config.guidance, action.value)
+        return self._fill(template, categories=categories, limit=limit, locale=locale)
+
+    def _fill(
+        self,
+        template: str,
+        *,
+        categories: Iterable[str] = (),
+        limit: int | None = None,
+        locale: str | None = None,
+    ) -> str:
         cfg = self._config
-        template: str = getattr(cfg.guidance, action.value)
         resources = cfg.support_resources.get(
             locale or cfg.locale, cfg.support_resources[cfg.locale]
         )
@@ -803,9 +925,46 @@ class LastResortPolicy:
             turn_counted=True,
         )
 
+    # -- risk reported by the model -------------------------------------------
+
+    def report_risk(
+        self,
+        state: PolicyState,
+        finding: Finding,
+        *,
+        message_id: str,
+        locale: str | None = None,
+    ) -> tuple[PolicyState, Verdict]:
+        """Take the model's report that the user may be at risk (``report_risk``).
+
+        It counts as a protective finding (rule 1) without a user turn: the
+        branch is exempt from here on, the conversation remembers the risk,
+        and the verdict is SUPPORT with the support resources.
+
+        Args:
+            state: The state at the active tip.
+            finding: The protective finding the report carries.
+            message_id: The id the event node will be stored under.
+            locale: The conversation's locale, for the resources.
+
+        Returns:
+            The new state and the verdict.
+        """
+        until = self._until(state.user_turns)
+        new = attrs.evolve(state, status=Status.SUPPORTING, exempt=True, exempt_until=until)
+        reasons = [
+            f"protective: {finding.describe()}",
+            (
+                f"rule 1: risk reported by the assistant ({finding.category}); support, and "
+                f"no warning or end for {self._span(until)}"
+            ),
+        ]
+        turn = Turn(message_id, (finding,), (), locale)
+        return new, self._verdict(Action.SUPPORT, new, turn, reasons, ())
+
     # -- end requests ---------------------------------------------------------
 
-    def request_end(
+    def request_end(  # noqa: PLR0913 - every input of a request, by keyword
         self,
         state: PolicyState,
         *,
@@ -813,6 +972,8 @@ class LastResortPolicy:
         message_id: str,
         reason: str | None = None,
         locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
     ) -> tuple[PolicyState, Verdict]:
         """Grant or refuse a request to end the branch.
 
@@ -822,29 +983,27 @@ class LastResortPolicy:
             message_id: The id the end event will be stored under if granted.
             reason: Why the requester wants to end, for the record.
             locale: The conversation's locale, for the guidance.
+            at_risk: The conversation remembers risk from any branch.
+            confirmed: The user confirmed that the end is permanent for this
+                conversation (``confirm_user_end``).
 
         The assistant is granted an end only at rule 2's bar: the limit
         reached, the user warned (where required) and not exempt, and not on
-        the turn that was just redirected or warned: the user gets to read
-        that answer and reply first.
+        the turn that was just redirected or warned, nor right after a turn
+        on which a detector failed. The user is granted one unless exempt,
+        once they have confirmed (unless ``confirm_user_end`` is off).
 
         Returns:
             The new state and the verdict: END when granted; otherwise SUPPORT
             (the user may be at risk), REDIRECT (redirections outstanding) or
-            ALLOW, with ``reasons`` saying why.
+            ALLOW, with ``reasons`` saying why and ``guidance`` what to do.
         """
         cfg = self._config
-        exempt = state.exempt_at(state.user_turns)
+        exempt = self.exempt(state, state.user_turns, at_risk=at_risk)
         asked = f"end requested by the {by}" + (f": {reason}" if reason else "")
-        refusal: str | None = None
+        refusal: str | None
         if by == "user":
-            if not cfg.allow_user_requested_end:
-                refusal = "user-requested ends are switched off (allow_user_requested_end)"
-            elif exempt:
-                refusal = (
-                    "the user may be at risk of harm; keep supporting them and do "
-                    "not end the conversation"
-                )
+            refusal = self._user_refusal(exempt=exempt, confirmed=confirmed)
         else:
             refusal = self._assistant_refusal(state, exempt=exempt)
         if refusal is not None:
@@ -855,12 +1014,15 @@ class LastResortPolicy:
             else:
                 action = Action.ALLOW
             limit = self.limit(state.seen)
+            guidance = self.guidance(action, categories=state.seen, limit=limit, locale=locale)
+            if refusal == _UNCONFIRMED:
+                guidance = self._fill(cfg.guidance.confirm_end, locale=locale)
             return state, Verdict(
                 action,
                 state,
                 None,
                 reasons=(asked, f"refused: {refusal}"),
-                guidance=self.guidance(action, categories=state.seen, limit=limit, locale=locale),
+                guidance=guidance,
             )
         if cfg.mode == "shadow":
             return state, Verdict(
@@ -880,35 +1042,64 @@ class LastResortPolicy:
             guidance=self.guidance(Action.END, locale=locale),
         )
 
+    def _user_refusal(self, *, exempt: bool, confirmed: bool) -> str | None:
+        cfg = self._config
+        if not cfg.allow_user_requested_end:
+            return "user-requested ends are switched off (allow_user_requested_end)"
+        if exempt:
+            return _AT_RISK
+        if cfg.confirm_user_end and not confirmed:
+            return _UNCONFIRMED
+        return None
+
     def _assistant_refusal(self, state: PolicyState, *, exempt: bool) -> str | None:
         cfg = self._config
-        if not cfg.allow_assistant_requested_end:
-            return (
-                "assistant-requested ends are switched off "
-                "(allow_assistant_requested_end); keep redirecting"
-            )
-        if exempt:
-            return (
-                "the user may be at risk of harm; keep supporting them and do "
-                "not end the conversation"
-            )
         limit = self.limit(state.seen)
         needed = max(limit, 1)
-        if state.redirections < needed:
-            return (
-                f"ending is a last resort: only {state.redirections} of {needed} "
-                "redirections so far; decline and steer the conversation elsewhere"
-            )
-        if cfg.warn_before_end and limit > 0 and not state.warned:
-            return (
-                "the user has not been warned yet; tell them plainly that the "
-                "conversation will end if this goes on"
-            )
-        if state.turn_counted:
-            # Rule 2 ends only on a turn *after* the last redirection: the user
-            # must get the chance to read the warning and change course.
-            return (
-                "the user has just been redirected or warned on this turn; deliver "
-                "that answer and let them reply before ending"
-            )
-        return None
+        # The first that holds is the reason. Rule 2 ends only on a turn *after*
+        # the last redirection, so the user can read the warning and change course.
+        refusals = (
+            (
+                not cfg.allow_assistant_requested_end,
+                (
+                    "assistant-requested ends are switched off "
+                    "(allow_assistant_requested_end); keep redirecting"
+                ),
+            ),
+            (exempt, _AT_RISK),
+            (
+                state.detector_failed,
+                (
+                    "a detector failed on the user's last turn, so it may have missed a "
+                    "sign of risk (fail safe); keep redirecting"
+                ),
+            ),
+            (
+                state.redirections < needed,
+                (
+                    f"ending is a last resort: only {state.redirections} of {needed} "
+                    "redirections so far; decline and steer the conversation elsewhere"
+                ),
+            ),
+            (
+                cfg.warn_before_end and limit > 0 and not state.warned,
+                (
+                    "the user has not been warned yet; tell them plainly that the "
+                    "conversation will end if this goes on"
+                ),
+            ),
+            (
+                state.turn_counted,
+                (
+                    "the user has just been redirected or warned on this turn; deliver "
+                    "that answer and let them reply before ending"
+                ),
+            ),
+        )
+        return next((why for holds, why in refusals if holds), None)
+
+
+_UNCONFIRMED: Final = (
+    "the user has not confirmed yet; ask them to confirm that they understand the "
+    "end is permanent for this conversation, then call again with confirmed=True"
+)

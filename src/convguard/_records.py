@@ -90,6 +90,7 @@ class StateRecord(pydantic.BaseModel):
     user_turns: Annotated[int, pydantic.Field(ge=0)] = 0
     seen: tuple[str, ...] = ()
     turn_counted: bool = False
+    detector_failed: bool = False
 
 
 class VerdictRecord(pydantic.BaseModel):
@@ -102,6 +103,8 @@ class VerdictRecord(pydantic.BaseModel):
     guidance: str = ""
     errors: tuple[FailureRecord, ...] = ()
     would_end: bool = False
+    # None in records written before the risk record: a SUPPORT verdict carried it.
+    at_risk: bool | None = None
 
 
 class MessageRecord(pydantic.BaseModel):
@@ -295,6 +298,7 @@ def _state_record(state: PolicyState) -> StateRecord:
         user_turns=state.user_turns,
         seen=tuple(sorted(state.seen)),
         turn_counted=state.turn_counted,
+        detector_failed=state.detector_failed,
     )
 
 
@@ -309,6 +313,7 @@ def _state(record: StateRecord) -> PolicyState:
         user_turns=record.user_turns,
         seen=frozenset(record.seen),
         turn_counted=record.turn_counted,
+        detector_failed=record.detector_failed,
     )
 
 
@@ -323,6 +328,7 @@ def _verdict_record(verdict: Verdict) -> VerdictRecord:
             for e in verdict.errors
         ),
         would_end=verdict.would_end,
+        at_risk=verdict.at_risk,
     )
 
 
@@ -336,6 +342,7 @@ def _verdict(record: VerdictRecord, state: PolicyState, message_id: str) -> Verd
         guidance=record.guidance,
         errors=tuple(DetectorFailure(e.detector, e.kind, e.message) for e in record.errors),
         would_end=record.would_end,
+        at_risk=record.action is Action.SUPPORT if record.at_risk is None else record.at_risk,
     )
 
 
@@ -463,6 +470,8 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
     verdicts: dict[str, Verdict] = {}
     after_end: set[str] = set()
     window = engine.history_window
+    # The conversation's risk record, as it stood when each message was made.
+    at_risk = False
     for rec in record.ordered():
         parent = None if rec.parent_id is None else built.get(rec.parent_id)
         if rec.parent_id is not None and (parent is None or parent.ended):
@@ -480,11 +489,12 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
             context = engine.context(record.id, rec.id, rec.content, history)
             findings, errors = guard._detect(rec.content, context)
             message, verdict = engine.judge_user(
-                parent, rec.id, rec.content, findings, errors, rec.metadata, locale
+                parent, rec.id, rec.content, findings, errors, rec.metadata, locale, at_risk=at_risk
             )
             message = attrs.evolve(message, created_at=rec.created_at or message.created_at)
             built[rec.id] = message
             verdicts[rec.id] = verdict
+            at_risk = at_risk or verdict.at_risk
             continue
         if rec.role is Role.ASSISTANT:
             state = policy.on_reply(state, redirect=rec.metadata.get("redirect") is True)
@@ -499,10 +509,23 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
                 message_id=rec.id,
                 reason=reason if isinstance(reason, str) else None,
                 locale=locale,
+                at_risk=at_risk,
+                confirmed=True,  # a stored end event was granted, so confirmed
             )
             verdicts[rec.id] = decided
             if decided.message_id is not None:
                 state, verdict = new_state, decided
+        elif rec.role is Role.EVENT and rec.metadata.get("risk_reported_by") == "assistant":
+            reason = rec.metadata.get("reason")
+            event, verdict = engine.risk_report(
+                parent,
+                rec.metadata.get("category"),
+                reason=reason if isinstance(reason, str) else None,
+                locale=locale,
+            )
+            state = event.state
+            verdicts[rec.id] = verdict
+            at_risk = True
         built[rec.id] = _message_from_record(rec, parent, state, verdict, engine.clock)
 
     kept = tuple(built.values())

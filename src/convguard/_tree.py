@@ -79,6 +79,11 @@ class Message:
         """Whether the branch is ended at this node."""
         return self.state.status is Status.ENDED
 
+    @property
+    def at_risk(self) -> bool:
+        """Whether this node carried protective evidence the conversation remembers."""
+        return self.verdict is not None and self.verdict.at_risk
+
 
 @final
 @frozen
@@ -111,7 +116,7 @@ class ConversationTree:
         conversation_id: Used in error messages.
     """
 
-    __slots__ = ("_ended_count", "_nodes", "conversation_id", "tip_id")
+    __slots__ = ("_ended_count", "_nodes", "at_risk", "conversation_id", "tip_id")
 
     def __init__(self, conversation_id: str = "") -> None:
         """Start an empty tree."""
@@ -119,6 +124,8 @@ class ConversationTree:
         self._nodes: dict[str, Message] = {}
         self._ended_count = 0
         self.tip_id: str | None = None
+        self.at_risk = False
+        """Some message, on any branch, carried protective evidence."""
 
     def __repr__(self) -> str:
         """Show the size and the tip."""
@@ -188,6 +195,8 @@ class ConversationTree:
         self._nodes[message.id] = message
         if message.state.status is Status.ENDED:
             self._ended_count += 1
+        if message.at_risk:
+            self.at_risk = True
         if move_tip:
             self.tip_id = message.id
 

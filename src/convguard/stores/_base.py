@@ -23,12 +23,15 @@ class Head:
         version: Bumped by every write; compare-and-set checks it.
         tip: The active tip, ``None`` before the first message.
         ended_branches: How many branches have ended.
+        at_risk: Some message, on any branch, carried protective evidence
+            (written under the same compare-and-set as that message).
     """
 
     conversation_id: str
     version: int
     tip: Message | None
     ended_branches: int
+    at_risk: bool = False
 
 
 @final
@@ -44,6 +47,7 @@ class ConversationInfo:
         tip_id: The active tip.
         ended_branches: How many branches have ended.
         message_count: How many nodes it holds.
+        at_risk: Some message, on any branch, carried protective evidence.
     """
 
     id: str
@@ -53,6 +57,7 @@ class ConversationInfo:
     tip_id: str | None
     ended_branches: int
     message_count: int
+    at_risk: bool = False
 
 
 @final

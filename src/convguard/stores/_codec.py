@@ -93,6 +93,7 @@ def _state_fields(state: PolicyState) -> dict[str, Any]:
         "exempt_until",
         "user_turns",
         "turn_counted",
+        "detector_failed",
     ):
         value = getattr(state, name)
         if value != getattr(_DEFAULT_STATE, name):
@@ -137,6 +138,8 @@ def dump_verdict(verdict: Verdict | None, message: Message) -> str | None:
         out["errors"] = [[e.detector, e.kind, e.message] for e in verdict.errors]
     if verdict.would_end:
         out["would_end"] = True
+    if verdict.at_risk:
+        out["at_risk"] = True
     # A verdict normally shares its node's state and id; keep them only if not.
     if verdict.state != message.state:
         out["state"] = _state_fields(verdict.state)
@@ -164,6 +167,8 @@ def _load_verdict(data: Mapping[str, Any], state: PolicyState, message_id: str) 
         guidance=data.get("guidance", ""),
         errors=tuple(DetectorFailure(*e) for e in data.get("errors", ())),
         would_end=bool(data.get("would_end", False)),
+        # Written before the risk record existed: a SUPPORT verdict carried it.
+        at_risk=bool(data.get("at_risk", data["action"] == Action.SUPPORT.value)),
     )
 
 

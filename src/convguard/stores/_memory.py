@@ -86,7 +86,7 @@ class MemoryStore:
         with self._lock:
             entry = self._entry(conversation_id)
             tree = entry.tree
-            return Head(conversation_id, entry.version, tree.tip, tree.ended_branches)
+            return Head(conversation_id, entry.version, tree.tip, tree.ended_branches, tree.at_risk)
 
     def info(self, conversation_id: str) -> ConversationInfo:
         """Return the conversation's bookkeeping."""
@@ -100,6 +100,7 @@ class MemoryStore:
                 tip_id=entry.tree.tip_id,
                 ended_branches=entry.tree.ended_branches,
                 message_count=len(entry.tree),
+                at_risk=entry.tree.at_risk,
             )
 
     def get(self, conversation_id: str, message_id: str) -> Message:

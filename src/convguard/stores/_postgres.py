@@ -83,6 +83,18 @@ def migrations(schema: str) -> tuple[Migration, ...]:
                 f"CREATE INDEX feedback_by_conversation ON {s}.feedback (conversation_id, seq)",
             ),
         ),
+        (
+            2,
+            (
+                # The conversation's risk record; older tables learn it from the
+                # SUPPORT verdicts they hold.
+                f"ALTER TABLE {s}.conversations ADD COLUMN at_risk BOOLEAN NOT NULL DEFAULT FALSE",
+                (  # the schema name is checked against _SCHEMA_NAME, never user text
+                    f"UPDATE {s}.conversations SET at_risk = TRUE WHERE id IN (SELECT"  # noqa: S608
+                    f" conversation_id FROM {s}.messages WHERE verdict->>'action' = 'support')"
+                ),
+            ),
+        ),
     )
 
 

@@ -55,14 +55,14 @@ _MESSAGE_COLUMNS: Final = (
 # Table names come from the store, never from input; values are parameters.
 _STATEMENTS: Final[Mapping[str, str]] = {
     "head": (
-        "SELECT c.version, c.ended_branches, m.id, m.parent_id, m.role, m.content,"
+        "SELECT c.version, c.ended_branches, c.at_risk, m.id, m.parent_id, m.role, m.content,"
         " m.created_at, m.state, m.verdict, m.metadata, m.depth"
         " FROM {conversations} c LEFT JOIN {messages} m"
         " ON m.conversation_id = c.id AND m.id = c.tip_id WHERE c.id = ?"
     ),
     "info": (
-        "SELECT created_at, metadata, version, tip_id, ended_branches, message_count"
-        " FROM {conversations} WHERE id = ?"
+        "SELECT created_at, metadata, version, tip_id, ended_branches, message_count,"
+        " at_risk FROM {conversations} WHERE id = ?"
     ),
     "version": "SELECT version FROM {conversations} WHERE id = ?",
     "get": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? AND id = ?"),
@@ -84,7 +84,7 @@ _STATEMENTS: Final[Mapping[str, str]] = {
     "messages": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? ORDER BY seq"),
     "insert_conversation": (
         "INSERT INTO {conversations} (id, created_at, metadata, version, tip_id,"
-        " ended_branches, message_count) VALUES (?, ?, ?, 0, ?, ?, ?)"
+        " ended_branches, message_count, at_risk) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
     ),
     "insert_message": (
         "INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
@@ -92,11 +92,12 @@ _STATEMENTS: Final[Mapping[str, str]] = {
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     # The compare-and-set: it lands only on the version the writer read, and in
-    # PostgreSQL it also takes the row lock that serializes writers.
+    # PostgreSQL it also takes the row lock that serializes writers. The risk
+    # record is written in the same statement, so no racing writer can miss it.
     "bump": (
         "UPDATE {conversations} SET version = version + 1,"
         " message_count = message_count + 1, ended_branches = ended_branches + ?,"
-        " tip_id = COALESCE(?, tip_id) WHERE id = ? AND version = ?"
+        " at_risk = (at_risk OR ?), tip_id = COALESCE(?, tip_id) WHERE id = ? AND version = ?"
     ),
     "switch": ("UPDATE {conversations} SET version = version + 1, tip_id = ? WHERE id = ?"),
     "insert_feedback": (
@@ -271,6 +272,7 @@ class SQLStore:
             tree.tip_id,
             tree.ended_branches,
             len(tree),
+            tree.at_risk,
         )
         sql = self._sql
         with self._write(conversation_id) as conn:
@@ -292,8 +294,8 @@ class SQLStore:
             row = conn.execute(self._sql["head"], (conversation_id,)).fetchone()
         if row is None:
             raise UnknownConversationError(conversation_id)
-        tip = None if row[2] is None else _message(row[2:])
-        return Head(conversation_id, int(row[0]), tip, int(row[1]))
+        tip = None if row[3] is None else _message(row[3:])
+        return Head(conversation_id, int(row[0]), tip, int(row[1]), bool(row[2]))
 
     def info(self, conversation_id: str) -> ConversationInfo:
         """Return the conversation's bookkeeping.
@@ -306,7 +308,7 @@ class SQLStore:
             row = conn.execute(self._sql["info"], (conversation_id,)).fetchone()
         if row is None:
             raise UnknownConversationError(conversation_id)
-        created_at, metadata, version, tip_id, ended, count = row
+        created_at, metadata, version, tip_id, ended, count, at_risk = row
         return ConversationInfo(
             id=conversation_id,
             created_at=load_time(created_at),
@@ -315,6 +317,7 @@ class SQLStore:
             tip_id=tip_id,
             ended_branches=int(ended),
             message_count=int(count),
+            at_risk=bool(at_risk),
         )
 
     def _missing(
@@ -410,6 +413,7 @@ class SQLStore:
                 sql["bump"],
                 (
                     1 if message.ended else 0,
+                    message.at_risk,
                     message.id if move_tip else None,
                     conversation_id,
                     expected_version,

@@ -70,6 +70,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX feedback_by_conversation ON feedback (conversation_id, seq)",
         ),
     ),
+    (
+        2,
+        (
+            # The conversation's risk record; older files learn it from the
+            # SUPPORT verdicts they hold.
+            "ALTER TABLE conversations ADD COLUMN at_risk INTEGER NOT NULL DEFAULT 0",
+            (
+                "UPDATE conversations SET at_risk = 1 WHERE id IN (SELECT conversation_id"
+                ' FROM messages WHERE verdict LIKE \'{"action":"support"%\')'
+            ),
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 

@@ -18,7 +18,9 @@ the invariants of convguard, each by name:
     An END verdict ends the branch; an ended branch accepts nothing and
     stores nothing; no node has an ended parent.
 ``no_end_while_exempt`` (2)
-    No END or WARN while a protective finding's exemption holds.
+    No END or WARN while a protective finding's (or concern's) exemption
+    holds: on every branch of the conversation once any message carried one,
+    with the default ``exemption_scope="conversation"``.
 ``end_after_redirections`` (3)
     END (on a user turn or the assistant's request) only after
     ``max_redirections`` redirecting verdicts since the last recovery.
@@ -35,7 +37,8 @@ the invariants of convguard, each by name:
 ``others_unaffected`` (5)
     A step on one chat changes no other chat.
 ``replay_same_verdicts`` (6)
-    Stepping the policy again from each parent's state gives the same verdict.
+    Stepping the policy again from each parent's state, with the
+    conversation's risk record as it stood then, gives the same verdict.
 ``bad_input_rejected`` (7)
     Bad input raises a ``ConvguardError`` and changes nothing.
 
@@ -265,7 +268,7 @@ class PolicyContract(RuleBasedStateMachine):
         if self._protective(verdict):
             scope = cfg.exemption_scope
             counts.exempt_until = (
-                float("inf") if scope == "branch" else counts.user_turns + int(scope)
+                float("inf") if isinstance(scope, str) else counts.user_turns + int(scope)
             )
         if verdict.action in _REDIRECTING:
             counts.redirections += 1
@@ -282,11 +285,22 @@ class PolicyContract(RuleBasedStateMachine):
             counts.turn_counted = True
 
     def _protective(self, verdict: Verdict) -> bool:
+        """Whether a verdict's findings carry protective evidence (concerns too)."""
         cfg = self.config
         return any(
-            f.category in cfg.protective and f.score >= cfg.threshold(f.category)
+            f.category in cfg.protective
+            and f.score >= min(cfg.threshold(f.category), cfg.concern_threshold or 1.0)
             for f in verdict.findings
         )
+
+    def _risk_before(self, node_id: str) -> bool:
+        """Whether any message stored before *node_id*, on any branch, carried risk."""
+        for message in self.conv.messages():  # in the order they were stored
+            if message.id == node_id:
+                return False
+            if message.verdict is not None and self._protective(message.verdict):
+                return True
+        return False
 
     def _limit(self) -> int:
         cfg = self.config
@@ -303,7 +317,9 @@ class PolicyContract(RuleBasedStateMachine):
         before = [] if node.parent_id is None else conv.path(node.parent_id)
         counts = self._counts(before)
         turn = counts.user_turns + (0 if by is not None else 1)
-        if by is None and self._protective(verdict):
+        if (by is None and self._protective(verdict)) or (
+            self.config.exemption_scope == "conversation" and self._risk_before(node.id)
+        ):
             counts.exempt_until = float("inf")
         if counts.exempt_at(turn):
             what = "END" if verdict.action is Action.END else "WARN"
@@ -420,15 +436,19 @@ class PolicyContract(RuleBasedStateMachine):
         self.script.append(f"switch to message {messages.index(target) + 1} ({target.role})")
         self.conv.switch(target.id)
 
-    @rule(by=st.sampled_from(["user", "assistant"]))
-    def request_end(self, by: str) -> None:
-        """Ask to end the branch, as the user or the assistant."""
-        self.script.append(f"end requested by the {by}")
+    @rule(by=st.sampled_from(["user", "assistant"]), confirmed=st.booleans())
+    def request_end(self, by: str, confirmed: bool = False) -> None:  # noqa: FBT001, FBT002 - Hypothesis passes it by keyword
+        """Ask to end the branch, as the user (confirmed or not) or the assistant."""
+        self.script.append(f"end requested by the {by}" + (" (confirmed)" if confirmed else ""))
+        conv = self.conv
         if self._blocked():
-            self._expect_refusal(lambda: self.conv.request_end(by=by), "an end request")  # type: ignore[arg-type]
+            self._expect_refusal(
+                lambda: conv.request_end(by=by, confirmed=confirmed),  # type: ignore[arg-type]
+                "an end request",
+            )
             return
-        snap = _Snapshot(self.guard, self.conv)
-        verdict = self.conv.request_end(by=by)  # type: ignore[arg-type]
+        snap = _Snapshot(self.guard, conv)
+        verdict = conv.request_end(by=by, confirmed=confirmed)  # type: ignore[arg-type]
         if verdict.message_id is None and _Snapshot(self.guard, self.conv) != snap:
             self._fail("ended_branch_closed", "a refused end request stored something")
         self._check_verdict(verdict, by=by)
@@ -485,13 +505,16 @@ class PolicyContract(RuleBasedStateMachine):
             return
         policy = self.guard.policy
         messages = {m.id: m for m in self.conv.messages()}
+        at_risk = False  # the conversation's risk record, in creation order
         for message in messages.values():
             if message.role is not Role.USER or message.verdict is None:
+                at_risk = at_risk or message.at_risk
                 continue
             parent = messages.get(message.parent_id or "")
             state = policy.initial_state() if parent is None else parent.state
             old = message.verdict
-            turn = Turn(message.id, old.findings, old.errors, None)
+            turn = Turn(message.id, old.findings, old.errors, None, at_risk)
+            at_risk = at_risk or message.at_risk
             new_state, new = policy.step(state, turn)
             if (new.action, new_state) != (old.action, message.state):
                 self._fail(

@@ -472,6 +472,9 @@ class Scenario:
     ) -> Scenario:
         """Ask to end the branch, as the user or the assistant.
 
+        A user's request is a confirmed one (``confirmed=True``): the user has
+        said they understand the end is permanent for this conversation.
+
         Args:
             by: ``"user"`` or ``"assistant"``.
             reason: Why, for the record.
@@ -636,7 +639,7 @@ def _play_step(
         elif step.op == "switch":
             stored = conv.switch(_resolve(chat, labels, step.target)).id
         elif step.op == "end":
-            verdict = conv.request_end(by=step.by, reason=step.text)
+            verdict = conv.request_end(by=step.by, reason=step.text, confirmed=True)
         else:
             chats.append(_Chat(guard.start()))
     except ConvguardError as exc:
