@@ -393,6 +393,152 @@ class TestPostgresKilled:
         assert store.head("c1").version == 1
 
 
+def hold_row(store: PostgresStore) -> Any:
+    """Open a second session holding conversation c1's row lock; roll it back to release."""
+    import psycopg
+
+    locker = psycopg.connect(DSN)
+    locker.execute(
+        f'SELECT * FROM "{store.schema}".conversations WHERE id = %s FOR UPDATE',  # noqa: S608 - test schema
+        ("c1",),
+    )
+    return locker
+
+
+class TestPostgresTimeouts:
+    def test_a_held_row_lock_times_out_with_nothing_written(self) -> None:
+        """A write behind another session's row lock gives up after lock_timeout: nothing lands."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, lock_timeout=0.2)
+        try:
+            root = seeded(store)
+            locker = hold_row(store)
+            try:
+                with pytest.raises(cg.StoreUnavailableError, match="lock_timeout") as caught:
+                    store.append("c1", user("m1", root), expected_version=0)
+                assert "'c1'" in str(caught.value)
+            finally:
+                locker.rollback()
+                locker.close()
+            assert store.head("c1").version == 0
+            assert [m.id for m in store.messages("c1")] == ["m0"]
+            store.append("c1", user("m1", root), expected_version=0)
+            assert store.head("c1").version == 1
+        finally:
+            store.close()
+            drop(schema)
+
+    def test_a_turn_behind_a_held_lock_fails_cleanly(self) -> None:
+        """send() behind a held lock raises StoreUnavailableError; the turn is not stored."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, lock_timeout=0.2)
+        try:
+            seeded(store)
+            conv = cg.Guard(store=store).open("c1")
+            locker = hold_row(store)
+            try:
+                with pytest.raises(cg.StoreUnavailableError):
+                    conv.send("hello there")
+            finally:
+                locker.rollback()
+                locker.close()
+            assert [m.id for m in store.messages("c1")] == ["m0"]
+            assert conv.send("hello there").message_id is not None
+        finally:
+            store.close()
+            drop(schema)
+
+    def test_a_long_statement_is_cancelled(self) -> None:
+        """statement_timeout reaches every statement of the store's connections."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, statement_timeout=0.1)
+        try:
+            with store._read() as conn:
+                row = conn.execute("SHOW statement_timeout").fetchone()
+                assert row == ("100ms",)
+            with (
+                pytest.raises(cg.StoreUnavailableError, match="statement_timeout"),
+                store._write() as conn,
+            ):
+                conn.execute("SELECT pg_sleep(5)")  # slower than the limit
+        finally:
+            store.close()
+            drop(schema)
+
+    def test_the_defaults_are_on_and_none_turns_them_off(self) -> None:
+        """By default locks wait 5 s and statements run 30 s at most; None lifts either limit."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        shown = "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+        for kwargs, expected in [
+            ({}, ("5s", "30s")),
+            ({"lock_timeout": None, "statement_timeout": None}, ("0", "0")),
+        ]:
+            store = PostgresStore(DSN, schema=schema, **kwargs)
+            try:
+                with store._read() as conn:
+                    assert conn.execute(shown).fetchone() == expected
+            finally:
+                store.close()
+        drop(schema)
+
+    def test_your_own_pool_gets_the_limits_on_writes(self) -> None:
+        """With a ConnectionPool you manage, each write sets the limits for its transaction."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        from psycopg_pool import ConnectionPool
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        pool: ConnectionPool[Any] = ConnectionPool(DSN, min_size=1, max_size=2, open=True)
+        try:
+            store = PostgresStore(pool, schema=schema, lock_timeout=0.2)
+            root = seeded(store)
+            locker = hold_row(store)
+            try:
+                with pytest.raises(cg.StoreUnavailableError, match="lock_timeout"):
+                    store.append("c1", user("m1", root), expected_version=0)
+            finally:
+                locker.rollback()
+                locker.close()
+            assert store.head("c1").version == 0
+            store.close()
+        finally:
+            pool.close()
+            drop(schema)
+
+    @pytest.mark.parametrize("value", [0, -1, "5", True, float("nan")])
+    @pytest.mark.parametrize("name", ["lock_timeout", "statement_timeout"])
+    def test_bad_limits_are_refused(self, name: str, value: object) -> None:
+        """A limit must be a positive number of seconds or None."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        with pytest.raises(cg.ConfigurationError, match=name):
+            PostgresStore(DSN, **{name: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("dsn", ["not a dsn", "postgres://[bad"])
+    def test_a_dsn_that_is_not_one_is_a_configuration_error(self, dsn: str) -> None:
+        """A string that is no connection string raises ConfigurationError before connecting."""
+        if PG_SKIP:
+            pytest.skip(PG_SKIP)
+        with pytest.raises(cg.ConfigurationError, match="not a PostgreSQL connection string"):
+            PostgresStore(dsn)
+
+
+def drop(schema: str) -> None:
+    """Drop a test schema."""
+    import psycopg
+
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 class TestPostgresFaults:
     def test_a_server_that_is_down_at_start(self) -> None:
         """A store on a port where nothing listens raises StoreUnavailableError at once."""

@@ -108,10 +108,27 @@ def _driver() -> tuple[ModuleType, ModuleType]:
     return psycopg, psycopg_pool
 
 
+def _milliseconds(name: str, seconds: object) -> int:
+    """Return *seconds* as PostgreSQL's milliseconds, 0 (no limit) for ``None``."""
+    if seconds is None:
+        return 0
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        msg = f"{name} must be a positive number of seconds or None, not {seconds!r}"
+        raise ConfigurationError(msg)
+    return max(1, round(seconds * 1000))
+
+
 def _translate(
     psycopg: ModuleType, exc: Exception, conversation_id: str | None = None
 ) -> Exception:
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+        # lock_timeout or statement_timeout: the transaction was rolled back.
+        what = f" on conversation {conversation_id!r}" if conversation_id else ""
+        return StoreUnavailableError(
+            f"PostgreSQL gave up{what} (lock_timeout or statement_timeout: another"
+            f" session holds the row, or the server is overloaded); nothing was written: {text}"
+        )
     if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
         # Only under a stricter isolation level than convguard needs: retry.
         return StoreConflictError(conversation_id or "", f"PostgreSQL could not order it: {text}")
@@ -149,14 +166,22 @@ class PostgresStore(SQLStore):
         max_size: Connections the pool may open (ignored for your own pool).
         timeout: Seconds a call waits for a free connection.
         connect_timeout: Seconds to wait for the server when connecting.
+        lock_timeout: Seconds a statement waits for a lock (a conversation
+            row another session holds) before it gives up with
+            :class:`~convguard.StoreUnavailableError`, its transaction rolled
+            back; ``None`` waits for ever.
+        statement_timeout: Seconds any one statement may run before
+            PostgreSQL cancels it (the same error); ``None`` for no limit.
+            Neither limit applies to creating and migrating the tables.
 
     Raises:
-        ConfigurationError: When psycopg is not installed, or for a bad option.
+        ConfigurationError: When psycopg is not installed, for a bad option or
+            a *dsn* that is not a connection string.
         StoreUnavailableError: When the server cannot be reached.
         StoreError: When the schema was written by a newer convguard.
     """
 
-    __slots__ = ("_closed", "_owns_pool", "_pool", "_psycopg", "_schema")
+    __slots__ = ("_closed", "_limits", "_owns_pool", "_pool", "_psycopg", "_schema")
 
     def __init__(  # noqa: PLR0913 - the pool's few knobs, all keyword-only
         self,
@@ -167,6 +192,8 @@ class PostgresStore(SQLStore):
         max_size: int = 10,
         timeout: float = 10.0,
         connect_timeout: int = 5,
+        lock_timeout: float | None = 5.0,
+        statement_timeout: float | None = 30.0,
     ) -> None:
         """Connect, bring the schema up to date, and open the pool."""
         psycopg, psycopg_pool = _driver()
@@ -176,6 +203,10 @@ class PostgresStore(SQLStore):
             msg = f"schema must be a lowercase SQL identifier, not {schema!r}"
             raise ConfigurationError(msg)
         self._schema = schema
+        self._limits = (
+            ("lock_timeout", _milliseconds("lock_timeout", lock_timeout)),
+            ("statement_timeout", _milliseconds("statement_timeout", statement_timeout)),
+        )
         prefix = f'"{schema}".'
         self._prepare(
             {
@@ -194,10 +225,19 @@ class PostgresStore(SQLStore):
         if not isinstance(dsn, str):
             msg = f"dsn must be a connection string or a ConnectionPool, not {dsn!r}"
             raise ConfigurationError(msg)
+        try:
+            info = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.Error as exc:
+            msg = f"dsn is not a PostgreSQL connection string or URL: {exc}"
+            raise ConfigurationError(msg) from exc
+        # The limits ride on the connection's startup options: no round trip.
+        options = " ".join(
+            [str(info.get("options") or ""), *(f"-c {n}={ms}" for n, ms in self._limits if ms)]
+        ).strip()
         # Connect once up front: a server that is down fails here, at once,
         # instead of in the pool's background retries.
         try:
-            with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+            with psycopg.connect(dsn, connect_timeout=connect_timeout, options=options) as conn:
                 self._setup(conn)
         except psycopg.Error as exc:
             raise _translate(psycopg, exc) from exc
@@ -215,6 +255,7 @@ class PostgresStore(SQLStore):
                 "connect_timeout": connect_timeout,
                 "autocommit": True,
                 "prepare_threshold": None,
+                "options": options,
             },
             check=psycopg_pool.ConnectionPool.check_connection,
             name=f"convguard-{schema}",
@@ -240,6 +281,10 @@ class PostgresStore(SQLStore):
 
     def _setup(self, conn: Connection) -> None:
         schema = self._schema
+        # A migration may rewrite a large table, and a worker may wait for
+        # another's: the limits are for turns, not for this.
+        conn.execute("SET LOCAL lock_timeout = 0")
+        conn.execute("SET LOCAL statement_timeout = 0")
         # Workers starting together take turns; the loser finds it all done.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"convguard:{schema}",))
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
@@ -270,6 +315,13 @@ class PostgresStore(SQLStore):
         self._check_open()
         try:
             with self._pool.connection() as conn, conn.transaction():
+                if not self._owns_pool:
+                    # A pool you made does not carry the startup options.
+                    conn.execute(
+                        "SELECT set_config('lock_timeout', %s, true),"
+                        " set_config('statement_timeout', %s, true)",
+                        tuple(str(ms) for _, ms in self._limits),
+                    )
                 yield conn
         except self._psycopg.Error as exc:
             raise _translate(self._psycopg, exc, conversation_id) from exc
