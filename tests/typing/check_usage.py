@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from anthropic.types import ToolUseBlock
+from openai.types.chat import ChatCompletionMessageToolCall
+
 import convguard as cg
 
 
@@ -27,6 +30,15 @@ def handle(conv: cg.Conversation, text: str) -> str:
     return message.content
 
 
+def answer_openai(conv: cg.Conversation, call: ChatCompletionMessageToolCall) -> dict[str, object]:
+    return conv.handle_tool_call(call, record=True).to_openai()
+
+
+async def answer_anthropic(conv: cg.AsyncConversation, block: ToolUseBlock) -> dict[str, object]:
+    result = await conv.handle_tool_call(block)
+    return result.to_anthropic() if result.is_error else result.to_anthropic(block.id)
+
+
 def main() -> None:
     config = cg.PolicyConfig(max_redirections=2, category_max_redirections={"abuse": 1})
     guard = cg.Guard(detectors=[KeywordDetector()], policy=cg.LastResortPolicy(config))
@@ -39,4 +51,7 @@ def main() -> None:
     ended: tuple[str, ...] = replay.ended_at
     result: cg.ToolResult = conv.handle_tool_call("end_conversation", {"reason": "abuse"})
     tool: dict[str, object] = cg.end_conversation_tool("anthropic")
+    risk: dict[str, object] = cg.report_risk_tool("openai")
+    reported = conv.handle_tool_call("report_risk", '{"category": "self_harm_risk"}')
+    print(risk["type"], reported.content, reported.verdict)  # noqa: T201
     print(state.redirections, len(branches), ended, result.granted, tool["name"])  # noqa: T201
