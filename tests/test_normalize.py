@@ -219,3 +219,15 @@ class TestNormalizer:
         """A 5,000-character message is normalized in one pass."""
         text = ("k i l l " * 300) + ("b0mb " * 400)
         assert "bomb" in normalize(text).text
+
+
+class TestNormalizedTextAsText:
+    def test_in_and_str_read_the_normalized_text(self) -> None:
+        """'x' in context.normalized and str(context.normalized) read the de-obfuscated text."""
+        normalized = normalize("I W\u200bANT to k1ll")
+        assert str(normalized) == normalized.text
+        assert "kill" in normalized
+        assert "k1ll" not in normalized  # the original's spelling is gone
+        assert "k1ll" in normalized.original
+        with pytest.raises(TypeError):
+            assert 5 in normalized  # type: ignore[operator]

@@ -388,6 +388,14 @@ class NormalizedText:
         """Show the normalized text."""
         return f"NormalizedText({self.text!r})"
 
+    def __str__(self) -> str:
+        """Return the normalized text, as ``text`` does."""
+        return self.text
+
+    def __contains__(self, part: str) -> bool:
+        """Tell whether *part* occurs in the normalized text (``"kill" in normalized``)."""
+        return part in self.text
+
     def __eq__(self, other: object) -> bool:
         """Compare the texts and their offset maps."""
         if not isinstance(other, NormalizedText):
