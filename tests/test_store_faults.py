@@ -477,11 +477,13 @@ class TestPostgresTimeouts:
             pytest.skip(PG_SKIP)
         schema = f"t_{uuid.uuid4().hex[:16]}"
         shown = "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
-        for kwargs, expected in [
-            ({}, ("5s", "30s")),
-            ({"lock_timeout": None, "statement_timeout": None}, ("0", "0")),
-        ]:
-            store = PostgresStore(DSN, schema=schema, **kwargs)
+        for limits, expected in [((5.0, 30.0), ("5s", "30s")), ((None, None), ("0", "0"))]:
+            if limits == (5.0, 30.0):
+                store = PostgresStore(DSN, schema=schema)  # the defaults
+            else:
+                store = PostgresStore(
+                    DSN, schema=schema, lock_timeout=limits[0], statement_timeout=limits[1]
+                )
             try:
                 with store._read() as conn:
                     assert conn.execute(shown).fetchone() == expected
@@ -513,7 +515,7 @@ class TestPostgresTimeouts:
             pool.close()
             drop(schema)
 
-    @pytest.mark.parametrize("value", [0, -1, "5", True, float("nan")])
+    @pytest.mark.parametrize("value", [0, -1, "5", True, float("nan"), float("inf"), 10**7])
     @pytest.mark.parametrize("name", ["lock_timeout", "statement_timeout"])
     def test_bad_limits_are_refused(self, name: str, value: object) -> None:
         """A limit must be a positive number of seconds or None."""

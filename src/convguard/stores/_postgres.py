@@ -108,11 +108,18 @@ def _driver() -> tuple[ModuleType, ModuleType]:
     return psycopg, psycopg_pool
 
 
+_MAX_SECONDS: Final = 2_147_483  # PostgreSQL's limit: 2**31 - 1 milliseconds
+
+
 def _milliseconds(name: str, seconds: object) -> int:
     """Return *seconds* as PostgreSQL's milliseconds, 0 (no limit) for ``None``."""
     if seconds is None:
         return 0
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds < _MAX_SECONDS
+    ):
         msg = f"{name} must be a positive number of seconds or None, not {seconds!r}"
         raise ConfigurationError(msg)
     return max(1, round(seconds * 1000))
