@@ -66,7 +66,8 @@ def openai_ok(messages: list[dict[str, Any]]) -> None:
         assert not pending, f"[{index}] calls left unanswered: {pending}"
         if role == "assistant":
             calls = message.get("tool_calls") or []
-            assert calls or message.get("content") or message.get("audio"), f"[{index}] empty"
+            said = message.get("content") or message.get("audio") or message.get("function_call")
+            assert calls or said, f"[{index}] empty"
             pending = {call["id"] for call in calls}
     assert not pending, f"calls left unanswered at the end: {pending}"
 
@@ -269,6 +270,26 @@ class TestToolCallShapes:
             "Never mind.",
             "Sure.",
         ]
+
+    def test_legacy_function_calling(self) -> None:
+        """Legacy function_call and function role: kept for OpenAI, left out for Anthropic."""
+        messages = [
+            {"role": "user", "content": "Weather?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "function_call": {"name": "weather", "arguments": "{}"},
+            },
+            {"role": "function", "name": "weather", "content": "Sunny"},
+            {"role": "assistant", "content": "It is sunny."},
+        ]
+        record = openai.from_messages(messages)
+        written = openai.to_messages(record)
+        openai_ok(written)
+        assert written == messages
+        body = anthropic.to_request(record)
+        anthropic_ok(body)
+        assert [m["content"] for m in body["messages"]] == ["Weather?", "It is sunny."]
 
     def test_anthropic_blocks_drop_unanswered_tool_use(self) -> None:
         """Kept anthropic_content loses the tool_use blocks nothing answers."""

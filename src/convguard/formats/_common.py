@@ -778,7 +778,9 @@ def newest_leaf(messages: Sequence[Mapping[str, Any]]) -> str | None:
 # -- writing API message lists ----------------------------------------------------
 
 
-def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]]]:
+def api_path(
+    record: ConversationRecord, *, legacy: bool = False
+) -> list[tuple[Any, list[dict[str, str]]]]:
     """Return the active branch as an API accepts it, with each message's tool calls.
 
     Left out: ``event`` nodes; system messages with no visible text;
@@ -786,8 +788,13 @@ def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]
     tool call no tool message answers right after it (the API refuses an
     unanswered call); a tool message that answers no call of the assistant
     message right before it (a tool result with nothing to answer, such as
-    an export's tool node with no call). The
-    legacy OpenAI ``function`` role passes as it is.
+    an export's tool node with no call).
+
+    Args:
+        record: The conversation.
+        legacy: Keep OpenAI's legacy function calling (an assistant
+            ``function_call`` or ``audio`` with no text, the ``function``
+            role) as it is; without it, such messages are left out too.
 
     Returns:
         ``(message, calls)`` pairs, root first; *calls* are the message's
@@ -805,35 +812,37 @@ def api_path(record: ConversationRecord) -> list[tuple[Any, list[dict[str, str]]
             calls = check_tool_calls(message.metadata) or []
         except FormatError as exc:
             msg = f"message {message.id!r}: {exc.reason}"
-            raise FormatError(
-                msg,
-                conversation_id=record.id,
-                field=exc.field,
-            ) from None
-        if message.role == "tool" and message.metadata.get("openai_role") != "function":
+            raise FormatError(msg, conversation_id=record.id, field=exc.field) from None
+        function = message.metadata.get("openai_role") == "function"
+        if message.role == "tool" and not function:
             answer = message.metadata.get("tool_call_id")
             if answer in pending:
                 pending.discard(answer)
                 out.append((message, []))
             continue
         pending = set()
-        if (
-            message.role == "system"
-            and not visible(message.content)
-            and not any(key in message.metadata for key in ("openai_content", "anthropic_content"))
-        ):
+        if function and not legacy:
+            continue
+        if message.role == "system" and not _says_something(message):
             continue  # an empty system prompt (an export's hidden root) says nothing
         if message.role != "assistant":
             out.append((message, []))
             continue
         answered = {m.metadata.get("tool_call_id") for m in _following_tools(path, index + 1)}
         kept = [call for call in calls if call["id"] in answered]
-        keep_anyway = any(f"openai_{key}" in message.metadata for key in ("audio", "function_call"))
-        if not kept and not keep_anyway and not visible(message.content):
+        other = legacy and any(
+            f"openai_{k}" in message.metadata for k in ("audio", "function_call")
+        )
+        if not kept and not other and not visible(message.content):
             continue
         pending = {call["id"] for call in kept}
         out.append((message, kept))
     return out
+
+
+def _says_something(message: MessageRecord) -> bool:
+    meta = message.metadata
+    return visible(message.content) or "openai_content" in meta or "anthropic_content" in meta
 
 
 def _following_tools(path: Sequence[Any], start: int) -> Iterator[Any]:

@@ -278,7 +278,7 @@ def to_messages(record: ConversationRecord) -> list[dict[str, Any]]:
         FormatError: For ``tool_calls`` or ``openai_content`` metadata of a
             shape the API cannot take, naming the message.
     """
-    return [_api_message(record, m, calls) for m, calls in api_path(record)]
+    return [_api_message(record, m, calls) for m, calls in api_path(record, legacy=True)]
 
 
 def _api_message(
