@@ -41,7 +41,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,7 @@ SOURCES = (
     ROOT / "build" / "heldout" / "heldout2-val.jsonl",
     HERE / "authored.jsonl",
 )
+MEMORY_FILE = "neighbours.npz"
 HEAD_OUT = ROOT / "src" / "convguard" / "detectors" / "data" / "semantic" / "head.json"
 CACHE = ROOT / "build" / "semantic"
 CATEGORIES = (
@@ -72,6 +73,8 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 128
 CONCERN, FULL = 0.3, 0.5
 CALIBRATION_SHARE = 0.3
+NEIGHBOURS = 3  # k: the closest examples on each side of the neighbour feature
+FEATURE_SCALE = 10.0  # puts the neighbour feature on the weights' scale for the L2 penalty
 EDGE = 1e-6  # keeps the knots strictly inside 0..1, and ends Newton's method
 
 Item = dict[str, Any]
@@ -141,6 +144,20 @@ def probability(x: Matrix, weights: Matrix, bias: float) -> npt.NDArray[np.float
     return 1 / (1 + np.exp(-(x.astype(np.float64) @ weights + bias)))
 
 
+def neighbour_features(
+    similarity: Matrix, labels: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Return, per row, the mean of the k best similarities to *labels* rows less the others'.
+
+    The same feature as ``Neighbours.features`` in the detector, for many rows
+    at once; a similarity of -2 hides a memory row (the row's own group).
+    """
+    hidden = -2.0
+    near = np.sort(np.where(labels[None, :], similarity, hidden), axis=1)[:, -NEIGHBOURS:]
+    far = np.sort(np.where(~labels[None, :], similarity, hidden), axis=1)[:, -NEIGHBOURS:]
+    return near.mean(axis=1) - far.mean(axis=1)
+
+
 def threshold_at_rate(negatives: npt.NDArray[np.float64], rate: float) -> float:
     """Return the lowest probability that at most *rate* of *negatives* reach."""
     ranked = np.sort(negatives)[::-1]
@@ -175,29 +192,40 @@ def labels_of(items: Iterable[Item], category: str) -> npt.NDArray[np.bool_]:
 
 def train(
     items: list[Item], vectors: Matrix, *, l2: float, precision: float, recall: float
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit and calibrate every category's head; return the heads and the calibration figures."""
+) -> tuple[dict[str, Any], Memory, dict[str, Any]]:
+    """Fit and calibrate every category's head; return the heads, their memory and the figures.
+
+    The memory is the training part's vectors and labels. A training row's
+    neighbour feature leaves its own group out, as a new message's would be.
+    """
     calibration = np.array([in_calibration(item) for item in items])
     fit = ~calibration
+    groups = np.array([group(item) for item in items])
     benign = np.array([not item["labels"] for item in items])
     not_protective = np.array([not set(item["labels"]) & PROTECTIVE for item in items])
+    memory = Memory(vectors[fit], np.stack([labels_of(items, c)[fit] for c in CATEGORIES], 1))
+    own = groups[fit][:, None] == groups[fit][None, :]
+    fit_similarity = np.where(own, -2.0, vectors[fit] @ memory.vectors.T).astype(np.float32)
     heads: dict[str, Any] = {}
     figures: dict[str, Any] = {}
-    for category in CATEGORIES:
+    for column, category in enumerate(CATEGORIES):
         y = labels_of(items, category)
-        weights, bias = fit_logistic(vectors[fit], y[fit], l2)
-        p = probability(vectors[calibration], weights, bias)
+        feature = neighbour_features(fit_similarity, memory.labels[:, column])
+        design = np.hstack([vectors[fit], FEATURE_SCALE * feature[:, None]]).astype(np.float32)
+        weights, bias = fit_logistic(design, y[fit], l2)
+        head = {
+            "weights": [round(float(w), 6) for w in weights[:-1]],
+            "bias": round(bias, 6),
+            "neighbour_weight": round(float(weights[-1]) * FEATURE_SCALE, 6),
+        }
+        p = head_probability(head, memory, vectors[calibration], column)
         yc = y[calibration]
         protective = category in PROTECTIVE
         negatives = (not_protective if protective else benign)[calibration] & ~yc
         high = threshold_at_rate(p[negatives], precision)
         low = threshold_at_recall(p[yc], recall) if protective else None
-        curve = calibration_curve(low, high)
-        heads[category] = {
-            "weights": [round(float(w), 6) for w in weights],
-            "bias": round(bias, 6),
-            "calibration": [[round(a, 8), b] for a, b in curve],
-        }
+        head["calibration"] = [[round(a, 8), b] for a, b in calibration_curve(low, high)]
+        heads[category] = head
         figures[category] = {
             "calibration_positives": int(yc.sum()),
             "calibration_negatives": int(negatives.sum()),
@@ -209,15 +237,37 @@ def train(
             if protective
             else None,
         }
-    return heads, figures
+    return heads, memory, figures
 
 
-def score_items(heads: dict[str, Any], vectors: Matrix) -> dict[str, npt.NDArray[np.float64]]:
+class Memory(NamedTuple):
+    """The labelled example vectors the neighbour feature compares with."""
+
+    vectors: Matrix
+    labels: npt.NDArray[np.bool_]
+
+
+def head_probability(
+    head: dict[str, Any], memory: Memory, vectors: Matrix, column: int
+) -> npt.NDArray[np.float64]:
+    """Return one category's head probabilities for unseen *vectors* (none in the memory)."""
+    feature = neighbour_features(vectors @ memory.vectors.T, memory.labels[:, column])
+    logits = (
+        vectors.astype(np.float64) @ np.asarray(head["weights"])
+        + head["bias"]
+        + head["neighbour_weight"] * feature
+    )
+    return 1 / (1 + np.exp(-logits))
+
+
+def score_items(
+    heads: dict[str, Any], memory: Memory, vectors: Matrix
+) -> dict[str, npt.NDArray[np.float64]]:
     """Return each category's calibrated scores for the rows of *vectors*."""
     scores = {}
-    for category, head in heads.items():
-        p = probability(vectors, np.asarray(head["weights"], np.float32), head["bias"])
+    for column, (category, head) in enumerate(heads.items()):
         knots = np.asarray(head["calibration"])
+        p = head_probability(head, memory, vectors, column)
         scores[category] = np.interp(p, knots[:, 0], knots[:, 1])
     return scores
 
@@ -315,11 +365,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     items = [item for source in sources for item in read(source)]
     encoder = SentenceEncoder(args.model, max_tokens=MAX_TOKENS)
     vectors = embed(encoder, [item["text"] for item in items])
-    heads, figures = train(items, vectors, l2=args.l2, precision=args.precision, recall=args.recall)
+    heads, memory, figures = train(
+        items, vectors, l2=args.l2, precision=args.precision, recall=args.recall
+    )
     print(json.dumps(figures, indent=1))
     if args.holdout is not None:
         unseen = read(args.holdout)
-        scores = score_items(heads, embed(encoder, [item["text"] for item in unseen]))
+        scores = score_items(heads, memory, embed(encoder, [item["text"] for item in unseen]))
         for name, value in report(unseen, scores).items():
             shown = (
                 " / ".join(f"{v:.3f}" for v in value)
@@ -333,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "model": MODEL_NAME,
         "max_tokens": MAX_TOKENS,
         "categories": heads,
+        "neighbours": {"k": NEIGHBOURS, "file": MEMORY_FILE},
         "info": {
             "trained_by": "eval/semantic/train.py",
             "sources": [str(s.relative_to(ROOT.parent)) for s in sources],
@@ -345,6 +398,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(head, separators=(",", ":")) + "\n", encoding="utf-8")
+    np.savez(
+        args.out.parent / MEMORY_FILE,
+        vectors=memory.vectors.astype(np.float16),
+        labels=memory.labels,
+    )
     print(f"wrote {args.out}")
 
 

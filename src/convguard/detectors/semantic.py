@@ -40,6 +40,8 @@ from .._findings import Finding
 from ._builtin import default_detectors
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import numpy as np
     import numpy.typing as npt
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_VAR",
     "CategoryHead",
+    "Neighbours",
     "SemanticDetector",
     "SemanticHead",
     "SentenceEncoder",
@@ -106,12 +109,16 @@ class CategoryHead:
         bias: The intercept.
         calibration: ``(probability, score)`` knots, rising from probability
             0 to 1: the score is the piecewise-linear curve through them.
+        neighbour_weight: The weight of the neighbour feature (how much
+            closer the message is to the category's labelled examples than
+            to the others), when the head has :class:`Neighbours`.
     """
 
     category: str
     weights: tuple[float, ...] = attrs.field(repr=lambda w: f"<{len(w)} weights>")
     bias: float
     calibration: tuple[tuple[float, float], ...] = attrs.field(converter=_knots)
+    neighbour_weight: float = 0.0
 
     def probability(self, logit: float) -> float:
         """Return the head's probability for a logit (numerically stable)."""
@@ -137,6 +144,78 @@ class CategoryHead:
 
 @final
 @frozen
+class Neighbours:
+    """Labelled example vectors a head compares each message with.
+
+    For each category the feature is the mean similarity of the ``k``
+    closest examples labelled with it, less that of the ``k`` closest
+    examples not labelled with it: a paraphrase of a training example is
+    found even where the linear weights alone are unsure.
+
+    Attributes:
+        k: How many neighbours on each side.
+        vectors: The examples' unit vectors, one row each (a numpy array).
+        labels: For each example, a row of booleans in the head's category
+            order (a numpy array).
+    """
+
+    k: int
+    vectors: Any = attrs.field(eq=False, repr=lambda v: f"<{len(v)} vectors>")
+    labels: Any = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def load(cls, file: Traversable, *, k: int, categories: int) -> Neighbours:
+        """Read ``vectors`` and ``labels`` from an ``.npz`` file.
+
+        Args:
+            file: The file (a path or a package resource).
+            k: How many neighbours on each side.
+            categories: How many categories the head has.
+
+        Returns:
+            The neighbours.
+
+        Raises:
+            ConfigurationError: If numpy is missing or the file is malformed.
+        """
+        np = _require("numpy")
+        try:
+            with file.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                vectors = np.asarray(data["vectors"], dtype=np.float32)
+                labels = np.asarray(data["labels"], dtype=bool)
+        except (OSError, KeyError, ValueError) as exc:
+            msg = f"cannot read the head's neighbours from {file.name!r}: {exc}"
+            raise ConfigurationError(msg) from exc
+        if (
+            vectors.ndim != 2  # noqa: PLR2004 - a matrix
+            or labels.shape != (len(vectors), categories)
+            or not 1 <= k <= len(vectors)
+        ):
+            msg = f"the neighbours in {file.name!r} do not fit the head (or k={k})"
+            raise ConfigurationError(msg)
+        return cls(k, vectors, labels)
+
+    def features(self, vector: npt.NDArray[np.float32]) -> list[float]:
+        """Return each category's neighbour feature for one unit vector."""
+        np = _require("numpy")
+        similarity = self.vectors @ vector
+        k = self.k
+        features = []
+        for column in self.labels.T:
+            near, far = similarity[column], similarity[~column]
+            features.append(_top_mean(np, near, k) - _top_mean(np, far, k))
+        return features
+
+
+def _top_mean(np: Any, values: Any, k: int) -> float:  # noqa: ANN401 - numpy, imported lazily
+    """Return the mean of the *k* largest *values* (of all, when fewer)."""
+    if len(values) > k:
+        values = np.partition(values, len(values) - k)[-k:]
+    return float(values.mean()) if len(values) else 0.0
+
+
+@final
+@frozen
 class SemanticHead:
     """The classifier head: what the detector adds on top of the embedding model.
 
@@ -145,12 +224,15 @@ class SemanticHead:
             it only fits that model's vectors.
         max_tokens: Messages are cut to this many tokens.
         categories: One head per category.
+        neighbours: Labelled example vectors for the neighbour feature, or
+            ``None`` for a purely linear head.
         info: What the training script recorded (data, figures), as is.
     """
 
     model: str
     max_tokens: int
     categories: tuple[CategoryHead, ...]
+    neighbours: Neighbours | None = None
     info: Mapping[str, object] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
@@ -159,11 +241,14 @@ class SemanticHead:
         return len(self.categories[0].weights)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SemanticHead:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, directory: Traversable | None = None
+    ) -> SemanticHead:
         """Build a head from its JSON form (see ``head.json``).
 
         Args:
             data: The parsed JSON.
+            directory: Where its ``neighbours`` file is, when it names one.
 
         Returns:
             The head.
@@ -181,6 +266,7 @@ class SemanticHead:
                     weights=tuple(float(w) for w in spec["weights"]),
                     bias=float(spec["bias"]),
                     calibration=spec["calibration"],
+                    neighbour_weight=float(spec.get("neighbour_weight", 0.0)),
                 )
                 for category, spec in data["categories"].items()
             )
@@ -190,6 +276,7 @@ class SemanticHead:
                 categories=heads,
                 info=dict(data.get("info", {})),
             )
+            spec = data.get("neighbours")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ConfigurationError):
                 raise
@@ -198,7 +285,20 @@ class SemanticHead:
         if not heads or len({len(h.weights) for h in heads}) != 1 or head.max_tokens < 1:
             msg = "a semantic head needs categories with weights of one length, and max_tokens >= 1"
             raise ConfigurationError(msg)
-        return head
+        if spec is None:
+            return head
+        if directory is None or not isinstance(spec, Mapping):
+            msg = "neighbours must be {'k': ..., 'file': ...}, read from the head's directory"
+            raise ConfigurationError(msg)
+        neighbours = Neighbours.load(
+            directory.joinpath(str(spec.get("file"))),
+            k=int(spec.get("k", 0)),
+            categories=len(heads),
+        )
+        if neighbours.vectors.shape[1] != head.dimensions:
+            msg = "the head's neighbours and weights differ in width"
+            raise ConfigurationError(msg)
+        return attrs.evolve(head, neighbours=neighbours)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SemanticHead:
@@ -218,7 +318,7 @@ class SemanticHead:
         except (OSError, ValueError) as exc:
             msg = f"cannot read the semantic head {str(path)!r}: {exc}"
             raise ConfigurationError(msg) from exc
-        return cls.from_dict(data)
+        return cls.from_dict(data, directory=Path(path).parent)
 
 
 def packaged_head() -> SemanticHead:
@@ -226,9 +326,13 @@ def packaged_head() -> SemanticHead:
 
     Returns:
         The head; ``head.model`` names the embedding model it needs.
+
+    Raises:
+        ConfigurationError: If numpy (the ``semantic`` extra) is missing.
     """
-    source = resources.files("convguard.detectors").joinpath("data/semantic/head.json")
-    return SemanticHead.from_dict(json.loads(source.read_text(encoding="utf-8")))
+    directory = resources.files("convguard.detectors").joinpath("data/semantic")
+    data = json.loads(directory.joinpath("head.json").read_text(encoding="utf-8"))
+    return SemanticHead.from_dict(data, directory=directory)
 
 
 # -- the model --------------------------------------------------------------------
@@ -403,7 +507,15 @@ class SemanticDetector:
             cannot be found or loaded, or it does not fit the head.
     """
 
-    __slots__ = ("_bias", "_encoder", "_head", "_matrix", "_min_score", "name")
+    __slots__ = (
+        "_bias",
+        "_encoder",
+        "_head",
+        "_matrix",
+        "_min_score",
+        "_neighbour_weights",
+        "name",
+    )
 
     def __init__(
         self,
@@ -443,6 +555,9 @@ class SemanticDetector:
         self._min_score = float(min_score)
         self._matrix = np.asarray([h.weights for h in head.categories], dtype=np.float32).T
         self._bias = np.asarray([h.bias for h in head.categories], dtype=np.float32)
+        self._neighbour_weights = np.asarray(
+            [h.neighbour_weight for h in head.categories], dtype=np.float32
+        )
 
     def __repr__(self) -> str:
         """Show the name, the model directory and the categories."""
@@ -476,7 +591,11 @@ class SemanticDetector:
         Returns:
             Each category of the head and its score in 0..1.
         """
-        logits = self._encoder.vector(text) @ self._matrix + self._bias
+        vector = self._encoder.vector(text)
+        logits = vector @ self._matrix + self._bias
+        neighbours = self._head.neighbours
+        if neighbours is not None:
+            logits += self._neighbour_weights * neighbours.features(vector)
         return {
             head.category: head.score(head.probability(float(logit)))
             for head, logit in zip(self._head.categories, logits, strict=True)
