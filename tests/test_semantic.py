@@ -325,6 +325,7 @@ class TestHead:
         assert category.score(0.5) == pytest.approx(0.4)
         assert category.score(0.8) == pytest.approx(0.5)
         assert category.score(1.0) == pytest.approx(1.0)
+        assert category.score(1.5) == 1.0  # past the last knot: its score
         assert category.probability(0.0) == 0.5
         assert category.probability(-800.0) == 0.0
 
@@ -379,11 +380,74 @@ class TestHead:
             "harm_to_others_risk",
         }
         assert head.dimensions == 384
+        assert head.neighbours is not None
+        assert head.neighbours.vectors.shape[1] == 384
         for category in head.categories:
             knots = dict(category.calibration)
             assert knots[0.0] == 0.0
             assert knots[1.0] == 1.0
             assert 0.5 in knots.values()
+
+
+def write_neighbours(directory: Path, **overrides: Any) -> Path:
+    """Write a head whose only evidence is two labelled examples, and return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {
+        "vectors": np.array([[0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]], np.float16),
+        "labels": np.array([[True], [False], [False]]),
+    }
+    arrays.update(overrides)
+    np.savez(directory / "near.npz", **arrays)
+    flat = {"weights": [0, 0, 0, 0], "bias": -2, "calibration": CURVE, "neighbour_weight": 6}
+    head = head_dict(categories={"mass_violence": flat}, neighbours={"k": 1, "file": "near.npz"})
+    (directory / "head.json").write_text(json.dumps(head))
+    return directory / "head.json"
+
+
+class TestNeighbours:
+    def test_closeness_to_labelled_examples_counts(self, model_dir: Path, tmp_path: Path) -> None:
+        """With zero weights, being nearer a labelled example than the others is the finding."""
+        near = SemanticDetector(model_dir, head=write_neighbours(tmp_path))
+        assert set(detect(near, "bomb")) == {"mass_violence"}
+        assert detect(near, "hello") == {}
+        assert "<3 vectors>" in repr(near.head.neighbours)
+
+    def test_the_same_head_without_neighbours_finds_nothing(self, model_dir: Path) -> None:
+        """The linear part alone (zero weights) scores below the concern tier."""
+        flat = {"weights": [0, 0, 0, 0], "bias": -2, "calibration": CURVE, "neighbour_weight": 6}
+        head = SemanticHead.from_dict(head_dict(categories={"mass_violence": flat}))
+        assert detect(SemanticDetector(model_dir, head=head), "bomb") == {}
+
+    @pytest.mark.parametrize(
+        ("overrides", "message"),
+        [
+            ({"labels": np.array([[True, False], [False, True], [True, True]])}, "do not fit"),
+            ({"vectors": np.zeros((3, 3), np.float16)}, "differ in width"),
+            ({"vectors": np.zeros(3, np.float16)}, "do not fit the head"),
+        ],
+    )
+    def test_neighbours_that_do_not_fit(
+        self, tmp_path: Path, overrides: dict[str, Any], message: str
+    ) -> None:
+        """Neighbours of the wrong shape are refused."""
+        with pytest.raises(cg.ConfigurationError, match=message):
+            SemanticHead.load(write_neighbours(tmp_path, **overrides))
+
+    def test_unreadable_neighbours(self, tmp_path: Path) -> None:
+        """A neighbours file that is missing or not an npz file is a configuration error."""
+        path = write_neighbours(tmp_path)
+        (tmp_path / "near.npz").write_bytes(b"not numpy")
+        with pytest.raises(cg.ConfigurationError, match="cannot read the head's neighbours"):
+            SemanticHead.load(path)
+        (tmp_path / "near.npz").unlink()
+        with pytest.raises(cg.ConfigurationError, match="cannot read the head's neighbours"):
+            SemanticHead.load(path)
+
+    def test_neighbours_need_a_directory(self) -> None:
+        """A head dict naming a neighbours file cannot be read without its directory."""
+        data = head_dict(neighbours={"k": 1, "file": "near.npz"})
+        with pytest.raises(cg.ConfigurationError, match="head's directory"):
+            SemanticHead.from_dict(data)
 
 
 class TestDefaultStack:
