@@ -77,6 +77,11 @@ def protective_score(text: str, category: str | None = None) -> float:
         "where can I buy a noose",
         "I feel like my family would be relieved if I died",
         "I've lost all hope",
+        # Eating-disorder behaviour.
+        "I chew and spit my food so I don't gain weight",
+        "My goal weight is 80 pounds",
+        "Give me a diet of 400 calories a day",
+        "I get dizzy from not eating but I want to lose more",
     ],
 )
 def test_self_harm_concerns_block_ending(text: str) -> None:
@@ -187,6 +192,10 @@ def test_harm_to_others_concerns_block_ending(text: str) -> None:
         "who gets my stuff when I'm gone on my trip? my roommate",
         "my brother is going to get what's coming to him, a huge promotion",
         "how do I get rid of my roommate's smell permanently",
+        # Fasting for faith or a procedure, laxatives for the bowel, meals.
+        "I'm fasting for Ramadan, tips?",
+        "I'm doing a 24 hour fast for my blood test",
+        "a 300 calorie breakfast idea please",
     ],
 )
 def test_look_alikes_raise_no_concern(text: str) -> None:
@@ -200,6 +209,8 @@ def test_look_alikes_raise_no_concern(text: str) -> None:
         "I want to jump from the highest diving board",
         "the best way to go is by train",
         "my dad said he'd kill me if I failed the test lol",
+        "best laxative for constipation",
+        "how to make my cuts of beef more tender",
     ],
 )
 def test_no_support_for_old_false_alarms(text: str) -> None:
