@@ -144,6 +144,42 @@ class TestFixtures:
         )
         pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
+    def test_detectors_fixture_can_be_overridden(self, pytester: pytest.Pytester) -> None:
+        """Overriding convguard_detectors puts the user's detectors in the guard."""
+        pytester.makeconftest(
+            """
+            import pytest
+
+            import convguard as cg
+            from convguard.testing import ScriptedDetector
+
+
+            @pytest.fixture
+            def convguard_detectors():
+                return [ScriptedDetector({"grr": "abuse"}, name="mine")]
+            """
+        )
+        pytester.makepyfile(
+            """
+            import convguard as cg
+
+
+            def test_mine(convguard_guard, convguard_detectors, scripted_detector):
+                assert list(convguard_guard.detectors) == convguard_detectors
+                assert scripted_detector not in convguard_guard.detectors
+                conv = convguard_guard.start()
+                assert conv.send("grr").action is cg.Action.REDIRECT
+                assert conv.send("[abuse] no marker here").action is cg.Action.ALLOW
+            """
+        )
+        pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+    def test_detectors_fixture_defaults_to_the_scripted_detector(
+        self, convguard_detectors: list[object], scripted_detector: object
+    ) -> None:
+        """By default the guard's detectors are the scripted detector alone."""
+        assert convguard_detectors == [scripted_detector]
+
     def test_fixtures_work_in_process(
         self,
         convguard_guard: object,
@@ -154,6 +190,86 @@ class TestFixtures:
 
         assert isinstance(convguard_guard, cg.Guard)
         assert isinstance(convguard_policy, cg.LastResortPolicy)
+
+
+FAILING_PYTHON_SCENARIO = """
+from convguard.testing import Scenario
+
+
+def test_crisis_is_not_ended():
+    scenario = Scenario("a crisis is not ended")
+    scenario.send("[crisis] help", expect="end").run()
+"""
+
+
+class TestPythonScenarios:
+    """A Scenario run in a Python test fails as a scenario file does."""
+
+    def test_a_failure_shows_the_transcript_not_a_traceback(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        """The report is the transcript and the test line that ran it, not convguard's frames."""
+        pytester.makepyfile(test_scen=FAILING_PYTHON_SCENARIO)
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "test_scen.py:6: scenario 'a crisis is not ended'*1 of 1 steps did not go*",
+                "*FAIL 1*send '?crisis? help'*end*support*",
+                "*problem: expected end, got support*",
+            ]
+        )
+        out = result.stdout.str()
+        assert "_scenario.py" not in out
+        assert "def run(" not in out
+        assert "Traceback" not in out
+
+    def test_long_tracebacks_stay_on_request(self, pytester: pytest.Pytester) -> None:
+        """--tb=long keeps pytest's traceback, the caller's line included."""
+        pytester.makepyfile(test_scen=FAILING_PYTHON_SCENARIO)
+        result = pytester.runpytest("-p", "no:cacheprovider", "--tb=long")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*scenario.send(*).run()*", "*did not go as expected*"])
+
+    def test_other_failures_are_left_alone(self, pytester: pytest.Pytester) -> None:
+        """A plain assertion in the same suite is reported the usual way."""
+        pytester.makepyfile(test_plain="def test_plain():\n    assert 1 + 1 == 3\n")
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*assert (1 + 1) == 3*"])
+
+
+class TestDocsSnippet:
+    """The conftest and test in docs/testing.md run as written."""
+
+    def test_the_fixtures_snippet_runs(self, pytester: pytest.Pytester) -> None:
+        """Split into its files, with a stand-in my_app, the snippet's test passes."""
+        from pathlib import Path
+
+        docs = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
+        section = docs.read_text(encoding="utf-8").split("### Fixtures", 1)[1]
+        block = section.split("```text\n", 1)[1].split("```", 1)[0]
+        files: dict[str, list[str]] = {}
+        current = None
+        for line in block.splitlines():
+            if line.startswith("# ") and line.endswith(".py"):
+                current = line[2:]
+                files[current] = []
+            elif current is not None:
+                files[current].append(line)
+        assert set(files) == {"conftest.py", "test_my_policy.py"}
+        pytester.mkpydir("my_app")
+        pytester.path.joinpath("my_app", "policy.py").write_text(
+            "import convguard as cg\n\n\n"
+            "def MyPolicy():\n"
+            "    config = cg.PolicyConfig(max_redirections=1, warn_before_end=False)\n"
+            "    return cg.LastResortPolicy(config)\n",
+            encoding="utf-8",
+        )
+        for name, lines in files.items():
+            pytester.path.joinpath(name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        pytester.syspathinsert()
+        pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 class TestCustomPolicyExample:

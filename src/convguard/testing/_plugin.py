@@ -10,23 +10,33 @@ available everywhere:
     to test your own (``LastResortPolicy()`` by default).
 ``scripted_detector``
     A :class:`~convguard.testing.ScriptedDetector` for the :data:`MARKERS`.
+``convguard_detectors``
+    The detectors the guard fixture uses; override it to test with your own
+    (``[scripted_detector]`` by default).
 ``convguard_clock``
     A :class:`~convguard.testing.FakeClock` the guard reads.
 ``convguard_guard``
-    A :class:`~convguard.Guard` with the three above, counted ids and an
-    in-memory store.
+    A :class:`~convguard.Guard` with the policy, the detectors and the clock
+    above, counted ids and an in-memory store.
+
+A :class:`~convguard.testing.ScenarioFailure` raised in a Python test (by
+:meth:`Scenario.run() <convguard.testing.Scenario.run>`) is reported as its
+transcript, where the test raised it, as a failing scenario file is (with
+``--tb=long`` or ``--tb=native`` the traceback is kept).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from _pytest._code.code import TerminalRepr
 
     from .._guard import Guard
@@ -39,9 +49,11 @@ __all__ = [
     "ScenarioFile",
     "ScenarioItem",
     "convguard_clock",
+    "convguard_detectors",
     "convguard_guard",
     "convguard_policy",
     "pytest_collect_file",
+    "pytest_runtest_makereport",
     "scripted_detector",
 ]
 
@@ -66,6 +78,12 @@ def scripted_detector() -> ScriptedDetector:
 
 
 @pytest.fixture
+def convguard_detectors(scripted_detector: ScriptedDetector) -> Sequence[object]:
+    """Return the detectors under test; override this fixture to test with your own."""
+    return [scripted_detector]
+
+
+@pytest.fixture
 def convguard_clock() -> FakeClock:
     """Return a fake clock standing at 2026-01-01 UTC."""
     from ._clock import FakeClock  # noqa: PLC0415 - keep plugin load light
@@ -75,18 +93,48 @@ def convguard_clock() -> FakeClock:
 
 @pytest.fixture
 def convguard_guard(
-    convguard_policy: Policy, scripted_detector: ScriptedDetector, convguard_clock: FakeClock
+    convguard_policy: Policy, convguard_detectors: Sequence[object], convguard_clock: FakeClock
 ) -> Guard:
-    """Return a guard with the scripted detector, the policy under test and the fake clock."""
+    """Return a guard with the detectors and the policy under test and the fake clock."""
     from .._guard import Guard  # noqa: PLC0415 - keep plugin load light
 
     numbers = itertools.count(1)
     return Guard(
-        [scripted_detector],
+        convguard_detectors,  # type: ignore[arg-type] # Guard checks them and names a bad one
         convguard_policy,
         clock=convguard_clock,
         ids=lambda: f"m{next(numbers)}",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Report a ScenarioFailure in a Python test as its transcript, not a traceback."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is None or not report.failed or isinstance(item, ScenarioItem):
+        return report
+    if item.config.getoption("tbstyle", "auto") in ("long", "native"):
+        return report
+    from ._scenario import ScenarioFailure  # noqa: PLC0415 - only when a test failed
+
+    if isinstance(excinfo.value, ScenarioFailure):
+        own = Path(__file__).resolve().parent.parent
+        root = item.config.rootpath.resolve()
+        where = [
+            f"{_shown(Path(entry.path).resolve(), root)}:{entry.lineno + 1}"
+            for entry in excinfo.traceback
+            if not Path(entry.path).resolve().is_relative_to(own)
+        ]
+        place = f"{where[-1]}: " if where else ""
+        report.longrepr = f"{place}{excinfo.value}"
+    return report
+
+
+def _shown(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ScenarioFile | None:

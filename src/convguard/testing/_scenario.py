@@ -607,6 +607,7 @@ class Scenario:
         Raises:
             ScenarioFailure: When a step did not (an ``AssertionError``).
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not this one
         result = self.play()
         if not result.passed:
             raise ScenarioFailure(result, self.source)
