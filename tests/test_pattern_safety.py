@@ -321,6 +321,10 @@ class TestBound:
     @example(r"-a*ab*", None)
     @example(r"(red|blue) car", None)
     @example(r"\d+", None)
+    @example(r"-(ab)*c", None)
+    @example(r"-(?>ab)*c", None)
+    @example(r"(?m)^\w*1", None)
+    @example(r"-[^-a]*1", None)
     def test_accepted_patterns_run_in_linear_steps(
         self, pattern: str, data: st.DataObject | None
     ) -> None:
@@ -370,6 +374,9 @@ class TestRefused:
             (r"-[a-z]*-?[a-z]*!", "match the same characters"),
             (r"-(?:a.|.a)(?:a.|.a)", "match the same characters"),
             (r"\w+1", "every position"),
+            (r"(?m)\w*1", "every position"),
+            (r"(?:(a)|a)(?:(a)|a)", "match the same characters"),
+            (r"-(?>a*)(?>a*)1", "match the same characters"),
         ],
     )
     def test_the_bypasses_are_refused(self, pattern: str, reason: str) -> None:
@@ -386,6 +393,11 @@ class TestRefused:
             r"\bfoo.{0,20}bar",
             r"(?i)\bkill\s+(?:my|your)self\b",
             r"\d+",
+            r"-(ab)*c",
+            r"-(?>ab)*c",
+            r"(?m)^\w*1",
+            r"-[^-a]*1",
+            r"(?:(a)x|b)y",
         ],
     )
     def test_bounded_patterns_stay_accepted(self, pattern: str) -> None:

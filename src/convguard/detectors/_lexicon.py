@@ -308,7 +308,7 @@ def _class_charset(items: Any, alphabet: str, flags: int) -> frozenset[str]:  # 
         elif op is constants.CATEGORY and value in categories:
             matcher = re.compile(categories[value])
             chars.update(c for c in alphabet if matcher.fullmatch(c))
-        else:  # anything else: assume it can be anything
+        else:  # pragma: no cover - the parser makes no other kinds; assume anything
             chars.update(alphabet)
     if negate:
         chars = set(alphabet) - chars
