@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -20,7 +21,7 @@ import tests.test_guard as behaviour
 import tests.test_tools as tools_behaviour
 from convguard._aio import AsyncConversation, AsyncGuard
 from convguard.stores import SQLiteStore
-from convguard.stores._base import Feedback
+from convguard.stores._base import ConversationPage, Feedback
 from tests.conftest import MakeGuard, StepClock, counter_ids, scripted
 
 _T = TypeVar("_T")
@@ -90,8 +91,8 @@ class SyncConversation:
     def get(self, message_id: str) -> cg.Message:
         return self._run(self.inner.get(message_id))
 
-    def path(self, message_id: str | None = None) -> list[cg.Message]:
-        return self._run(self.inner.path(message_id))
+    def path(self, message_id: str | None = None, *, limit: int | None = None) -> list[cg.Message]:
+        return self._run(self.inner.path(message_id, limit=limit))
 
     def messages(self) -> list[cg.Message]:
         return self._run(self.inner.messages())
@@ -161,8 +162,14 @@ class SyncGuard:
     def open(self, conversation_id: str) -> SyncConversation:
         return SyncConversation(self._run, self._run(self.inner.open(conversation_id)))
 
-    def conversations(self) -> list[str]:
-        return self._run(self.inner.conversations())
+    def conversations(self, **kwargs: Any) -> ConversationPage:
+        return self._run(self.inner.conversations(**kwargs))
+
+    def delete(self, conversation_id: str) -> None:
+        self._run(self.inner.delete(conversation_id))
+
+    def purge(self, older_than: datetime, **kwargs: Any) -> int:
+        return self._run(self.inner.purge(older_than, **kwargs))
 
     def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
         return self._run(self.inner.feedback(conversation_id))

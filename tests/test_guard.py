@@ -44,7 +44,7 @@ class TestStart:
         assert not conv.ended
         assert conv.state == guard.policy.initial_state()
         assert guard.open(conv.id) == conv
-        assert conv.id in guard.conversations()
+        assert conv.id in guard.conversations().ids
 
     def test_system_prompt_is_the_root(self, make_guard: MakeGuard) -> None:
         """A system prompt is stored as the root message."""
@@ -810,3 +810,174 @@ class TestReportRisk:
         with pytest.raises(cg.InvalidOperationError):
             conv.report_risk("abuse")
         assert conv.messages() == []
+
+
+class TestPathWindow:
+    def test_a_limit_gives_the_last_messages_root_first(self, make_guard: MakeGuard) -> None:
+        """path(limit=N) is the last N messages of the active branch, in branch order."""
+        conv = make_guard().start(system="Be kind.")
+        for i in range(5):
+            conv.send(f"question {i}")
+            conv.reply(f"answer {i}")
+        full = conv.path()
+        assert len(full) == 11
+        assert conv.path(limit=4) == full[-4:]
+        assert conv.path(limit=1) == [conv.tip]
+        assert conv.path(limit=100) == full
+        assert conv.path(full[4].id, limit=2) == full[3:5]
+
+    def test_a_limit_follows_the_active_branch(self, make_guard: MakeGuard) -> None:
+        """After an edit the window is cut from the new branch, not the old one."""
+        conv = make_guard().start()
+        first = conv.send("one")
+        conv.reply("1")
+        conv.send("two")
+        conv.edit(first.message_id or "", "uno")
+        assert [m.content for m in conv.path(limit=5)] == ["uno"]
+
+    def test_an_empty_conversation_has_an_empty_window(self, make_guard: MakeGuard) -> None:
+        """A conversation with no message yet has nothing to show."""
+        assert make_guard().start().path(limit=3) == []
+
+    @pytest.mark.parametrize("limit", [0, -1, 2.5, True, "3"])
+    def test_a_bad_limit_is_refused(self, make_guard: MakeGuard, limit: Any) -> None:
+        """A limit that is not a positive int raises InvalidOperationError."""
+        conv = make_guard().start()
+        conv.send("hi")
+        with pytest.raises(cg.InvalidOperationError, match="limit"):
+            conv.path(limit=limit)
+
+    def test_the_openai_prompt_carries_the_turns_guidance(self, make_guard: MakeGuard) -> None:
+        """formats.openai.prompt puts system and guidance first, then the window."""
+        conv = make_guard().start(system="stored system")
+        for i in range(3):
+            conv.send(f"q{i}")
+            conv.reply(f"a{i}")
+        verdict = conv.send("[abuse] shut up")
+        window = conv.path(limit=3)
+        assert verdict.guidance
+        messages = cg.formats.openai.prompt(window, guidance=verdict.guidance, system="Be kind.")
+        assert messages == [
+            {"role": "system", "content": f"Be kind.\n\n{verdict.guidance}"},
+            {"role": "user", "content": "q2"},
+            {"role": "assistant", "content": "a2"},
+            {"role": "user", "content": "[abuse] shut up"},
+        ]
+        assert cg.formats.openai.prompt(window) == messages[1:]
+
+    def test_the_anthropic_prompt_carries_the_turns_guidance(self, make_guard: MakeGuard) -> None:
+        """formats.anthropic.prompt joins system, stored system nodes and guidance."""
+        conv = make_guard().start(system="stored system")
+        conv.send("hello")
+        conv.reply("hi")
+        verdict = conv.send("[abuse] shut up")
+        body = cg.formats.anthropic.prompt(
+            conv.path(limit=10), guidance=verdict.guidance, system="Be kind."
+        )
+        assert body == {
+            "system": f"Be kind.\n\nstored system\n\n{verdict.guidance}",
+            "messages": [
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "hi"},
+                {"role": "user", "content": "[abuse] shut up"},
+            ],
+        }
+        assert "system" not in cg.formats.anthropic.prompt(conv.path(limit=2))
+
+    def test_a_prompt_needs_one_branch_root_first(self, make_guard: MakeGuard) -> None:
+        """Messages out of branch order are a FormatError, not a scrambled prompt."""
+        conv = make_guard().start()
+        conv.send("a")
+        conv.reply("b")
+        with pytest.raises(cg.FormatError, match="one branch"):
+            cg.formats.openai.prompt(list(reversed(conv.path())))
+        with pytest.raises(cg.FormatError, match=r"conv\.path"):
+            cg.formats.anthropic.prompt(["not a message"])  # type: ignore[list-item]
+
+
+class TestConversationListing:
+    def test_conversations_come_newest_activity_first(self, make_guard: MakeGuard) -> None:
+        """A conversation written to moves to the top of the list."""
+        guard = make_guard()
+        first, second, third = (guard.start() for _ in range(3))
+        assert guard.conversations().ids == [third.id, second.id, first.id]
+        first.send("back again")
+        page = guard.conversations()
+        assert page.ids == [first.id, third.id, second.id]
+        assert page.next is None
+        assert page.items[0].title == "back again"
+        assert page.items[0].updated_at == first.tip.created_at  # type: ignore[union-attr]
+
+    def test_metadata_filters_and_a_cursor_pages(self, make_guard: MakeGuard) -> None:
+        """A user's chats come in pages; following next visits each exactly once."""
+        guard = make_guard()
+        mine = [guard.start(metadata={"user_id": "u1"}).id for _ in range(5)]
+        for _ in range(3):
+            guard.start(metadata={"user_id": "u2"})
+        seen: list[str] = []
+        after = None
+        while True:
+            page = guard.conversations(metadata={"user_id": "u1"}, limit=2, after=after)
+            assert len(page) <= 2
+            seen.extend(page.ids)
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == mine[::-1]
+
+    def test_a_bad_cursor_is_refused(self, make_guard: MakeGuard) -> None:
+        """A cursor no page handed out raises InvalidOperationError."""
+        with pytest.raises(cg.InvalidOperationError, match="cursor"):
+            make_guard().conversations(after="yesterday")
+
+
+class TestErasure:
+    def test_a_deleted_conversation_is_gone(self, make_guard: MakeGuard) -> None:
+        """delete() erases messages and feedback; the id is then unknown everywhere."""
+        guard = make_guard()
+        conv = guard.start(metadata={"user_id": "u1"})
+        other = guard.start(metadata={"user_id": "u1"})
+        conv.send("hello")
+        conv.feedback("unexpected_end", comment="why?")
+        other.send("kept")
+        other.feedback("other")
+        guard.delete(conv.id)
+        with pytest.raises(cg.UnknownConversationError):
+            guard.open(conv.id)
+        with pytest.raises(cg.UnknownConversationError):
+            conv.send("again")
+        with pytest.raises(cg.UnknownConversationError):
+            guard.delete(conv.id)
+        assert guard.conversations(metadata={"user_id": "u1"}).ids == [other.id]
+        assert [f.conversation_id for f in guard.feedback()] == [other.id]
+        assert other.path()[-1].content == "kept"
+
+    def test_purge_erases_idle_conversations_in_batches(self, make_guard: MakeGuard) -> None:
+        """purge() erases what has been idle since the cutoff, reporting progress."""
+        guard = make_guard()
+        idle = [guard.start() for _ in range(5)]
+        for conv in idle:
+            conv.feedback("note")
+        busy = guard.start()
+        busy.send("still here")
+        cutoff = guard.conversations(limit=1).items[0].updated_at
+        assert cutoff is not None
+        seen: list[int] = []
+        assert guard.purge(cutoff, batch_size=2, progress=seen.append) == 5
+        assert seen == [2, 4, 5]
+        assert guard.conversations().ids == [busy.id]
+        assert [f.conversation_id for f in guard.feedback()] == []
+        assert guard.purge(cutoff) == 0
+
+    @pytest.mark.parametrize("batch_size", [0, None])
+    def test_purge_needs_a_batch_size_and_a_time(
+        self, make_guard: MakeGuard, batch_size: Any
+    ) -> None:
+        """A bad batch size or cutoff raises InvalidOperationError and erases nothing."""
+        guard = make_guard()
+        conv = guard.start()
+        with pytest.raises(cg.InvalidOperationError):
+            guard.purge(conv.export().created_at or 0, batch_size=batch_size)  # type: ignore[arg-type]
+        with pytest.raises(cg.InvalidOperationError, match="datetime"):
+            guard.purge("2020-01-01")  # type: ignore[arg-type]
+        assert guard.conversations().ids == [conv.id]

@@ -104,7 +104,7 @@ class TestReplay:
         assert replay.branches[0].ended_at == "u3"
         assert replay.ended_at == ("u3",)
         assert replay.after_end == ("u4", "u5")
-        assert guard.conversations() == []  # nothing stored
+        assert guard.conversations().ids == []  # nothing stored
 
     def test_replay_in_shadow_mode_says_where_it_would_end(self) -> None:
         """In shadow mode nothing ends; the first would-be end is reported."""
@@ -195,7 +195,7 @@ class TestImport:
         guard = build_guard()
         with pytest.raises(cg.FormatError, match="ended"):
             guard.import_record(record)
-        assert guard.conversations() == []
+        assert guard.conversations().ids == []
 
     def test_records_without_states_start_live(self) -> None:
         """Messages read from other products carry no state: they inherit the parent's."""

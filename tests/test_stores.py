@@ -179,7 +179,9 @@ class TestCreate:
             0,
         )
         info = store.info("c1")
-        assert info == ConversationInfo("c1", T0, {"title": "hi"}, 0, None, 0, 0)
+        assert info == ConversationInfo(
+            "c1", T0, {"title": "hi"}, 0, None, 0, 0, updated_at=T0, title="hi"
+        )
 
     def test_a_whole_tree_is_stored_with_its_tip(self, store: Store) -> None:
         """An imported tree keeps every node and the tip it names."""
@@ -423,7 +425,7 @@ class TestGuard:
         assert store.head(conv.id).ended_branches == 2
         reopened = guard.open(conv.id)
         assert reopened.path() == conv.path()
-        assert guard.conversations() == [conv.id]
+        assert guard.conversations().ids == [conv.id]
 
     def test_detectors_see_a_bounded_history_window(self, store: Store) -> None:
         """A detector reads the last ``history_window`` messages of its branch, oldest first."""
@@ -546,16 +548,17 @@ class TestMigrations:
         """Opening an older file applies each later step once, in order."""
         path = tmp_path / "s.db"
         SQLiteStore(path).close()
-        step = (2, ("CREATE TABLE extra (x INTEGER)",))
+        later = _sqlite.SCHEMA_VERSION + 1
+        step = (later, ("CREATE TABLE extra (x INTEGER)",))
         monkeypatch.setattr(_sqlite, "MIGRATIONS", (*_sqlite.MIGRATIONS, step))
         store = SQLiteStore(path)
-        assert store.schema_version == 2
+        assert store.schema_version == later
         store.close()
         SQLiteStore(path).close()  # applying again would fail: the table exists
         conn = sqlite3.connect(path)
         versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
         conn.close()
-        assert versions == [1, 2]
+        assert versions == list(range(1, later + 1))
 
     def test_a_newer_file_is_refused(self, tmp_path: Path) -> None:
         """A file written by a newer convguard raises StoreError naming the versions."""
@@ -577,7 +580,7 @@ class TestMigrations:
         try:
             chain(first, "c1", 2)
             assert second.head("c1").version == 0
-            assert second.schema_version == 2
+            assert second.schema_version == _sqlite.SCHEMA_VERSION == 3
             assert first.schema == schema
             assert schema in repr(first)
         finally:
@@ -641,3 +644,334 @@ class TestConfiguration:
         assert isinstance(store, Store)
         assert cg.Guard(store=store).store is store
         assert type(store).__name__ in repr(store)
+
+
+def stamp(minutes: int) -> datetime:
+    """Return T0 plus some minutes."""
+    return T0 + timedelta(minutes=minutes)
+
+
+class TestListing:
+    def test_newest_activity_comes_first(self, store: Store) -> None:
+        """A conversation's last message, not its start, orders the listing."""
+        store.create("a", created_at=stamp(0))
+        store.create("b", created_at=stamp(1))
+        store.create("c", created_at=stamp(2))
+        assert store.list_conversations().ids == ["c", "b", "a"]
+        message = attrs.evolve(node("m0"), created_at=stamp(5), content="x" * 100)
+        store.append("a", message, expected_version=0)
+        page = store.list_conversations()
+        assert page.ids == ["a", "c", "b"]
+        first = page.items[0]
+        assert (first.updated_at, first.title, first.message_count) == (stamp(5), "x" * 80, 1)
+        assert page.items[1].updated_at == stamp(2)
+        assert page.items[1].title is None
+
+    def test_the_title_is_the_first_user_message_or_the_metadata_title(self, store: Store) -> None:
+        """The first user message titles a chat; metadata["title"] wins when it is a string."""
+        root = node("s", role=cg.Role.SYSTEM, content="system text")
+        store.create("c1", created_at=T0, messages=[root, node("u", root, content="first")])
+        store.append("c1", node("u2", None, content="second"), expected_version=0)
+        store.create("c2", created_at=T0, metadata={"title": "Named"})
+        store.append("c2", node("u"), expected_version=0)
+        assert store.info("c1").title == "first"
+        assert store.info("c2").title == "Named"
+
+    def test_a_metadata_filter_needs_every_entry(self, store: Store) -> None:
+        """Only conversations holding every filter entry, with the same type, are listed."""
+        store.create("a", created_at=stamp(0), metadata={"user_id": "u1", "tier": 1})
+        store.create("b", created_at=stamp(1), metadata={"user_id": "u1", "tier": "1"})
+        store.create("c", created_at=stamp(2), metadata={"user_id": "u2", "beta": True})
+        store.create("d", created_at=stamp(3), metadata={"user_id": None, "nested": {"x": 1}})
+        assert store.list_conversations(metadata={"user_id": "u1"}).ids == ["b", "a"]
+        assert store.list_conversations(metadata={"user_id": "u1", "tier": 1}).ids == ["a"]
+        assert store.list_conversations(metadata={"beta": True}).ids == ["c"]
+        assert store.list_conversations(metadata={"beta": False}).ids == []
+        assert store.list_conversations(metadata={"user_id": None}).ids == ["d"]
+        assert store.list_conversations(metadata={}).ids == ["d", "c", "b", "a"]
+
+    def test_pages_follow_the_cursor_through_ties(self, store: Store) -> None:
+        """Pages of one size visit every conversation once, even at equal times."""
+        names = [f"c{i:02}" for i in range(7)]
+        for name in names:
+            store.create(name, created_at=T0, metadata={"user_id": "u1"})
+        for metadata in (None, {"user_id": "u1"}):
+            seen: list[str] = []
+            after: str | None = None
+            pages = 0
+            while True:
+                page = store.list_conversations(metadata=metadata, limit=3, after=after)
+                pages += 1
+                seen.extend(page.ids)
+                if page.next is None:
+                    break
+                after = page.next
+            assert seen == names[::-1]
+            assert pages == 3
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"metadata": {"score": 0.5}}, "metadata filter"),
+            ({"metadata": {"tags": ["a"]}}, "metadata filter"),
+            ({"metadata": ["user_id"]}, "mapping"),
+            ({"limit": 0}, "limit"),
+            ({"limit": True}, "limit"),
+            ({"after": "x"}, "cursor"),
+            ({"after": 5}, "cursor"),
+        ],
+    )
+    def test_bad_arguments_are_refused(
+        self, store: Store, kwargs: dict[str, Any], match: str
+    ) -> None:
+        """A filter, page size or cursor that cannot work raises InvalidOperationError."""
+        store.create("a", created_at=T0)
+        with pytest.raises(cg.InvalidOperationError, match=match):
+            store.list_conversations(**kwargs)
+
+
+def sqlite_bytes(path: Path) -> bytes:
+    """Return the bytes of a SQLite database with its WAL and shared-memory files."""
+    return b"".join(
+        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
+    )
+
+
+def pg_rows(schema: str, conversation_id: str) -> dict[str, int]:
+    """Count, table by table, the rows that mention *conversation_id*."""
+    import psycopg
+
+    counts = {}
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        for table, column in (
+            ("conversations", "id"),
+            ("messages", "conversation_id"),
+            ("feedback", "conversation_id"),
+            ("conversation_tags", "conversation_id"),
+        ):
+            sql = f'SELECT count(*) FROM "{schema}".{table} WHERE {column} = %s'  # noqa: S608 - test
+            row = conn.execute(sql, (conversation_id,)).fetchone()
+            counts[table] = 0 if row is None else int(row[0])
+    return counts
+
+
+def secret_conversation(store: Store, conversation_id: str, secret: str) -> None:
+    """Store a conversation whose every field holds *secret*, with feedback."""
+    root = node("m0", content=f"{secret} in a message", metadata={"note": secret})
+    store.create(
+        conversation_id,
+        created_at=T0,
+        metadata={"user_id": f"{secret}-user"},
+        messages=[root, node("m1", root, role=cg.Role.ASSISTANT, content=f"{secret} again")],
+    )
+    store.add_feedback(
+        Feedback(f"{secret}-fb", conversation_id, "unexpected_end", f"{secret} said", "m0", T0)
+    )
+
+
+class TestErasure:
+    def test_delete_leaves_every_other_conversation(self, store: Store) -> None:
+        """delete() erases one conversation, its feedback and its listing entry."""
+        secret_conversation(store, "gone", "zebra")
+        secret_conversation(store, "kept", "otter")
+        store.delete("gone")
+        for read in (store.head, store.info, store.messages, store.delete):
+            with pytest.raises(cg.UnknownConversationError):
+                read("gone")
+        assert store.list_conversations().ids == ["kept"]
+        assert store.list_conversations(metadata={"user_id": "zebra-user"}).ids == []
+        assert [f.conversation_id for f in store.feedback()] == ["kept"]
+        assert store.conversations() == ["kept"]
+        assert len(store.messages("kept")) == 2
+        store.create("gone", created_at=T0)  # the id is free again
+        assert store.messages("gone") == []
+
+    def test_a_write_after_delete_is_refused(self, store: Store) -> None:
+        """A worker still holding the head cannot write into an erased conversation."""
+        chain(store, "c1", 2)
+        store.delete("c1")
+        with pytest.raises(cg.UnknownConversationError):
+            store.append("c1", node("m9"), expected_version=0)
+        with pytest.raises(cg.UnknownConversationError):
+            store.add_feedback(Feedback("f", "c1", "kind", None, None, T0))
+
+    def test_sqlite_files_hold_no_trace_after_delete(self, tmp_path: Path) -> None:
+        """The SQLite file and its WAL hold none of an erased conversation's bytes."""
+        path = tmp_path / "erase.db"
+        store = SQLiteStore(path)
+        try:
+            secret_conversation(store, "c-zebra-id", "zebra")
+            secret_conversation(store, "kept", "otter")
+            assert b"zebra" in sqlite_bytes(path)
+            store.delete("c-zebra-id")
+            data = sqlite_bytes(path)
+            assert b"zebra" not in data
+            assert b"otter" in data
+        finally:
+            store.close()
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_postgres_tables_hold_no_row_after_delete(self) -> None:
+        """Every convguard table in PostgreSQL has no row of an erased conversation."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema)
+        try:
+            secret_conversation(store, "gone", "zebra")
+            secret_conversation(store, "kept", "otter")
+            assert pg_rows(schema, "gone") == {
+                "conversations": 1,
+                "messages": 2,
+                "feedback": 1,
+                "conversation_tags": 1,
+            }
+            store.delete("gone")
+            assert set(pg_rows(schema, "gone").values()) == {0}
+            assert set(pg_rows(schema, "kept").values()) == {1, 2}
+        finally:
+            store.close()
+            drop_schema(schema)
+
+    def test_purge_takes_the_idle_oldest_first_in_bounded_batches(self, store: Store) -> None:
+        """purge() erases at most limit idle conversations per call, oldest first."""
+        for i in range(5):
+            secret_conversation(store, f"old{i}", f"s{i}")
+            store.append(
+                f"old{i}", attrs.evolve(node("u", None), created_at=stamp(i)), expected_version=0
+            )
+        store.create("fresh", created_at=stamp(10))
+        assert store.purge(stamp(4), limit=3) == 3
+        assert sorted(store.list_conversations().ids) == ["fresh", "old3", "old4"]
+        assert store.purge(stamp(4), limit=3) == 1
+        assert store.purge(stamp(4), limit=3) == 0
+        assert sorted(store.list_conversations().ids) == ["fresh", "old4"]
+        assert [f.conversation_id for f in store.feedback()] == ["old4"]
+
+    def test_sqlite_files_hold_no_trace_after_purge(self, tmp_path: Path) -> None:
+        """Purged conversations leave no bytes in the SQLite file or its WAL."""
+        path = tmp_path / "purge.db"
+        store = SQLiteStore(path)
+        try:
+            for i in range(20):
+                secret_conversation(store, f"c{i}", f"walrus{i:02}")
+            secret_conversation(store, "kept", "otter")
+            store.append("kept", attrs.evolve(node("u"), created_at=stamp(9)), expected_version=0)
+            assert store.purge(stamp(1), limit=8) == 8
+            assert store.purge(stamp(1), limit=8) == 8
+            assert store.purge(stamp(1), limit=8) == 4
+            data = sqlite_bytes(path)
+            assert b"walrus" not in data
+            assert b"otter" in data
+        finally:
+            store.close()
+
+
+class TestListingMigration:
+    def _old_sqlite(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        with monkeypatch.context() as patch:
+            patch.setattr(_sqlite, "MIGRATIONS", _sqlite.MIGRATIONS[:2])
+            old = SQLiteStore(path)
+            try:
+                assert old.schema_version == 2
+                conn = sqlite3.connect(path)
+                with conn:
+                    meta = '{"user_id":"u1","n":7,"ok":true,"no":false,"x":null,"f":0.5,"l":[1]}'
+                    conn.execute(
+                        "INSERT INTO conversations (id, created_at, metadata, version, tip_id,"
+                        " ended_branches, message_count) VALUES"
+                        " ('c1', '2025-01-02T03:04:05+01:00', ?, 2, 'm1', 0, 2),"
+                        " ('c2', '2025-01-02T03:04:05.250000+00:00', '{\"user_id\":\"u2\"}',"
+                        " 0, NULL, 0, 0)",
+                        (meta,),
+                    )
+                    conn.execute(
+                        "INSERT INTO messages (conversation_id, id, parent_id, role, content,"
+                        " created_at, state, verdict, metadata, depth, ended) VALUES"
+                        " ('c1', 'm0', NULL, 'user', 'hello there', '2025-01-02T03:04:05+01:00',"
+                        " '{\"status\":\"active\"}', NULL, '{}', 0, 0),"
+                        " ('c1', 'm1', 'm0', 'assistant', 'hi', '2025-01-02T03:10:00.000123+01:00',"
+                        " '{\"status\":\"active\"}', NULL, '{}', 1, 0)"
+                    )
+                conn.close()
+            finally:
+                old.close()
+
+    def test_a_schema_2_sqlite_file_learns_activity_titles_and_tags(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Step 3 backfills updated_at, title and the metadata tags from what the file holds."""
+        path = tmp_path / "old.db"
+        self._old_sqlite(path, monkeypatch)
+        store = SQLiteStore(path)
+        try:
+            assert store.schema_version == 3
+            c1 = store.info("c1")
+            assert c1.updated_at == datetime(2025, 1, 2, 2, 10, 0, 123, tzinfo=UTC)
+            assert c1.title == "hello there"
+            c2 = store.info("c2")
+            assert c2.updated_at == datetime(2025, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)
+            assert c2.title is None
+            assert store.list_conversations().ids == ["c2", "c1"]
+            for metadata in (
+                {"user_id": "u1"},
+                {"n": 7},
+                {"ok": True},
+                {"no": False},
+                {"x": None},
+                {"user_id": "u1", "n": 7},
+            ):
+                assert store.list_conversations(metadata=metadata).ids == ["c1"], metadata
+            assert store.list_conversations(metadata={"n": "7"}).ids == []
+            assert store.list_conversations(metadata={"user_id": "u2"}).ids == ["c2"]
+        finally:
+            store.close()
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_a_schema_2_postgres_schema_learns_activity_titles_and_tags(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Step 3 backfills PostgreSQL tables the same way."""
+        import psycopg
+
+        from convguard.stores import _postgres
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        full = _postgres.migrations
+        try:
+            with monkeypatch.context() as patch:
+                patch.setattr(_postgres, "migrations", lambda s: full(s)[:2])
+                PostgresStore(DSN, schema=schema).close()
+            meta = '{"user_id":"u1","n":7,"ok":true,"no":false,"x":null,"f":0.5,"big":1e3}'
+            with psycopg.connect(DSN, autocommit=True) as conn:
+                conn.execute(
+                    f'INSERT INTO "{schema}".conversations (id, created_at, metadata, version,'  # noqa: S608
+                    " tip_id, ended_branches, message_count) VALUES"
+                    " ('c1', '2025-01-02T03:04:05+01:00', %s, 2, 'm1', 0, 2),"
+                    " ('c2', '2025-01-02T03:04:05.250000+00:00', '{\"user_id\":\"u2\"}',"
+                    " 0, NULL, 0, 0)",
+                    (meta,),
+                )
+                conn.execute(
+                    f'INSERT INTO "{schema}".messages (conversation_id, id, parent_id, role,'  # noqa: S608
+                    " content, created_at, state, verdict, metadata, depth, ended) VALUES"
+                    " ('c1', 'm0', NULL, 'user', 'hello there', '2025-01-02T03:04:05+01:00',"
+                    " '{\"status\":\"active\"}', NULL, '{}', 0, false),"
+                    " ('c1', 'm1', 'm0', 'assistant', 'hi', '2025-01-02T03:10:00.000123+01:00',"
+                    " '{\"status\":\"active\"}', NULL, '{}', 1, false)"
+                )
+            store = PostgresStore(DSN, schema=schema)
+            try:
+                assert store.schema_version == 3
+                c1 = store.info("c1")
+                assert c1.updated_at == datetime(2025, 1, 2, 2, 10, 0, 123, tzinfo=UTC)
+                assert c1.title == "hello there"
+                assert store.info("c2").updated_at == datetime(
+                    2025, 1, 2, 3, 4, 5, 250000, tzinfo=UTC
+                )
+                assert store.list_conversations().ids == ["c2", "c1"]
+                for metadata in ({"user_id": "u1"}, {"n": 7}, {"ok": True}, {"no": False}):
+                    assert store.list_conversations(metadata=metadata).ids == ["c1"], metadata
+                assert store.list_conversations(metadata={"x": None}).ids == ["c1"]
+            finally:
+                store.close()
+        finally:
+            drop_schema(schema)

@@ -166,7 +166,8 @@ class TestFluent:
         result = Scenario().send("hi").new_chat().send("[abuse] x").run()
         assert len(result.conversations) == 2
         assert result.conversations[1].state.redirections == 1
-        assert result.guard.conversations() == [c.id for c in result.conversations]
+        listed = result.guard.conversations().ids
+        assert sorted(listed) == sorted(c.id for c in result.conversations)
 
     def test_custom_policy_detectors_and_guard(self) -> None:
         """A scenario runs any policy and detectors, or a guard of its own."""

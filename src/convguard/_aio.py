@@ -26,7 +26,8 @@ from ._errors import ConfigurationError, StoreConflictError
 from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors._runner import SyncMode, arun_detectors, check_timeout
-from .stores._base import Feedback, Head, Store
+from .stores._base import ConversationPage, Feedback, Head, Store
+from .stores._listing import check_limit
 from .stores._memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -222,9 +223,56 @@ class AsyncGuard:
         locale = info.metadata.get("locale")
         return AsyncConversation(self, conversation_id, locale if isinstance(locale, str) else None)
 
-    async def conversations(self) -> list[str]:
-        """Return the ids of every stored conversation, oldest first."""
-        return await self._io(self._store.conversations)
+    async def conversations(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """List conversations by last activity, newest first, a page at a time.
+
+        See :meth:`Guard.conversations <convguard.Guard.conversations>`.
+
+        Raises:
+            InvalidOperationError: For a bad filter, limit or cursor.
+        """
+        return await self._io(
+            self._store.list_conversations, metadata=metadata, limit=limit, after=after
+        )
+
+    async def delete(self, conversation_id: str) -> None:
+        """Erase a conversation: every message of every branch, and its feedback.
+
+        Raises:
+            UnknownConversationError: When the store does not hold it.
+        """
+        await self._io(self._store.delete, conversation_id)
+
+    async def purge(
+        self,
+        older_than: datetime,
+        *,
+        batch_size: int = 500,
+        progress: Callable[[int], object] | None = None,
+    ) -> int:
+        """Erase every conversation idle since *older_than*, a batch per transaction.
+
+        See :meth:`Guard.purge <convguard.Guard.purge>`; *progress* is called
+        in the event loop after each batch with the total so far.
+
+        Returns:
+            How many conversations were erased.
+
+        Raises:
+            InvalidOperationError: For a bad cutoff or batch size.
+        """
+        total = 0
+        while erased := await self._io(self._store.purge, older_than, limit=batch_size):
+            total += erased
+            if progress is not None:
+                progress(total)
+        return total
 
     async def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
         """Return feedback of one or every conversation, oldest first."""
@@ -440,18 +488,27 @@ class AsyncConversation:
         """
         return await self._guard._io(self._guard.store.get, self.id, message_id)
 
-    async def path(self, message_id: str | None = None) -> list[Message]:
+    async def path(
+        self, message_id: str | None = None, *, limit: int | None = None
+    ) -> list[Message]:
         """Return the branch from the root to the active tip (or *message_id*).
+
+        Args:
+            message_id: Where the branch ends; the active tip when omitted.
+            limit: Only the last *limit* messages (still root-first), at a
+                cost that depends on *limit*, not on the branch's depth.
 
         Raises:
             UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: For a *limit* that is not a positive int.
         """
+        limit = check_limit(limit)
         if message_id is None:
             tip = await self.tip()
             if tip is None:
                 return []
             message_id = tip.id
-        out = await self._guard._io(self._guard.store.ancestors, self.id, message_id)
+        out = await self._guard._io(self._guard.store.ancestors, self.id, message_id, limit)
         out.reverse()
         return out
 

@@ -23,7 +23,8 @@ from ._findings import DetectorFailure, Finding
 from ._policy import EndRequester, LastResortPolicy, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors._runner import check_timeout, run_detectors
-from .stores._base import Feedback, Head, Store
+from .stores._base import ConversationPage, Feedback, Head, Store
+from .stores._listing import check_limit
 from .stores._memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -175,9 +176,73 @@ class Guard:
         locale = info.metadata.get("locale")
         return Conversation(self, conversation_id, locale if isinstance(locale, str) else None)
 
-    def conversations(self) -> list[str]:
-        """Return the ids of every stored conversation, oldest first."""
-        return self._store.conversations()
+    def conversations(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """List conversations by last activity, newest first, a page at a time.
+
+        Args:
+            metadata: Only conversations started with every one of these
+                metadata entries, e.g. ``{"user_id": "u1"}`` (str, int, bool
+                or ``None`` values).
+            limit: The page size; ``None`` lists every match on one page.
+            after: The ``next`` cursor of the previous page.
+
+        Returns:
+            The page: ``items`` (:class:`~convguard.stores.ConversationInfo`,
+            with ``updated_at`` and ``title``) and ``next``, ``None`` on the
+            last page.
+
+        Raises:
+            InvalidOperationError: For a bad filter, limit or cursor.
+        """
+        return self._store.list_conversations(metadata=metadata, limit=limit, after=after)
+
+    def delete(self, conversation_id: str) -> None:
+        """Erase a conversation: every message of every branch, and its feedback.
+
+        Its id then raises :class:`~convguard.UnknownConversationError`.
+        ``docs/storage.md`` says what each store leaves on disk.
+
+        Raises:
+            UnknownConversationError: When the store does not hold it.
+        """
+        self._store.delete(conversation_id)
+
+    def purge(
+        self,
+        older_than: datetime,
+        *,
+        batch_size: int = 500,
+        progress: Callable[[int], object] | None = None,
+    ) -> int:
+        """Erase every conversation idle since *older_than*, oldest first.
+
+        Idle means no message stored since then (``ConversationInfo.updated_at``).
+        Each batch is one transaction, so writers wait at most one batch; a
+        conversation written meanwhile is kept.
+
+        Args:
+            older_than: The cutoff (timezone-aware; a naive time is UTC).
+            batch_size: Conversations erased per transaction.
+            progress: Called after each batch with the total erased so far.
+
+        Returns:
+            How many conversations were erased.
+
+        Raises:
+            InvalidOperationError: For a bad cutoff or batch size.
+        """
+        total = 0
+        while erased := self._store.purge(older_than, limit=batch_size):
+            total += erased
+            if progress is not None:
+                progress(total)
+        return total
 
     def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
         """Return feedback of one or every conversation, oldest first."""
@@ -344,18 +409,26 @@ class Conversation:
         """
         return self._guard.store.get(self.id, message_id)
 
-    def path(self, message_id: str | None = None) -> list[Message]:
+    def path(self, message_id: str | None = None, *, limit: int | None = None) -> list[Message]:
         """Return the branch from the root to the active tip (or *message_id*).
+
+        Args:
+            message_id: Where the branch ends; the active tip when omitted.
+            limit: Only the last *limit* messages (still root-first), read at
+                a cost that depends on *limit*, not on the branch's depth:
+                what a model's prompt needs each turn.
 
         Raises:
             UnknownMessageError: When *message_id* is not in this conversation.
+            InvalidOperationError: For a *limit* that is not a positive int.
         """
+        limit = check_limit(limit)
         if message_id is None:
             tip = self.tip
             if tip is None:
                 return []
             message_id = tip.id
-        out = self._guard.store.ancestors(self.id, message_id)
+        out = self._guard.store.ancestors(self.id, message_id, limit)
         out.reverse()
         return out
 

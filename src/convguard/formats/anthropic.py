@@ -39,6 +39,7 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._records import ConversationRecord, MessageRecord
+from .._tree import Message
 from ._common import (
     Errors,
     Fields,
@@ -57,7 +58,7 @@ from ._common import (
 )
 from .openai import _read
 
-__all__ = ["dump", "from_data", "from_messages", "load", "to_request"]
+__all__ = ["dump", "from_data", "from_messages", "load", "prompt", "to_request"]
 
 _ROLES: Final = ("user", "assistant")
 _PLACEHOLDERS: Final = {"image": "[image]", "document": "[document]"}
@@ -386,3 +387,42 @@ def dump(records: ConversationRecord | Iterable[ConversationRecord], target: Sou
 def __dir__() -> list[str]:
     """List the public names only: the helpers this module imports stay out of ``dir()``."""
     return list(__all__)
+
+
+def prompt(
+    messages: Sequence[Message], *, guidance: str | None = None, system: str | None = None
+) -> dict[str, Any]:
+    """Return the messages of a branch as Anthropic ``system`` and ``messages`` for this turn.
+
+    Made for ``conv.path(limit=N)``: the window's first message stands as
+    the root. ``system`` joins *system*, the branch's system nodes and the
+    turn's *guidance* (``verdict.guidance``); the branch is written as
+    :func:`to_request` writes it. Pass the result as
+    ``client.messages.create(model=..., max_tokens=..., **prompt(...))``.
+
+    Args:
+        messages: One branch, root first.
+        guidance: The verdict's guidance for the model, if any.
+        system: Your system prompt.
+
+    Returns:
+        ``{"messages": [...]}``, with ``"system"`` when there is any.
+
+    Raises:
+        FormatError: When *messages* is not one branch, root first.
+    """
+    from ._prompt import path_record, system_text  # noqa: PLC0415 - keeps this module's imports
+
+    body = to_request(path_record(messages))
+    stored = body.pop("system", None)
+    out: dict[str, Any] = {}
+    if isinstance(stored, list):  # content blocks, kept as they were
+        before = [{"type": "text", "text": system}] if system else []
+        after = [{"type": "text", "text": guidance}] if guidance else []
+        out["system"] = [*before, *stored, *after]
+    else:
+        text = system_text(system, stored, guidance)
+        if text is not None:
+            out["system"] = text
+    out["messages"] = body["messages"]
+    return out

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._records import ConversationRecord, MessageRecord
+from .._tree import Message
 from ._common import (
     Errors,
     Fields,
@@ -52,7 +53,7 @@ from ._common import (
     storable,
 )
 
-__all__ = ["dump", "from_data", "from_messages", "load", "to_messages"]
+__all__ = ["dump", "from_data", "from_messages", "load", "prompt", "to_messages"]
 
 _ROLES: Final = {
     "system": "system",
@@ -352,3 +353,32 @@ def _request(record: ConversationRecord, *, several: bool) -> dict[str, Any]:
 def __dir__() -> list[str]:
     """List the public names only: the helpers this module imports stay out of ``dir()``."""
     return list(__all__)
+
+
+def prompt(
+    messages: Sequence[Message], *, guidance: str | None = None, system: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the messages of a branch as the OpenAI message list for this turn.
+
+    Made for ``conv.path(limit=N)``: the window's first message stands as
+    the root. *system* and the turn's *guidance* (``verdict.guidance``) open
+    the list as one ``system`` message; the branch is written as
+    :func:`to_messages` writes it (events and unanswered tool calls left out).
+
+    Args:
+        messages: One branch, root first.
+        guidance: The verdict's guidance for the model, if any.
+        system: Your system prompt (a stored system node cut off by the
+            window is not repeated: pass it here).
+
+    Returns:
+        The ``messages`` for a Chat Completions request.
+
+    Raises:
+        FormatError: When *messages* is not one branch, root first.
+    """
+    from ._prompt import path_record, system_text  # noqa: PLC0415 - keeps this module's imports
+
+    out = to_messages(path_record(messages))
+    text = system_text(system, guidance)
+    return out if text is None else [{"role": "system", "content": text}, *out]

@@ -5,13 +5,14 @@ Every store implements the :class:`Store` protocol; pick one with
 ``postgres`` extra) only when one is built. See ``docs/storage.md``.
 """
 
-from ._base import ConversationInfo, Feedback, Head, Store
+from ._base import ConversationInfo, ConversationPage, Feedback, Head, Store
 from ._memory import MemoryStore
 from ._postgres import PostgresStore
 from ._sqlite import SQLiteStore
 
 __all__ = [
     "ConversationInfo",
+    "ConversationPage",
     "Feedback",
     "Head",
     "MemoryStore",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, final, runtime_checkable
 
@@ -10,7 +10,7 @@ from attrs import frozen
 
 from .._tree import EMPTY_METADATA, Message
 
-__all__ = ["ConversationInfo", "Feedback", "Head", "Store"]
+__all__ = ["ConversationInfo", "ConversationPage", "Feedback", "Head", "Store"]
 
 
 @final
@@ -48,6 +48,10 @@ class ConversationInfo:
         ended_branches: How many branches have ended.
         message_count: How many nodes it holds.
         at_risk: Some message, on any branch, carried protective evidence.
+        updated_at: Its last activity: when its latest message was stored
+            (its start before the first one), in UTC.
+        title: ``metadata["title"]`` when that is a string, else the first
+            80 characters of the first user message; ``None`` before one.
     """
 
     id: str
@@ -58,6 +62,38 @@ class ConversationInfo:
     ended_branches: int
     message_count: int
     at_risk: bool = False
+    updated_at: datetime | None = None
+    title: str | None = None
+
+
+@final
+@frozen
+class ConversationPage:
+    """One page of a conversation listing, newest activity first.
+
+    Iterating a page yields its items.
+
+    Attributes:
+        items: The conversations on this page.
+        next: Pass it as ``after=`` for the following page; ``None`` on the
+            last one.
+    """
+
+    items: tuple[ConversationInfo, ...]
+    next: str | None = None
+
+    def __iter__(self) -> Iterator[ConversationInfo]:
+        """Iterate over the items."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        """Return how many items the page holds."""
+        return len(self.items)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of the items, in page order."""
+        return [info.id for info in self.items]
 
 
 @final
@@ -203,6 +239,42 @@ class Store(Protocol):
 
     def conversations(self) -> list[str]:
         """Return every conversation id, oldest first."""
+        ...
+
+    def list_conversations(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """Return conversations by last activity, newest first, a page at a time.
+
+        Args:
+            metadata: Only conversations whose metadata holds every one of
+                these entries (str, int, bool or ``None`` values).
+            limit: The page size; ``None`` for every match.
+            after: The previous page's ``next`` cursor.
+
+        Raises:
+            InvalidOperationError: For a bad filter, limit or cursor.
+        """
+        ...
+
+    def delete(self, conversation_id: str) -> None:
+        """Erase a conversation with its messages and feedback.
+
+        Raises:
+            UnknownConversationError: For an unknown id.
+        """
+        ...
+
+    def purge(self, older_than: datetime, *, limit: int) -> int:
+        """Erase up to *limit* conversations idle since *older_than*, oldest first.
+
+        Returns:
+            How many were erased; fewer than *limit* when no more are idle.
+        """
         ...
 
     def close(self) -> None:

@@ -12,23 +12,59 @@ from .._errors import (
     StoreConflictError,
     UnknownConversationError,
 )
-from .._tree import EMPTY_METADATA, ConversationTree, Message
-from ._base import ConversationInfo, Feedback, Head
+from .._tree import EMPTY_METADATA, ConversationTree, Message, Role
+from ._base import ConversationInfo, ConversationPage, Feedback, Head
+from ._listing import (
+    check_batch,
+    check_cutoff,
+    check_limit,
+    dump_cursor,
+    epoch_us,
+    filter_tags,
+    from_epoch_us,
+    load_cursor,
+    metadata_tags,
+    title_of,
+)
 
 __all__ = ["MemoryStore"]
 
 
 @final
 class _Entry:
-    __slots__ = ("created_at", "metadata", "tree", "version")
+    __slots__ = ("created_at", "metadata", "seq", "tags", "title", "tree", "updated_us", "version")
 
     def __init__(
-        self, tree: ConversationTree, created_at: datetime, metadata: Mapping[str, Any]
+        self,
+        tree: ConversationTree,
+        created_at: datetime,
+        metadata: Mapping[str, Any],
+        seq: int,
     ) -> None:
         self.tree = tree
         self.created_at = created_at
         self.metadata = metadata
         self.version = 0
+        self.seq = seq
+        self.tags = frozenset(metadata_tags(metadata))
+        messages = list(tree)
+        self.title = title_of(messages)
+        self.updated_us = max([epoch_us(created_at), *(epoch_us(m.created_at) for m in messages)])
+
+    def info(self, conversation_id: str) -> ConversationInfo:
+        title = self.metadata.get("title")
+        return ConversationInfo(
+            id=conversation_id,
+            created_at=self.created_at,
+            metadata=self.metadata,
+            version=self.version,
+            tip_id=self.tree.tip_id,
+            ended_branches=self.tree.ended_branches,
+            message_count=len(self.tree),
+            at_risk=self.tree.at_risk,
+            updated_at=from_epoch_us(self.updated_us),
+            title=title if isinstance(title, str) else self.title,
+        )
 
 
 @final
@@ -40,13 +76,14 @@ class MemoryStore:
     survive a restart.
     """
 
-    __slots__ = ("_conversations", "_feedback", "_lock")
+    __slots__ = ("_conversations", "_feedback", "_lock", "_seq")
 
     def __init__(self) -> None:
         """Start empty."""
         self._conversations: dict[str, _Entry] = {}
         self._feedback: list[Feedback] = []
         self._lock = threading.Lock()
+        self._seq = 0
 
     def __repr__(self) -> str:
         """Show how many conversations it holds."""
@@ -79,7 +116,8 @@ class MemoryStore:
             if conversation_id in self._conversations:
                 msg = f"conversation {conversation_id!r} already exists"
                 raise InvalidOperationError(msg)
-            self._conversations[conversation_id] = _Entry(tree, created_at, metadata)
+            self._seq += 1
+            self._conversations[conversation_id] = _Entry(tree, created_at, metadata, self._seq)
 
     def head(self, conversation_id: str) -> Head:
         """Return the version, the tip and the ended-branch count."""
@@ -91,17 +129,7 @@ class MemoryStore:
     def info(self, conversation_id: str) -> ConversationInfo:
         """Return the conversation's bookkeeping."""
         with self._lock:
-            entry = self._entry(conversation_id)
-            return ConversationInfo(
-                id=conversation_id,
-                created_at=entry.created_at,
-                metadata=entry.metadata,
-                version=entry.version,
-                tip_id=entry.tree.tip_id,
-                ended_branches=entry.tree.ended_branches,
-                message_count=len(entry.tree),
-                at_risk=entry.tree.at_risk,
-            )
+            return self._entry(conversation_id).info(conversation_id)
 
     def get(self, conversation_id: str, message_id: str) -> Message:
         """Return one message."""
@@ -138,6 +166,9 @@ class MemoryStore:
                 )
             entry.tree.add(message, move_tip=move_tip)
             entry.version += 1
+            entry.updated_us = epoch_us(message.created_at)
+            if entry.title is None and message.role is Role.USER:
+                entry.title = title_of([message])
             return entry.version
 
     def switch(self, conversation_id: str, message_id: str) -> int:
@@ -167,6 +198,57 @@ class MemoryStore:
         """Return every conversation id, oldest first."""
         with self._lock:
             return list(self._conversations)
+
+    def list_conversations(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """Return conversations by last activity, newest first, a page at a time."""
+        tags = filter_tags(metadata)
+        limit = check_limit(limit)
+        cursor = load_cursor(after)
+        with self._lock:
+            rows = sorted(
+                (
+                    (entry.updated_us, entry.seq, cid, entry)
+                    for cid, entry in self._conversations.items()
+                    if entry.tags.issuperset(tags)
+                    and (cursor is None or (entry.updated_us, entry.seq) < cursor)
+                ),
+                key=lambda row: (row[0], row[1]),
+                reverse=True,
+            )
+            page = rows if limit is None else rows[:limit]
+            items = tuple(entry.info(cid) for _, _, cid, entry in page)
+        more = limit is not None and len(rows) > limit
+        return ConversationPage(items, dump_cursor(page[-1][0], page[-1][1]) if more else None)
+
+    def delete(self, conversation_id: str) -> None:
+        """Erase a conversation with its messages and feedback."""
+        with self._lock:
+            self._entry(conversation_id)
+            self._erase({conversation_id})
+
+    def purge(self, older_than: datetime, *, limit: int) -> int:
+        """Erase up to *limit* conversations idle since *older_than*, oldest first."""
+        cutoff = check_cutoff(older_than)
+        bound = check_batch(limit)
+        with self._lock:
+            idle = sorted(
+                (entry.updated_us, entry.seq, cid)
+                for cid, entry in self._conversations.items()
+                if entry.updated_us < cutoff
+            )[:bound]
+            self._erase({cid for _, _, cid in idle})
+        return len(idle)
+
+    def _erase(self, ids: set[str]) -> None:
+        for conversation_id in ids:
+            del self._conversations[conversation_id]
+        self._feedback = [f for f in self._feedback if f.conversation_id not in ids]
 
     def close(self) -> None:
         """Do nothing: memory is released with the store."""

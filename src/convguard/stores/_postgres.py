@@ -29,6 +29,8 @@ __all__ = ["PostgresStore", "migrations"]
 
 _SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _EXTRA: Final = "pip install 'convguard[postgres]'"
+# A stored ISO 8601 time as microseconds since the epoch.
+_US: Final = "(floor(extract(epoch FROM {t}::timestamptz) * 1000000))::bigint"
 
 
 def migrations(schema: str) -> tuple[Migration, ...]:
@@ -92,6 +94,47 @@ def migrations(schema: str) -> tuple[Migration, ...]:
                 (  # the schema name is checked against _SCHEMA_NAME, never user text
                     f"UPDATE {s}.conversations SET at_risk = TRUE WHERE id IN (SELECT"  # noqa: S608
                     f" conversation_id FROM {s}.messages WHERE verdict->>'action' = 'support')"
+                ),
+            ),
+        ),
+        (
+            3,
+            (
+                # Listing by last activity (microseconds since the epoch, UTC),
+                # titles, and metadata tags to filter by; older tables learn
+                # them from the messages and metadata they hold.
+                f"ALTER TABLE {s}.conversations ADD COLUMN updated_us BIGINT NOT NULL DEFAULT 0",
+                f"ALTER TABLE {s}.conversations ADD COLUMN title TEXT",
+                (  # the schema name is checked against _SCHEMA_NAME, never user text
+                    f"UPDATE {s}.conversations c SET updated_us = GREATEST("  # noqa: S608
+                    f"{_US.format(t='c.created_at')}, (SELECT max({_US.format(t='m.created_at')})"
+                    f" FROM {s}.messages m WHERE m.conversation_id = c.id))"
+                ),
+                (
+                    f"UPDATE {s}.conversations c SET title = (SELECT substr(m.content, 1, 80)"  # noqa: S608
+                    f" FROM {s}.messages m WHERE m.conversation_id = c.id AND m.role = 'user'"
+                    " ORDER BY m.seq LIMIT 1)"
+                ),
+                f"CREATE INDEX conversations_by_activity ON {s}.conversations (updated_us, seq)",
+                (
+                    f"CREATE TABLE {s}.conversation_tags ("
+                    " key TEXT NOT NULL,"
+                    " value TEXT NOT NULL,"
+                    f" conversation_id TEXT NOT NULL REFERENCES {s}.conversations (id),"
+                    " PRIMARY KEY (key, value, conversation_id))"
+                ),
+                f"CREATE INDEX tags_by_conversation ON {s}.conversation_tags (conversation_id)",
+                (
+                    f"INSERT INTO {s}.conversation_tags (key, value, conversation_id)"  # noqa: S608
+                    " SELECT j.key, CASE jsonb_typeof(j.value)"
+                    " WHEN 'string' THEN 's' || (j.value #>> '{}')"
+                    " WHEN 'number' THEN 'i' || (j.value #>> '{}')"
+                    " WHEN 'boolean' THEN CASE WHEN j.value = 'true'::jsonb THEN 'b1' ELSE 'b0' END"
+                    " ELSE 'n' END, c.id"
+                    f" FROM {s}.conversations c, jsonb_each(c.metadata::jsonb) j"
+                    " WHERE jsonb_typeof(j.value) IN ('string', 'boolean', 'null')"
+                    " OR (jsonb_typeof(j.value) = 'number' AND (j.value #>> '{}') ~ '^-?[0-9]+$')"
+                    " ON CONFLICT DO NOTHING"
                 ),
             ),
         ),
@@ -220,6 +263,7 @@ class PostgresStore(SQLStore):
                 "conversations": prefix + "conversations",
                 "messages": prefix + "messages",
                 "feedback": prefix + "feedback",
+                "tags": prefix + "conversation_tags",
             },
             "%s",
         )

@@ -29,7 +29,7 @@ from .._errors import (
     UnknownMessageError,
 )
 from .._tree import EMPTY_METADATA, ConversationTree, Message
-from ._base import ConversationInfo, Feedback, Head
+from ._base import ConversationInfo, ConversationPage, Feedback, Head
 from ._codec import (
     dump_metadata,
     dump_state,
@@ -38,6 +38,18 @@ from ._codec import (
     load_message,
     load_metadata,
     load_time,
+)
+from ._listing import (
+    check_batch,
+    check_cutoff,
+    check_limit,
+    dump_cursor,
+    epoch_us,
+    filter_tags,
+    from_epoch_us,
+    load_cursor,
+    metadata_tags,
+    title_of,
 )
 
 __all__ = ["Connection", "Cursor", "Migration", "SQLStore"]
@@ -62,7 +74,7 @@ _STATEMENTS: Final[Mapping[str, str]] = {
     ),
     "info": (
         "SELECT created_at, metadata, version, tip_id, ended_branches, message_count,"
-        " at_risk FROM {conversations} WHERE id = ?"
+        " at_risk, updated_us, title FROM {conversations} WHERE id = ?"
     ),
     "version": "SELECT version FROM {conversations} WHERE id = ?",
     "get": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? AND id = ?"),
@@ -84,8 +96,10 @@ _STATEMENTS: Final[Mapping[str, str]] = {
     "messages": ("SELECT {columns} FROM {messages} WHERE conversation_id = ? ORDER BY seq"),
     "insert_conversation": (
         "INSERT INTO {conversations} (id, created_at, metadata, version, tip_id,"
-        " ended_branches, message_count, at_risk) VALUES (?, ?, ?, 0, ?, ?, ?, ?)"
+        " ended_branches, message_count, at_risk, updated_us, title)"
+        " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
     ),
+    "insert_tag": "INSERT INTO {tags} (key, value, conversation_id) VALUES (?, ?, ?)",
     "insert_message": (
         "INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
         " created_at, state, verdict, metadata, depth, ended)"
@@ -97,7 +111,8 @@ _STATEMENTS: Final[Mapping[str, str]] = {
     "bump": (
         "UPDATE {conversations} SET version = version + 1,"
         " message_count = message_count + 1, ended_branches = ended_branches + ?,"
-        " at_risk = (at_risk OR ?), tip_id = COALESCE(?, tip_id) WHERE id = ? AND version = ?"
+        " at_risk = (at_risk OR ?), tip_id = COALESCE(?, tip_id), updated_us = ?,"
+        " title = COALESCE(title, ?) WHERE id = ? AND version = ?"
     ),
     "switch": ("UPDATE {conversations} SET version = version + 1, tip_id = ? WHERE id = ?"),
     "insert_feedback": (
@@ -113,7 +128,29 @@ _STATEMENTS: Final[Mapping[str, str]] = {
         " FROM {feedback} WHERE conversation_id = ? ORDER BY seq"
     ),
     "conversations": "SELECT id FROM {conversations} ORDER BY seq",
+    # Erasure: the row lock first (PostgreSQL orders it after a racing write,
+    # which then finds nothing), the children, then the conversation row.
+    "lock_for_delete": "UPDATE {conversations} SET version = version + 1 WHERE id = ?",
+    "lock_idle": (
+        "UPDATE {conversations} SET version = version + 1 WHERE id = ? AND updated_us < ?"
+    ),
+    "idle": (
+        "SELECT id FROM {conversations} WHERE updated_us < ? ORDER BY updated_us, seq LIMIT ?"
+    ),
+    "delete_feedback": "DELETE FROM {feedback} WHERE conversation_id = ?",
+    "delete_tags": "DELETE FROM {tags} WHERE conversation_id = ?",
+    "delete_messages": "DELETE FROM {messages} WHERE conversation_id = ?",
+    "delete_conversation": "DELETE FROM {conversations} WHERE id = ?",
 }
+
+# A listing: filters are added per call (see SQLStore.list_conversations).
+_LIST_SELECT: Final = (
+    "SELECT c.id, c.created_at, c.metadata, c.version, c.tip_id, c.ended_branches,"
+    " c.message_count, c.at_risk, c.updated_us, c.title, c.seq"
+)
+_LIST_BY_TAG: Final = "c.id IN (SELECT conversation_id FROM {tags} WHERE key = ? AND value = ?)"
+_LIST_AFTER: Final = "(c.updated_us < ? OR (c.updated_us = ? AND c.seq < ?))"
+_LIST_ORDER: Final = " ORDER BY c.updated_us DESC, c.seq DESC LIMIT ?"
 
 
 class Cursor(Protocol):
@@ -153,6 +190,24 @@ def _message_id(conversation_id: str, value: object) -> str:
     return value
 
 
+def _info(conversation_id: str, row: Sequence[Any]) -> ConversationInfo:
+    created_at, metadata, version, tip_id, ended, count, at_risk, updated_us, title = row[:9]
+    meta = load_metadata(metadata)
+    given = meta.get("title")
+    return ConversationInfo(
+        id=conversation_id,
+        created_at=load_time(created_at),
+        metadata=meta,
+        version=int(version),
+        tip_id=tip_id,
+        ended_branches=int(ended),
+        message_count=int(count),
+        at_risk=bool(at_risk),
+        updated_at=from_epoch_us(int(updated_us)),
+        title=given if isinstance(given, str) else title,
+    )
+
+
 def _message(row: Sequence[Any]) -> Message:
     return load_message(*row)
 
@@ -176,7 +231,7 @@ def _message_params(conversation_id: str, message: Message) -> tuple[object, ...
 class SQLStore:
     """The shared body of the database stores; see the module docstring."""
 
-    __slots__ = ("_sql",)
+    __slots__ = ("_list", "_sql")
 
     def _read(self) -> AbstractContextManager[Connection]:
         """Return a connection for one read."""
@@ -195,6 +250,20 @@ class SQLStore:
             name: sql.format(columns=_MESSAGE_COLUMNS, **tables).replace("?", placeholder)
             for name, sql in _STATEMENTS.items()
         }
+        # Listing pieces: (select, select driven by the first tag, tag, after, order).
+        # The first tag drives the query (the few rows of one user, sorted),
+        # with no tag it walks the activity index backwards.
+        self._list = tuple(
+            part.format(**tables).replace("?", placeholder)
+            for part in (
+                _LIST_SELECT + " FROM {conversations} c",
+                _LIST_SELECT + " FROM {tags} t CROSS JOIN {conversations} c"
+                " WHERE c.id = t.conversation_id AND t.key = ? AND t.value = ?",
+                _LIST_BY_TAG,
+                _LIST_AFTER,
+                _LIST_ORDER,
+            )
+        )
 
     # -- migrations -----------------------------------------------------------
 
@@ -273,6 +342,8 @@ class SQLStore:
             tree.ended_branches,
             len(tree),
             tree.at_risk,
+            max([epoch_us(created_at), *(epoch_us(m.created_at) for m in messages)]),
+            title_of(messages),
         )
         sql = self._sql
         with self._write(conversation_id) as conn:
@@ -280,6 +351,8 @@ class SQLStore:
                 msg = f"conversation {conversation_id!r} already exists"
                 raise InvalidOperationError(msg)
             conn.execute(sql["insert_conversation"], conversation)
+            for key, value in metadata_tags(metadata):
+                conn.execute(sql["insert_tag"], (key, value, conversation_id))
             for row in rows:
                 conn.execute(sql["insert_message"], row)
 
@@ -308,17 +381,7 @@ class SQLStore:
             row = conn.execute(self._sql["info"], (conversation_id,)).fetchone()
         if row is None:
             raise UnknownConversationError(conversation_id)
-        created_at, metadata, version, tip_id, ended, count, at_risk = row
-        return ConversationInfo(
-            id=conversation_id,
-            created_at=load_time(created_at),
-            metadata=load_metadata(metadata),
-            version=int(version),
-            tip_id=tip_id,
-            ended_branches=int(ended),
-            message_count=int(count),
-            at_risk=bool(at_risk),
-        )
+        return _info(conversation_id, row)
 
     def _missing(
         self, conn: Connection, conversation_id: str, message_id: str
@@ -415,6 +478,8 @@ class SQLStore:
                     1 if message.ended else 0,
                     message.at_risk,
                     message.id if move_tip else None,
+                    epoch_us(message.created_at),
+                    title_of([message]),
                     conversation_id,
                     expected_version,
                 ),
@@ -517,3 +582,96 @@ class SQLStore:
         with self._read() as conn:
             rows = conn.execute(self._sql["conversations"], ()).fetchall()
         return [row[0] for row in rows]
+
+    def list_conversations(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> ConversationPage:
+        """Return conversations by last activity, newest first, a page at a time.
+
+        With no filter the query walks the activity index from its newest
+        end and stops after *limit* rows. A filter starts from the first
+        entry's tag rows (one user's conversations, say) and sorts those.
+
+        Raises:
+            InvalidOperationError: For a bad filter, limit or cursor.
+        """
+        tags = filter_tags(metadata)
+        limit = check_limit(limit)
+        cursor = load_cursor(after)
+        select, by_first_tag, by_tag, after_sql, order = self._list
+        params: list[object] = []
+        where: list[str] = []
+        if tags:
+            sql = by_first_tag
+            params.extend(tags[0])
+            for tag in tags[1:]:
+                where.append(by_tag)
+                params.extend(tag)
+        else:
+            sql = select
+        if cursor is not None:
+            where.append(after_sql)
+            params.extend((cursor[0], cursor[0], cursor[1]))
+        if where:
+            sql += (" AND " if tags else " WHERE ") + " AND ".join(where)
+        params.append(_NO_LIMIT if limit is None else limit + 1)
+        with self._read() as conn:
+            rows = conn.execute(sql + order, params).fetchall()
+        page = rows if limit is None else rows[:limit]
+        items = tuple(_info(row[0], row[1:]) for row in page)
+        more = limit is not None and len(rows) > limit
+        last = page[-1] if page else None
+        cursor_next = dump_cursor(int(last[8]), int(last[10])) if more and last else None
+        return ConversationPage(items, cursor_next)
+
+    def _erase(self, conn: Connection, conversation_id: str) -> None:
+        sql = self._sql
+        for name in ("delete_feedback", "delete_tags", "delete_messages", "delete_conversation"):
+            conn.execute(sql[name], (conversation_id,))
+
+    def delete(self, conversation_id: str) -> None:
+        """Erase a conversation with its messages and feedback, in one transaction.
+
+        Raises:
+            UnknownConversationError: For an unknown id.
+            StoreError: When the database fails; nothing is erased.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        with self._write(conversation_id) as conn:
+            if conn.execute(self._sql["lock_for_delete"], (conversation_id,)).rowcount != 1:
+                raise UnknownConversationError(conversation_id)
+            self._erase(conn, conversation_id)
+        self._erased()
+
+    def purge(self, older_than: datetime, *, limit: int) -> int:
+        """Erase up to *limit* conversations idle since *older_than*, oldest first.
+
+        One transaction; a conversation written meanwhile is kept.
+
+        Returns:
+            How many were erased.
+
+        Raises:
+            InvalidOperationError: For a bad cutoff or limit.
+            StoreError: When the database fails; nothing is erased.
+        """
+        cutoff = check_cutoff(older_than)
+        bound = check_batch(limit)
+        sql = self._sql
+        erased = 0
+        with self._write() as conn:
+            idle = conn.execute(sql["idle"], (cutoff, bound)).fetchall()
+            for (conversation_id,) in idle:
+                if conn.execute(sql["lock_idle"], (conversation_id, cutoff)).rowcount == 1:
+                    self._erase(conn, conversation_id)
+                    erased += 1
+        if erased:
+            self._erased()
+        return erased
+
+    def _erased(self) -> None:
+        """Let the backend scrub what the erasure left on disk (SQLite: its WAL)."""

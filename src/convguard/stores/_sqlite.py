@@ -23,6 +23,12 @@ from ._sql import Migration, SQLStore
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
+# A stored ISO 8601 time as microseconds since the epoch (offset applied).
+_US: Final = (
+    "(CAST(strftime('%s', {t}) AS INTEGER) * 1000000 + CASE WHEN substr({t}, 20, 1) = '.'"
+    " THEN CAST(substr({t}, 21, 6) AS INTEGER) ELSE 0 END)"
+)
+
 # The ordered steps of the schema. A new release appends a step; a step is
 # never edited once released, so every older file can be brought forward.
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -82,6 +88,43 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             ),
         ),
     ),
+    (
+        3,
+        (
+            # Listing by last activity (microseconds since the epoch, UTC),
+            # titles, and metadata tags to filter by; older files learn them
+            # from the messages and metadata they hold.
+            "ALTER TABLE conversations ADD COLUMN updated_us INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conversations ADD COLUMN title TEXT",
+            (  # our own expression, no input
+                "UPDATE conversations SET updated_us = max(" + _US.format(t="created_at") + ","  # noqa: S608
+                " COALESCE((SELECT max(" + _US.format(t="m.created_at") + ") FROM messages m"
+                " WHERE m.conversation_id = conversations.id), 0))"
+            ),
+            (
+                "UPDATE conversations SET title = (SELECT substr(m.content, 1, 80) FROM messages m"
+                " WHERE m.conversation_id = conversations.id AND m.role = 'user'"
+                " ORDER BY m.seq LIMIT 1)"
+            ),
+            "CREATE INDEX conversations_by_activity ON conversations (updated_us, seq)",
+            (
+                "CREATE TABLE conversation_tags ("
+                " key TEXT NOT NULL,"
+                " value TEXT NOT NULL,"
+                " conversation_id TEXT NOT NULL REFERENCES conversations (id),"
+                " PRIMARY KEY (key, value, conversation_id)) WITHOUT ROWID"
+            ),
+            "CREATE INDEX tags_by_conversation ON conversation_tags (conversation_id)",
+            (
+                "INSERT OR IGNORE INTO conversation_tags (key, value, conversation_id)"
+                " SELECT j.key, CASE j.type WHEN 'text' THEN 's' || j.atom"
+                " WHEN 'integer' THEN 'i' || j.atom WHEN 'true' THEN 'b1'"
+                " WHEN 'false' THEN 'b0' ELSE 'n' END, c.id"
+                " FROM conversations c, json_each(c.metadata) j"
+                " WHERE j.type IN ('text', 'integer', 'true', 'false', 'null')"
+            ),
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 
@@ -89,6 +132,7 @@ _TABLES: Final = {
     "conversations": "conversations",
     "messages": "messages",
     "feedback": "feedback",
+    "tags": "conversation_tags",
 }
 
 
@@ -223,6 +267,8 @@ class SQLiteStore(SQLStore):
                 current = self._stored_version(conn)
             if current == MIGRATIONS[-1][0]:
                 return
+            if read_only:
+                self._refuse_schema(current)
             with self._write() as conn:
                 self._migrate(
                     conn,
@@ -260,20 +306,66 @@ class SQLiteStore(SQLStore):
         row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return 0 if row[0] is None else int(row[0])
 
+    def _refuse_schema(self, current: int) -> None:
+        """Explain why a read-only file cannot be used: nothing may be migrated."""
+        where = f"the SQLite database {self._path!r}"
+        latest = MIGRATIONS[-1][0]
+        if current == 0:
+            msg = (
+                f"{where} has no convguard tables (is it a convguard database?), and"
+                " read_only=True cannot create them"
+            )
+            raise StoreCorruptError(msg)
+        if current < latest:
+            msg = (
+                f"{where} has schema version {current}, older than the {latest} this"
+                " convguard reads; open it once without read_only to migrate it"
+            )
+            raise StoreUnavailableError(msg)
+        msg = (
+            f"{where} has schema version {current}, newer than the {latest} this"
+            " convguard knows; upgrade convguard"
+        )
+        raise StoreError(msg)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        path = Path(self._path).absolute()
+        target = f"file:{quote(str(path))}?mode=ro"
+        conn = sqlite3.connect(
+            target, timeout=self._timeout, isolation_level=None, check_same_thread=False, uri=True
+        )
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or not path.is_file():
+                raise
+            wal = path.with_name(path.name + "-wal")
+            if wal.is_file() and wal.stat().st_size > 0:
+                msg = (
+                    f"the SQLite database {self._path!r} is read-only with a WAL file of"
+                    " changes, and SQLite cannot create its -shm file beside it to read them;"
+                    " copy the files to a writable directory or checkpoint the WAL first"
+                )
+                raise StoreUnavailableError(msg) from exc
+            # A read-only directory, where SQLite cannot make its -shm file,
+            # and no WAL pending: the file alone is the whole database.
+            conn = sqlite3.connect(
+                target + "&immutable=1",
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=True,
+            )
+        return conn
+
     @property
     def _in_memory(self) -> bool:
         return self._path in (":memory:", "")
 
     def _open(self) -> sqlite3.Connection:
         if self._read_only and not self._in_memory:
-            target = f"file:{quote(str(Path(self._path).absolute()))}?mode=ro"
-            conn = sqlite3.connect(
-                target,
-                timeout=self._timeout,
-                isolation_level=None,
-                check_same_thread=False,
-                uri=True,
-            )
+            conn = self._open_read_only()
         else:
             conn = sqlite3.connect(
                 self._path,
@@ -286,6 +378,8 @@ class SQLiteStore(SQLStore):
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Erased rows are overwritten with zeros, not left in free space.
+            conn.execute("PRAGMA secure_delete=ON")
             if self._read_only:
                 conn.execute("PRAGMA query_only=ON")
         except BaseException:
@@ -349,6 +443,16 @@ class SQLiteStore(SQLStore):
         if conn.in_transaction:  # pragma: no branch - the other way needs a full disk
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+
+    def _erased(self) -> None:
+        # The erased rows were zeroed in their pages (secure_delete), but the
+        # WAL still holds the pages as they were: copy it into the file and
+        # cut it to zero bytes. A reader holding an old snapshot can keep the
+        # WAL alive; it is then cut by a later erasure or checkpoint.
+        if self._in_memory:
+            return
+        with self._read() as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def close(self) -> None:
         """Close every connection. The store is unusable afterwards."""
