@@ -7,7 +7,7 @@ PINS   := requirements/constraints.txt
 PIP    := $(BIN)/python -m pip install --quiet -c $(PINS)
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-latest lock lint types unit bench eval docs clean
+.PHONY: demo serve test test-latest lock lint types unit bench eval docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(STAMP): $(BIN)/python pyproject.toml $(PINS)
 demo: $(BIN)/python
 	$(PIP) -e '.[cli]'
 	$(BIN)/convguard demo
+
+## serve: set up and run the reference chat service (examples/chat_service) at http://127.0.0.1:8000
+serve: $(BIN)/python
+	$(PIP) -e '.[examples]'
+	mkdir -p build
+	CONVGUARD_SQLITE=$${CONVGUARD_SQLITE:-build/chat-service.db} \
+	  $(BIN)/uvicorn --app-dir examples --factory chat_service.app:create_app
 
 ## test: set up, then lint, type-check and run the tests with coverage
 test: $(STAMP) lint types unit
