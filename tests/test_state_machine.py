@@ -224,7 +224,7 @@ class ConversationMachine(RuleBasedStateMachine):
         before = conv.messages()
         verdict = conv.request_end(by=by, confirmed=confirmed)  # type: ignore[arg-type]
         if by == "user":
-            granted = not current.exempt and confirmed
+            granted = not current.exempt and confirmed and current.user_turns > 0
         else:
             granted = (
                 not current.exempt

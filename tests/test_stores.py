@@ -270,7 +270,6 @@ class TestRead:
             lambda s: s.messages("nope"),
             lambda s: s.switch("nope", "m0"),
             lambda s: s.append("nope", node("x"), expected_version=0),
-            lambda s: s.head(42),
             lambda s: s.add_feedback(Feedback("f", "nope", "kind", None, None, T0)),
         ],
     )
@@ -282,11 +281,18 @@ class TestRead:
         with pytest.raises(cg.UnknownConversationError):
             call(store)
 
+    def test_non_str_ids_are_type_errors(self, store: Store) -> None:
+        """An id that is not a str says so, in every store (not "no such id")."""
+        chain(store, "c1", 1)
+        with pytest.raises(cg.InvalidOperationError, match="must be a str"):
+            store.head(42)  # type: ignore[arg-type]
+        with pytest.raises(cg.InvalidOperationError, match="must be a str"):
+            store.get("c1", 42)  # type: ignore[arg-type]
+
     @pytest.mark.parametrize(
         "call",
         [
             lambda s: s.get("c1", "nope"),
-            lambda s: s.get("c1", 42),
             lambda s: s.ancestors("c1", "nope"),
             lambda s: s.ancestors("c1", "nope", 0),
             lambda s: s.switch("c1", "nope"),

@@ -24,7 +24,7 @@ from ._errors import (
 )
 from ._findings import DetectorFailure, Finding
 from ._policy import Action, EndRequester, Policy, PolicyState, Turn, Verdict
-from ._tree import EMPTY_METADATA, Message, Role
+from ._tree import EMPTY_METADATA, Message, Role, check_id
 from .detectors._protocols import AsyncDetector, DetectionContext, Detector
 from .stores._base import Feedback, Head
 
@@ -65,8 +65,11 @@ def check_detectors(
     names: set[str] = set()
     for detector in detectors:
         name = getattr(detector, "name", None)
-        if not isinstance(name, str) or not name:
-            msg = f"detector {detector!r} needs a non-empty string attribute 'name'"
+        if not isinstance(name, str) or not name or storable(name) != name:
+            msg = (
+                f"detector {detector!r} needs a non-empty string attribute 'name' "
+                "(without NUL or lone surrogates)"
+            )
             raise ConfigurationError(msg)
         sync_ok = callable(getattr(detector, "detect", None))
         async_ok = allow_async and callable(getattr(detector, "adetect", None))
@@ -82,8 +85,40 @@ def check_detectors(
     return tuple(checked)
 
 
+def storable(text: str) -> str:
+    """Return *text* with what no store can keep (NUL, lone surrogates) replaced."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
+    return text
+
+
+def _bad_finding(item: object) -> str | None:
+    """Say why *item* is not a finding every store can keep, or ``None``."""
+    if not isinstance(item, Finding):
+        return f"returned a {type(item).__name__} among its findings"
+    texts = [("category", item.category), ("detector", item.detector)]
+    if item.evidence is not None:
+        texts.append(("evidence term", item.evidence.term))
+    for label, value in texts:
+        if not isinstance(value, str) or not value:
+            return f"returned a finding whose {label} is {value!r}, not a non-empty str"
+        if storable(value) != value:
+            return f"returned a finding whose {label} holds a NUL or a lone surrogate"
+    return None
+
+
 def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorFailure:
-    """Accept a detector's result, or describe why it is not a list of findings."""
+    """Accept a detector's result, or describe why it is not a list of findings.
+
+    A finding that could not be stored (a non-str or empty category or
+    detector name, a NUL or lone surrogate) makes the result invalid, so a
+    bad detector fails its own turn instead of breaking ``export`` later.
+    """
+    name = storable(name)
     if isinstance(result, Finding):
         result = (result,)
     if not isinstance(result, Sequence) or isinstance(result, str | bytes):
@@ -92,12 +127,15 @@ def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorF
             "invalid",
             f"returned {type(result).__name__}, not a sequence of findings",
         )
-    for item in result:
-        if not isinstance(item, Finding):
-            return DetectorFailure(
-                name, "invalid", f"returned a {type(item).__name__} among its findings"
-            )
-    return tuple(result)
+    try:
+        items = tuple(result)
+    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
+        return DetectorFailure(name, "error", storable(f"{type(exc).__name__}: {exc}"))
+    for item in items:
+        why = _bad_finding(item)
+        if why is not None:
+            return DetectorFailure(name, "invalid", why)
+    return items
 
 
 # Characters that show nothing: zero-width spaces and joiners, the BOM, the
@@ -115,18 +153,26 @@ def _blank(text: str) -> bool:
     return not text.strip() or not text.translate(_INVISIBLE).strip()
 
 
-def _non_string_key(value: object) -> object | None:
-    """Return the first non-string mapping key inside *value*, if any."""
-    stack: list[object] = [value]
+_MAX_METADATA_DEPTH: Final = 64
+
+
+def _shape_problem(value: object) -> str | None:
+    """Say what makes *value* unfit as metadata (a non-string key, too deep), or ``None``.
+
+    Walks iteratively, so no nesting depth can exhaust the stack.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > _MAX_METADATA_DEPTH and isinstance(item, Mapping | list | tuple):
+            return f"metadata nests deeper than {_MAX_METADATA_DEPTH} levels"
         if isinstance(item, Mapping):
             for key, child in item.items():
                 if not isinstance(key, str):
-                    return key  # type: ignore[no-any-return]
-                stack.append(child)
+                    return f"metadata keys must be strings, found {key!r}"
+                stack.append((child, depth + 1))
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
     return None
 
 
@@ -137,7 +183,9 @@ def run_detector(
     try:
         result = detector.detect(text, context)
     except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
-        return DetectorFailure(detector.name, "error", f"{type(exc).__name__}: {exc}")
+        return DetectorFailure(
+            storable(detector.name), "error", storable(f"{type(exc).__name__}: {exc}")
+        )
     return check_findings(detector.name, result)
 
 
@@ -225,22 +273,30 @@ class Engine:
         return text
 
     def check_metadata(self, metadata: object) -> Mapping[str, Any]:
-        """Accept JSON-compatible metadata, or raise ``InvalidMessageError``."""
+        """Accept JSON-compatible metadata, or raise ``InvalidMessageError``.
+
+        ``tool_calls`` and ``tool_call_id`` must have a shape the format
+        writers read (else ``FormatError``).
+        """
         if metadata is None:
             return EMPTY_METADATA
         if not isinstance(metadata, Mapping):
             msg = f"metadata must be a mapping, not {type(metadata).__name__}"
             raise InvalidMessageError(msg)
-        bad_key = _non_string_key(metadata)
-        if bad_key is not None:
-            msg = f"metadata keys must be strings, found {bad_key!r}"
-            raise InvalidMessageError(msg)
+        problem = _shape_problem(metadata)
+        if problem is not None:
+            raise InvalidMessageError(problem)
         try:
             encoded = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
             encoded.encode("utf-8")
         except (TypeError, ValueError) as exc:
             msg = f"metadata must be JSON-compatible with string keys: {exc}"
             raise InvalidMessageError(msg) from None
+        if "tool_calls" in metadata or "tool_call_id" in metadata:
+            # A shape the writers cannot read is refused now, not at export.
+            from .formats._common import check_tool_calls  # noqa: PLC0415 - only for tool calls
+
+            check_tool_calls(metadata)
         if len(encoded) > _MAX_METADATA_BYTES:
             msg = (
                 f"metadata is {len(encoded):,} bytes as JSON; the limit is {_MAX_METADATA_BYTES:,}"
@@ -319,15 +375,10 @@ class Engine:
         """Check the arguments of ``start()``; return the id, metadata and root nodes."""
         meta = dict(self.check_metadata(metadata))
         if locale is not None:
-            if not isinstance(locale, str):
-                msg = f"locale must be a str, not {type(locale).__name__}"
-                raise InvalidOperationError(msg)
-            meta["locale"] = locale
+            meta["locale"] = check_id(locale, "locale")
         if conversation_id is None:
             conversation_id = self.ids()
-        elif not isinstance(conversation_id, str) or not conversation_id:
-            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
-            raise InvalidOperationError(msg)
+        conversation_id = check_id(conversation_id, "conversation_id")
         messages: list[Message] = []
         if system is not None:
             text = self.check_text(system)

@@ -1003,7 +1003,7 @@ class LastResortPolicy:
         asked = f"end requested by the {by}" + (f": {reason}" if reason else "")
         refusal: str | None
         if by == "user":
-            refusal = self._user_refusal(exempt=exempt, confirmed=confirmed)
+            refusal = self._user_refusal(state, exempt=exempt, confirmed=confirmed)
         else:
             refusal = self._assistant_refusal(state, exempt=exempt)
         if refusal is not None:
@@ -1042,12 +1042,15 @@ class LastResortPolicy:
             guidance=self.guidance(Action.END, locale=locale),
         )
 
-    def _user_refusal(self, *, exempt: bool, confirmed: bool) -> str | None:
+    def _user_refusal(self, state: PolicyState, *, exempt: bool, confirmed: bool) -> str | None:
         cfg = self._config
         if not cfg.allow_user_requested_end:
             return "user-requested ends are switched off (allow_user_requested_end)"
         if exempt:
             return _AT_RISK
+        if state.user_turns == 0:
+            # An end here would leave no way forward but a new chat: nothing to edit.
+            return "the user has sent nothing on this branch yet: there is nothing to end"
         if cfg.confirm_user_end and not confirmed:
             return _UNCONFIRMED
         return None

@@ -10,8 +10,7 @@ states), which :meth:`Guard.replay` and :meth:`Guard.import_record` judge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, final
 
@@ -19,7 +18,7 @@ import attrs
 import pydantic
 from attrs import frozen
 
-from ._errors import ConversationEndedError, FormatError
+from ._errors import ConversationEndedError, ConvguardError, FormatError
 from ._findings import DetectorFailure, Evidence, Finding
 from ._policy import Action, PolicyState, Status, Verdict
 from ._tree import Message, Role
@@ -27,6 +26,7 @@ from ._tree import Message, Role
 if TYPE_CHECKING:
     from typing import Self
 
+    from ._engine import Engine
     from ._guard import Conversation, Guard
     from .stores._base import ConversationInfo, Feedback
 
@@ -235,7 +235,9 @@ class ConversationRecord(pydantic.BaseModel):
 
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
+            # ValueError covers malformed JSON, bad UTF-8 and integers longer
+            # than Python converts; RecursionError, nesting too deep to parse.
             msg = f"not valid JSON: {exc}"
             raise FormatError(msg) from exc
         return cls.from_dict(data)
@@ -446,17 +448,27 @@ def _message_from_record(
     parent: Message | None,
     state: PolicyState,
     verdict: Verdict | None,
-    clock: Callable[[], datetime],
+    engine: Engine,
 ) -> Message:
+    """Build a node, checked as ``send`` and ``add`` check what they store."""
+    try:
+        if record.role is Role.USER:
+            engine.check_text(record.content)
+        else:
+            engine.check_text(record.content, allow_empty=True)
+        metadata = engine.check_metadata(record.metadata)
+    except ConvguardError as exc:
+        msg = f"message {record.id!r}: {exc}"
+        raise FormatError(msg) from exc
     return Message(
         record.id,
         record.parent_id,
         record.role,
         record.content,
-        record.created_at or clock(),
+        record.created_at or engine.clock(),
         state,
         verdict,
-        record.metadata,
+        metadata,
         0 if parent is None else parent.depth + 1,
     )
 
@@ -526,7 +538,7 @@ def _judge_all(guard: Guard, record: ConversationRecord) -> Replay:  # noqa: C90
             state = event.state
             verdicts[rec.id] = verdict
             at_risk = True
-        built[rec.id] = _message_from_record(rec, parent, state, verdict, engine.clock)
+        built[rec.id] = _message_from_record(rec, parent, state, verdict, engine)
 
     kept = tuple(built.values())
     by_id = {m.id: m for m in record.messages}
@@ -584,7 +596,7 @@ def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -
             parent = None if rec.parent_id is None else built[rec.parent_id]
             state = engine.state_of(parent) if rec.state is None else _state(rec.state)
             verdict = None if rec.verdict is None else _verdict(rec.verdict, state, rec.id)
-            built[rec.id] = _message_from_record(rec, parent, state, verdict, engine.clock)
+            built[rec.id] = _message_from_record(rec, parent, state, verdict, engine)
         messages = tuple(built.values())
     kept = {m.id for m in messages}
     tip_id = record.active_tip_id
@@ -593,7 +605,10 @@ def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -
         by_id = {m.id: m for m in record.messages}
         while tip_id is not None and tip_id not in kept:
             tip_id = by_id[tip_id].parent_id
-    metadata = dict(record.metadata)
+    try:
+        metadata = dict(engine.check_metadata(record.metadata))
+    except ConvguardError as exc:
+        raise FormatError(str(exc), conversation_id=record.id, field="metadata") from exc
     if record.title is not None:
         metadata["title"] = record.title
     try:

@@ -20,7 +20,7 @@ from attrs import frozen
 from ._errors import ConversationEndedError, InvalidOperationError, UnknownMessageError
 from ._policy import PolicyState, Status, Verdict
 
-__all__ = ["EMPTY_METADATA", "Branch", "ConversationTree", "Message", "Role"]
+__all__ = ["EMPTY_METADATA", "Branch", "ConversationTree", "Message", "Role", "check_id"]
 
 EMPTY_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
 
@@ -34,6 +34,37 @@ class Role(StrEnum):
     TOOL = "tool"
     EVENT = "event"
     """Something that is not a message, such as an end granted on request."""
+
+
+def check_id(value: object, what: str = "message id") -> str:
+    """Accept an id a store can keep, or raise ``InvalidOperationError``.
+
+    Args:
+        value: The id.
+        what: What it names, for the error.
+
+    Returns:
+        The id.
+
+    Raises:
+        InvalidOperationError: For a non-str, an empty id, or one holding a
+            NUL or a lone surrogate (which no database can store).
+    """
+    if not isinstance(value, str):
+        msg = f"{what} must be a str, not {type(value).__name__}"
+        raise InvalidOperationError(msg)
+    if not value:
+        msg = f"{what} is empty"
+        raise InvalidOperationError(msg)
+    if "\x00" in value:
+        msg = f"{what} {value!r} holds a NUL character"
+        raise InvalidOperationError(msg)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{what} {value!r} holds a lone surrogate, which cannot be stored as UTF-8"
+        raise InvalidOperationError(msg) from None
+    return value
 
 
 def _freeze_metadata(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -165,6 +196,8 @@ class ConversationTree:
         try:
             return self._nodes[message_id]
         except (KeyError, TypeError):
+            if not isinstance(message_id, str):
+                check_id(message_id)
             raise UnknownMessageError(self.conversation_id, str(message_id)) from None
 
     def add(self, message: Message, *, move_tip: bool = True) -> None:
@@ -179,6 +212,7 @@ class ConversationTree:
             UnknownMessageError: When the parent is not in the tree.
             ConversationEndedError: When the parent is ended.
         """
+        check_id(message.id)
         if message.id in self._nodes:
             msg = f"message id {message.id!r} is already in the conversation"
             raise InvalidOperationError(msg)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from .._engine import check_findings, run_detector
+from .._engine import check_findings, run_detector, storable
 from .._errors import ConfigurationError
 from .._findings import DetectorFailure, Finding
 
@@ -62,7 +62,7 @@ def check_timeout(timeout: object, *, label: str = "detector_timeout") -> float 
 
 
 def _error(name: str, exc: BaseException) -> DetectorFailure:
-    return DetectorFailure(name, "error", f"{type(exc).__name__}: {exc}")
+    return DetectorFailure(name, "error", storable(f"{type(exc).__name__}: {exc}"))
 
 
 def _timeout(name: str, timeout: float) -> DetectorFailure:

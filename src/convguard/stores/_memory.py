@@ -12,7 +12,7 @@ from .._errors import (
     StoreConflictError,
     UnknownConversationError,
 )
-from .._tree import EMPTY_METADATA, ConversationTree, Message, Role
+from .._tree import EMPTY_METADATA, ConversationTree, Message, Role, check_id
 from ._base import ConversationInfo, ConversationPage, Feedback, Head
 from ._listing import (
     check_batch,
@@ -93,6 +93,8 @@ class MemoryStore:
         try:
             return self._conversations[conversation_id]
         except (KeyError, TypeError):
+            if not isinstance(conversation_id, str):
+                check_id(conversation_id, "conversation id")
             raise UnknownConversationError(str(conversation_id)) from None
 
     def create(
@@ -105,6 +107,7 @@ class MemoryStore:
         tip_id: str | None = None,
     ) -> None:
         """Create a conversation, optionally with a whole tree (parents first)."""
+        check_id(conversation_id, "conversation id")
         tree = ConversationTree(conversation_id)
         for message in messages:  # validated before the store sees the tree
             tree.add(message, move_tip=False)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from .._errors import (
     ConfigurationError,
     InvalidMessageError,
+    InvalidOperationError,
     StoreConflictError,
     StoreCorruptError,
     StoreError,
@@ -172,22 +173,42 @@ def _translate(
     psycopg: ModuleType, exc: Exception, conversation_id: str | None = None
 ) -> Exception:
     text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
-        # lock_timeout or statement_timeout: the transaction was rolled back.
-        what = f" on conversation {conversation_id!r}" if conversation_id else ""
-        return StoreUnavailableError(
-            f"PostgreSQL gave up{what} (lock_timeout or statement_timeout: another"
-            f" session holds the row, or the server is overloaded); nothing was written: {text}"
-        )
-    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
-        # Only under a stricter isolation level than convguard needs: retry.
-        return StoreConflictError(conversation_id or "", f"PostgreSQL could not order it: {text}")
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        return StoreUnavailableError(f"PostgreSQL cannot be reached: {text}")
-    if isinstance(exc, psycopg.DataError):
-        return InvalidMessageError(f"PostgreSQL refused a value: {text}")
-    if isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
-        return StoreCorruptError(f"the database lacks convguard's tables: {text}")
+    what = f" on conversation {conversation_id!r}" if conversation_id else ""
+    errors = psycopg.errors
+    # The first class that matches decides; anything else is a plain StoreError.
+    cases: tuple[tuple[tuple[type[Exception], ...], Exception], ...] = (
+        (
+            # lock_timeout or statement_timeout: the transaction was rolled back.
+            (errors.LockNotAvailable, errors.QueryCanceled),
+            StoreUnavailableError(
+                f"PostgreSQL gave up{what} (lock_timeout or statement_timeout: another"
+                f" session holds the row, or the server is overloaded); nothing was written: {text}"
+            ),
+        ),
+        (
+            # Only under a stricter isolation level than convguard needs: retry.
+            (errors.SerializationFailure, errors.DeadlockDetected),
+            StoreConflictError(conversation_id or "", f"PostgreSQL could not order it: {text}"),
+        ),
+        (
+            (psycopg.OperationalError, psycopg.InterfaceError),
+            StoreUnavailableError(f"PostgreSQL cannot be reached: {text}"),
+        ),
+        ((psycopg.DataError,), InvalidMessageError(f"PostgreSQL refused a value: {text}")),
+        (
+            (errors.UndefinedTable, errors.UndefinedColumn),
+            StoreCorruptError(f"the database lacks convguard's tables: {text}"),
+        ),
+        (
+            # create() checks the id first; only a racing create() of the same id
+            # gets here (message ids are checked inside the transaction).
+            (errors.UniqueViolation,),
+            InvalidOperationError(f"conversation {conversation_id!r} already exists"),
+        ),
+    )
+    for classes, translated in cases:
+        if isinstance(exc, classes):
+            return translated
     return StoreError(f"PostgreSQL failed: {text}")
 
 

@@ -28,7 +28,7 @@ from .._errors import (
     UnknownConversationError,
     UnknownMessageError,
 )
-from .._tree import EMPTY_METADATA, ConversationTree, Message
+from .._tree import EMPTY_METADATA, ConversationTree, Message, check_id
 from ._base import ConversationInfo, ConversationPage, Feedback, Head
 from ._codec import (
     dump_metadata,
@@ -149,7 +149,8 @@ _LIST_SELECT: Final = (
     " c.message_count, c.at_risk, c.updated_us, c.title, c.seq"
 )
 _LIST_BY_TAG: Final = "c.id IN (SELECT conversation_id FROM {tags} WHERE key = ? AND value = ?)"
-_LIST_AFTER: Final = "(c.updated_us < ? OR (c.updated_us = ? AND c.seq < ?))"
+# A row value, so both databases seek the activity index to the cursor.
+_LIST_AFTER: Final = "(c.updated_us, c.seq) < (?, ?)"
 _LIST_ORDER: Final = " ORDER BY c.updated_us DESC, c.seq DESC LIMIT ?"
 
 
@@ -179,15 +180,22 @@ class Connection(Protocol):
 
 
 def _conversation_id(value: object) -> str:
-    if not isinstance(value, str):
-        raise UnknownConversationError(str(value))
-    return value
+    """Accept an id to look up; one no database could hold names no conversation."""
+    try:
+        return check_id(value, "conversation id")
+    except InvalidOperationError:
+        if not isinstance(value, str):
+            raise
+        raise UnknownConversationError(value) from None
 
 
 def _message_id(conversation_id: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise UnknownMessageError(conversation_id, str(value))
-    return value
+    try:
+        return check_id(value)
+    except InvalidOperationError:
+        if not isinstance(value, str):
+            raise
+        raise UnknownMessageError(conversation_id, value) from None
 
 
 def _info(conversation_id: str, row: Sequence[Any]) -> ConversationInfo:
@@ -323,9 +331,7 @@ class SQLStore:
             InvalidOperationError: When the id is taken or the tree is invalid.
             StoreError: When the database fails; nothing is written.
         """
-        if not isinstance(conversation_id, str) or not conversation_id:
-            msg = f"conversation_id must be a non-empty str, not {conversation_id!r}"
-            raise InvalidOperationError(msg)
+        check_id(conversation_id, "conversation id")
         tree = ConversationTree(conversation_id)
         for message in messages:  # validated before the database sees the tree
             tree.add(message, move_tip=False)
@@ -469,6 +475,7 @@ class SQLStore:
             InvalidOperationError: For a duplicate id or a wrong depth.
         """
         conversation_id = _conversation_id(conversation_id)
+        check_id(message.id)
         row = _message_params(conversation_id, message)
         sql = self._sql
         with self._write(conversation_id) as conn:
@@ -615,7 +622,7 @@ class SQLStore:
             sql = select
         if cursor is not None:
             where.append(after_sql)
-            params.extend((cursor[0], cursor[0], cursor[1]))
+            params.extend(cursor)
         if where:
             sql += (" AND " if tags else " WHERE ") + " AND ".join(where)
         params.append(_NO_LIMIT if limit is None else limit + 1)
