@@ -294,7 +294,7 @@ class ChatService:
     def _history(conv: cg.Conversation) -> list[ChatMessage]:
         """The last messages of the branch the model sees (users and assistant only)."""
         out: list[ChatMessage] = []
-        for message in conv.path()[-HISTORY:]:
+        for message in conv.path(limit=HISTORY):  # cost by the window, not the depth
             if message.role is cg.Role.USER:
                 out.append(ChatMessage("user", message.content))
             elif message.role is cg.Role.ASSISTANT:
