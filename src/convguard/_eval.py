@@ -67,10 +67,9 @@ EVAL_CATEGORIES: Final = (
 
 
 def _default_concern_threshold() -> float:
-    """Return the policy's default concern threshold (0.3 where it has none)."""
-    field_info = PolicyConfig.model_fields.get("concern_threshold")
-    default = getattr(field_info, "default", None)
-    return float(default) if isinstance(default, int | float) else 0.3
+    """Return the default policy's concern threshold (0.3 should it be switched off)."""
+    threshold = PolicyConfig().concern_threshold
+    return 0.3 if threshold is None else threshold
 
 
 #: The score from which a protective finding blocks ending (the policy's default).
