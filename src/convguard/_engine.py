@@ -520,22 +520,16 @@ class Engine:
                 (f"protective: {finding.describe()}", "risk reported by the assistant"),
                 at_risk=True,
             )
-        metadata: dict[str, Any] = {"risk_reported_by": "assistant", "category": category}
-        if reason:
-            metadata["reason"] = reason
-        event = Message(
-            message_id,
-            None if parent is None else parent.id,
-            Role.EVENT,
-            f"the assistant reported that the user may be at risk ({category})"
-            + (f": {reason}" if reason else ""),
-            self.clock(),
+        verdict = attrs.evolve(verdict, at_risk=True)
+        event = self._event(
+            parent,
             state,
-            attrs.evolve(verdict, at_risk=True),
-            metadata,
-            0 if parent is None else parent.depth + 1,
+            verdict,
+            f"the assistant reported that the user may be at risk ({category})",
+            {"risk_reported_by": "assistant", "category": category},
+            reason,
         )
-        return event, event.verdict  # type: ignore[return-value] # set just above
+        return event, verdict
 
     def end_request(  # noqa: PLR0913 - every input of a request, by keyword
         self,
@@ -568,18 +562,31 @@ class Engine:
         )
         if verdict.message_id is None:
             return None, verdict
-        metadata: dict[str, Any] = {"end_requested_by": by}
+        text = f"conversation ended at the {by}'s request"
+        event = self._event(parent, state, verdict, text, {"end_requested_by": by}, reason)
+        return event, verdict
+
+    def _event(  # noqa: PLR0913 - the parts of one node
+        self,
+        parent: Message | None,
+        state: PolicyState,
+        verdict: Verdict,
+        text: str,
+        metadata: dict[str, Any],
+        reason: str | None,
+    ) -> Message:
+        """Build an event node under *parent* with the policy's *state* and *verdict*."""
         if reason:
             metadata["reason"] = reason
-        event = Message(
-            message_id,
+            text = f"{text}: {reason}"
+        return Message(
+            verdict.message_id or self.ids(),
             None if parent is None else parent.id,
             Role.EVENT,
-            f"conversation ended at the {by}'s request" + (f": {reason}" if reason else ""),
+            text,
             self.clock(),
             state,
             verdict,
             metadata,
             0 if parent is None else parent.depth + 1,
         )
-        return event, verdict
