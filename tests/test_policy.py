@@ -287,7 +287,7 @@ class TestRequestEnd:
         """A user may end their own conversation."""
         policy = cg.LastResortPolicy()
         state, verdict = policy.request_end(
-            policy.initial_state(), by="user", message_id="e", confirmed=True
+            cg.PolicyState(user_turns=1), by="user", message_id="e", confirmed=True
         )
         assert verdict.action is E
         assert verdict.message_id == "e"
@@ -374,7 +374,7 @@ class TestRequestEnd:
         """In shadow mode a granted end is a REDIRECT with would_end, nothing stored."""
         policy = cg.LastResortPolicy(PolicyConfig(mode="shadow"))
         state, verdict = policy.request_end(
-            policy.initial_state(), by="user", message_id="e", confirmed=True
+            cg.PolicyState(user_turns=1), by="user", message_id="e", confirmed=True
         )
         assert verdict.action is R
         assert verdict.would_end

@@ -23,7 +23,7 @@ from ._errors import (
     StoreConflictError,
 )
 from ._findings import DetectorFailure, Finding
-from ._policy import Action, EndRequester, Policy, PolicyState, Turn, Verdict
+from ._state import Action, EndRequester, Policy, PolicyState, Turn, Verdict
 from ._tree import EMPTY_METADATA, Message, Role, check_id
 from .detectors._protocols import AsyncDetector, DetectionContext, Detector
 from .stores._base import Feedback, Head

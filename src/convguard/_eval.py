@@ -36,9 +36,9 @@ from typing import Any, Final, Literal, final
 
 from attrs import field, frozen
 
+from ._config import PolicyConfig
 from ._errors import FormatError
 from ._findings import Finding
-from ._policy import PolicyConfig
 from ._taxonomy import PROTECTIVE, TERMINABLE, Category
 from .detectors._normalize import normalize
 from .detectors._protocols import DetectionContext, Detector

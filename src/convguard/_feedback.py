@@ -11,7 +11,7 @@ from typing import Final, final
 from attrs import frozen
 
 from ._errors import ConvguardError, InvalidOperationError
-from ._policy import Verdict
+from ._state import Verdict
 from ._tree import Message, Role
 from .stores._base import Feedback, Store
 

@@ -20,7 +20,7 @@ from attrs import frozen
 
 from ._errors import ConversationEndedError, ConvguardError, FormatError
 from ._findings import DetectorFailure, Evidence, Finding
-from ._policy import Action, PolicyState, Status, Verdict
+from ._state import Action, PolicyState, Status, Verdict
 from ._tree import Message, Role
 
 if TYPE_CHECKING:

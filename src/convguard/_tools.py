@@ -28,13 +28,13 @@ import pydantic
 from attrs import frozen
 
 from ._errors import InvalidOperationError
-from ._policy import Action
+from ._state import Action
 from ._taxonomy import Category
 from ._tree import Role
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._policy import Verdict
+    from ._state import Verdict
     from ._tree import Message
     from .stores._base import Head
 

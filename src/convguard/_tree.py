@@ -18,7 +18,7 @@ import attrs
 from attrs import frozen
 
 from ._errors import ConversationEndedError, InvalidOperationError, UnknownMessageError
-from ._policy import PolicyState, Status, Verdict
+from ._state import PolicyState, Status, Verdict
 
 __all__ = ["EMPTY_METADATA", "Branch", "ConversationTree", "Message", "Role", "check_id"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import ConversationEndedError
 from .._guard import Conversation, Guard
-from .._policy import Action, Verdict
+from .._state import Action, Verdict
 from .._tree import Message, Role
 from ._console import Output
 

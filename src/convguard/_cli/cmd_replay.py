@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._policy import Action
+from .._state import Action
 from ..detectors import default_detectors
 from ._console import Output
 

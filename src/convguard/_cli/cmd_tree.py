@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UnknownConversationError
-from .._policy import Status
+from .._state import Status
 from ._console import Output
 from .cmd_replay import add_input_options, make_guard, read, snippet
 

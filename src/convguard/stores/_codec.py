@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from .._errors import InvalidMessageError, StoreCorruptError
 from .._findings import DetectorFailure, Evidence, Finding
-from .._policy import Action, PolicyState, Status, Verdict
+from .._state import Action, PolicyState, Status, Verdict
 from .._tree import Message, Role
 
 __all__ = [

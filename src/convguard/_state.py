@@ -1,0 +1,220 @@
+"""What a policy reads and returns, and the ``Policy`` protocol itself.
+
+The guard and a policy meet here: the guard hands the policy a frozen
+:class:`PolicyState` and a :class:`Turn`, and stores the state and the
+:class:`Verdict` it gets back. Nothing here decides anything;
+``LastResortPolicy`` (``_policy.py``) does.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal, Protocol, final, runtime_checkable
+
+from attrs import frozen
+
+from ._findings import DetectorFailure, Finding
+
+if TYPE_CHECKING:
+    from ._config import PolicyConfig
+
+__all__ = ["Action", "EndRequester", "Policy", "PolicyState", "Status", "Turn", "Verdict"]
+
+EndRequester = Literal["user", "assistant"]
+
+
+class Status(StrEnum):
+    """Where a branch stands after a node."""
+
+    ACTIVE = "active"
+    REDIRECTING = "redirecting"
+    SUPPORTING = "supporting"
+    ENDED = "ended"
+
+
+class Action(StrEnum):
+    """What the backend should do with a turn."""
+
+    ALLOW = "allow"
+    """Answer normally."""
+    REDIRECT = "redirect"
+    """Decline and steer the conversation elsewhere."""
+    WARN = "warn"
+    """The last redirection: say plainly that the chat will end if this goes on."""
+    SUPPORT = "support"
+    """The user may be at risk: answer with care and resources; ending is off."""
+    END = "end"
+    """The branch is ended; nothing more is accepted on it."""
+
+
+@final
+@frozen
+class PolicyState:
+    """The policy's state after a node, stored with every node.
+
+    Attributes:
+        status: Where the branch stands.
+        redirections: Redirecting verdicts (and counted assistant redirects)
+            since the last recovery, the warning included.
+        warned: The user was told the chat will end if this goes on.
+        benign_streak: Consecutive user turns with no terminable finding.
+        exempt: A protective finding switched escalation off.
+        exempt_until: The last user turn the exemption covers (``None``: the
+            rest of the branch).
+        user_turns: User turns on the branch so far.
+        seen: Terminable categories seen since the last recovery.
+        turn_counted: The current user turn already counted as a redirection,
+            so an assistant redirect answering it counts nothing.
+        detector_failed: A detector failed or timed out on the last user
+            turn, so nothing may end the branch right after it (fail safe).
+    """
+
+    status: Status = Status.ACTIVE
+    redirections: int = 0
+    warned: bool = False
+    benign_streak: int = 0
+    exempt: bool = False
+    exempt_until: int | None = None
+    user_turns: int = 0
+    seen: frozenset[str] = frozenset()
+    turn_counted: bool = False
+    detector_failed: bool = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether the branch is ended at this node."""
+        return self.status is Status.ENDED
+
+    def exempt_at(self, user_turn: int) -> bool:
+        """Return whether the exemption still covers user turn number *user_turn*.
+
+        Args:
+            user_turn: A 1-based user turn number on this branch.
+
+        Returns:
+            ``True`` while the exemption holds for that turn.
+        """
+        return self.exempt and (self.exempt_until is None or user_turn <= self.exempt_until)
+
+
+@final
+@frozen
+class Turn:
+    """What the policy is told about one user turn.
+
+    Attributes:
+        message_id: The id the user message will be stored under.
+        findings: Every finding of every detector, counted or not.
+        errors: Detectors that failed on this turn.
+        locale: The conversation's locale, for the support resources.
+        at_risk: The conversation remembers risk: an earlier message, on
+            any branch, carried a protective finding or concern.
+    """
+
+    message_id: str
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[DetectorFailure, ...] = ()
+    locale: str | None = None
+    at_risk: bool = False
+
+
+@final
+@frozen
+class Verdict:
+    """What the policy decided for a user turn or an end request.
+
+    Attributes:
+        action: What the backend should do.
+        state: The policy state after the turn.
+        message_id: The stored node the verdict belongs to (``None`` for a
+            refused end request, which stores nothing).
+        findings: Every finding of every detector, counted or not.
+        reasons: The rule trace, one line each: which detector found what,
+            and which rule decided.
+        guidance: An instruction the backend can add to the model's system
+            prompt for this turn (empty when there is nothing to say).
+        errors: Detectors that failed on this turn.
+        would_end: Shadow mode: the policy would have ended the branch here.
+        at_risk: The turn carried protective evidence (a finding or a
+            concern); the conversation remembers it, so that no branch of it
+            is ended while the exemption lasts.
+    """
+
+    action: Action
+    state: PolicyState
+    message_id: str | None
+    findings: tuple[Finding, ...] = ()
+    reasons: tuple[str, ...] = ()
+    guidance: str = ""
+    errors: tuple[DetectorFailure, ...] = ()
+    would_end: bool = False
+    at_risk: bool = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether this verdict ended the branch."""
+        return self.state.status is Status.ENDED
+
+
+# -- the protocol -------------------------------------------------------------
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """**Protocol:** decides, turn by turn, how to answer a user.
+
+    Every method is pure: same inputs, same outputs, no I/O. What the guard
+    relies on:
+
+    - ``config``: the guard reads ``max_ended_branches`` (closing a
+      conversation) and ``protective`` (the categories ``report_risk`` may
+      name) from it;
+    - a returned state whose ``status`` is ``ENDED`` ends the branch;
+    - ``verdict.at_risk`` on a user turn makes the conversation remember risk,
+      and the guard passes that record back in ``turn.at_risk`` and
+      ``request_end(at_risk=...)``: a verdict depends on its branch path plus
+      that record;
+    - ``request_end`` grants an end by returning a verdict whose
+      ``message_id`` is the id it was given (the guard stores an event node
+      under it), and refuses by returning ``message_id=None`` (nothing is
+      stored);
+    - an optional ``report_risk(state, finding, *, message_id, locale)``
+      method handles the model's ``report_risk`` tool; without it the event
+      only records the risk.
+    """
+
+    @property
+    def config(self) -> PolicyConfig:
+        """The options the guard reads too (``max_ended_branches``)."""
+        ...
+
+    def initial_state(self) -> PolicyState:
+        """Return the state of a branch before its first node."""
+        ...
+
+    def step(self, state: PolicyState, turn: Turn) -> tuple[PolicyState, Verdict]:
+        """Judge a user turn given the state of its parent node."""
+        ...
+
+    def on_reply(self, state: PolicyState, *, redirect: bool) -> PolicyState:
+        """Return the state after an assistant reply."""
+        ...
+
+    def request_end(  # noqa: PLR0913 - every input of a request, by keyword
+        self,
+        state: PolicyState,
+        *,
+        by: EndRequester,
+        message_id: str,
+        reason: str | None = None,
+        locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
+    ) -> tuple[PolicyState, Verdict]:
+        """Grant or refuse a request to end the branch.
+
+        *at_risk* says whether the conversation remembers risk from any
+        branch; *confirmed* whether a user who asked has confirmed that the
+        end is permanent.
+        """
+        ...
