@@ -282,9 +282,7 @@ class TestHTTP:
         assert "end" not in actions
         assert "warn" not in actions
 
-    def test_a_reply_lands_under_its_turn_or_not_at_all(
-        self, guard: cg.Guard, detectors: Sequence[cg.Detector]
-    ) -> None:
+    def test_a_reply_lands_under_its_turn_or_not_at_all(self, guard: cg.Guard) -> None:
         """A message that arrives while the model answers (a second tab) supersedes the answer."""
 
         class SecondTab:
@@ -303,6 +301,24 @@ class TestHTTP:
         messages = guard.open(chat_id).messages()
         assert [m.role for m in messages] == [cg.Role.SYSTEM, cg.Role.USER, cg.Role.USER]
         assert messages[2].parent_id == turn["verdict"]["message_id"]
+
+    def test_an_end_from_another_worker_mid_answer_supersedes_it(self, guard: cg.Guard) -> None:
+        class OtherWorker:
+            name = "other-worker"
+
+            def complete(self, system: str, messages: Sequence[ChatMessage]) -> ModelTurn:
+                (chat_id,) = guard.conversations().ids
+                assert guard.open(chat_id).request_end(by="user", confirmed=True).ended
+                return ModelTurn(text="an answer nobody will read")
+
+        with TestClient(create_app(guard=guard, model=OtherWorker()), headers=ANA) as client:
+            chat_id = start(client)
+            turn = say(client, chat_id, HELLO)
+        assert turn["superseded"]
+        assert turn["reply"] is None
+        assert turn["chat"]["ended"]
+        roles = [m.role for m in guard.open(chat_id).messages()]
+        assert roles == [cg.Role.SYSTEM, cg.Role.USER, cg.Role.EVENT]
 
     def test_a_message_from_another_worker_mid_view_is_no_error(
         self, detectors: Sequence[cg.Detector]

@@ -258,10 +258,14 @@ class ChatService:
                 to=anchor,
                 metadata={"model": self.model.name, "service_tool_calls": answer.tool_calls},
             )
-        except (cg.StoreConflictError, cg.ConversationEndedError):
-            # Another message (or an end) landed on this chat while the model was
-            # answering: the turn is stored, its answer no longer fits anywhere.
+        except cg.StoreConflictError as exc:
+            if exc.message_id is None:
+                raise  # the store kept losing the race: a 409 to retry later
+            # Another message landed on this chat while the model was answering:
+            # the turn is stored, but its answer no longer fits under the tip.
             answer.superseded = True
+        except cg.ConversationEndedError:
+            answer.superseded = True  # another worker ended the branch meanwhile
         return answer
 
     def _tool(
