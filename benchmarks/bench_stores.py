@@ -13,6 +13,14 @@ temporary directory, and PostgreSQL at ``CONVGUARD_TEST_POSTGRES_DSN`` (or
   one 10 deep, interleaved so the machine's noise falls on both alike; the ratio is
   what matters (1.0 means a turn does not grow with the conversation).
 
+- Reads (``--reads`` runs only these): ``conv.path(limit=40)``, the window a
+  model's prompt needs, at depth 100 and 10,000, beside the whole ``path()``
+  at depth 200 and 4,000; and ``guard.conversations(...)`` pages over
+  100,000 conversations (1,000 users of 100 each, one tenant of all):
+  the newest page, a page 500 pages deep through the cursor, one user's
+  newest page, and the tenant's. Each figure is shown as a ratio to
+  ``store.info()`` (one primary-key read) measured in the same run.
+
 Nothing here asserts: the numbers go into the notes.
 """
 
@@ -26,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -200,6 +208,120 @@ def specs() -> Iterator[list[Spec]]:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def timed(call: Callable[[], object], samples: int) -> float:
+    """Return the median µs of *call*."""
+    out = []
+    for _ in range(samples):
+        start = time.perf_counter_ns()
+        call()
+        out.append(time.perf_counter_ns() - start)
+    return statistics.median(out) / 1000
+
+
+CONVERSATIONS = 20_000 if QUICK else 100_000
+USERS = CONVERSATIONS // 100
+
+
+def bulk_conversations(spec: Spec, store: Store) -> None:
+    """Load the listing's conversations in one statement each, as create() stores them.
+
+    Conversation ``c{n}`` belongs to user ``u{n % USERS}`` and tenant ``t1``;
+    its last activity is ``n`` seconds after a fixed start.
+    """
+    base = 1_750_000_000_000_000
+    kind, where = spec
+    if kind == "memory":
+        for n in range(CONVERSATIONS):
+            store.create(
+                f"c{n}",
+                created_at=datetime.fromtimestamp((base + n * 1_000_000) / 1e6, UTC),
+                metadata={"user_id": f"u{n % USERS}", "tenant": "t1"},
+            )
+        return
+    if kind == "sqlite":
+        import sqlite3  # noqa: PLC0415 - only here
+
+        conn = sqlite3.connect(where)
+        series = (
+            "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g"  # noqa: S608
+            f" WHERE n < {CONVERSATIONS - 1}) "
+        )
+        with conn:
+            conn.execute(
+                series + "INSERT INTO conversations (id, created_at, metadata, version, tip_id,"  # noqa: S608
+                " ended_branches, message_count, at_risk, updated_us, title)"
+                " SELECT 'c' || n, '2025-06-15T00:00:00+00:00',"
+                f" json_object('user_id', 'u' || (n % {USERS}), 'tenant', 't1'), 0, NULL, 0, 0, 0,"
+                f" {base} + n * 1000000, NULL FROM g"
+            )
+            conn.execute(
+                series + "INSERT INTO conversation_tags (key, value, conversation_id)"  # noqa: S608
+                f" SELECT 'user_id', 'su' || (n % {USERS}), 'c' || n FROM g"
+                " UNION ALL SELECT 'tenant', 'st1', 'c' || n FROM g"
+            )
+        conn.close()
+        return
+    import psycopg  # noqa: PLC0415 - the extra is optional
+
+    s = f'"{where}"'
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {s}.conversations (id, created_at, metadata, version, tip_id,"  # noqa: S608
+            " ended_branches, message_count, at_risk, updated_us, title)"
+            " SELECT 'c' || n, '2025-06-15T00:00:00+00:00',"
+            f" json_build_object('user_id', 'u' || (n % {USERS}), 'tenant', 't1'), 0, NULL,"
+            f" 0, 0, false, {base} + n::bigint * 1000000, NULL"
+            f" FROM generate_series(0, {CONVERSATIONS - 1}) n"
+        )
+        conn.execute(
+            f"INSERT INTO {s}.conversation_tags (key, value, conversation_id)"  # noqa: S608
+            f" SELECT 'user_id', 'su' || (n % {USERS}), 'c' || n"
+            f" FROM generate_series(0, {CONVERSATIONS - 1}) n"
+            f" UNION ALL SELECT 'tenant', 'st1', 'c' || n"
+            f" FROM generate_series(0, {CONVERSATIONS - 1}) n"
+        )
+        conn.execute(f"ANALYZE {s}.conversations")
+        conn.execute(f"ANALYZE {s}.conversation_tags")
+
+
+def reads(spec: Spec) -> None:
+    """Print the read figures of one store, as ratios to a primary-key read."""
+    store = open_store(spec)
+    samples = 50 if QUICK else 200
+    try:
+        guard = guard_on(store)
+        convs = {depth: deep_conversation(store, depth) for depth in (100, 200, 4_000, 10_000)}
+        floor = timed(lambda: store.info(convs[100].id), samples)
+        figures = {
+            "path(limit=40) d=100": timed(lambda: convs[100].path(limit=40), samples),
+            "path(limit=40) d=10k": timed(lambda: convs[10_000].path(limit=40), samples),
+            "path() d=200": timed(convs[200].path, samples // 4),
+            "path() d=4000": timed(convs[4_000].path, max(3, samples // 20)),
+        }
+        bulk_conversations(spec, store)
+        cursor = None
+        for _ in range(500):
+            cursor = guard.conversations(limit=20, after=cursor).next
+        figures |= {
+            "list newest 20": timed(lambda: guard.conversations(limit=20), samples),
+            "list page 501": timed(lambda: guard.conversations(limit=20, after=cursor), samples),
+            "list 1 user's 20": timed(
+                lambda: guard.conversations(metadata={"user_id": "u7"}, limit=20), samples
+            ),
+            "list tenant's 20": timed(
+                lambda: guard.conversations(metadata={"tenant": "t1"}, limit=20),
+                max(3, samples // 20),
+            ),
+        }
+        floor_after = timed(lambda: store.info("c7"), samples)
+    finally:
+        store.close()
+    print(f"\n{spec[0]}: store.info() {floor:,.0f} µs ({floor_after:,.0f} µs at {CONVERSATIONS:,})")
+    for name, value in figures.items():
+        base = floor if name.startswith("path") else floor_after
+        print(f"  {name:<22}{value:>12,.0f} µs{value / base:>10.1f}x info()")
+
+
 def row(label: str, *cells: str) -> None:
     """Print one line of the results table."""
     print(f"{label:<10}" + "".join(f"{c:>16}" for c in cells))
@@ -207,6 +329,11 @@ def row(label: str, *cells: str) -> None:
 
 def main() -> None:
     """Measure every reachable store and print the figures and their ratios."""
+    if "--reads" in sys.argv:
+        with specs() as stores:
+            for spec in stores:
+                reads(spec)
+        return
     print(f"turns per worker: {TURNS}; depth samples: {DEPTH_SAMPLES}\n")
     row("store", "1 worker/s", "8 threads/s", "8 procs/s", "d=10 µs", "d=10k µs", "10k/10")
     with specs() as stores:
@@ -233,6 +360,9 @@ def main() -> None:
         "\n8-worker figures are shown with their ratio to 1 worker; "
         "10k/10 is the turn cost at depth 10,000 over depth 10."
     )
+    with specs() as stores:
+        for spec in stores:
+            reads(spec)
 
 
 if __name__ == "__main__":

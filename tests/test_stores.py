@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -981,3 +983,101 @@ class TestListingMigration:
                 store.close()
         finally:
             drop_schema(schema)
+
+
+@contextmanager
+def read_only_directory(directory: Path) -> Iterator[Path]:
+    """Yield *directory* seen read-only: a read-only bind mount as root, else its mode."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        try:
+            yield directory
+        finally:
+            directory.chmod(0o755)
+        return
+    target = directory.with_name(directory.name + "-ro")
+    target.mkdir()
+    mounted = subprocess.run(
+        ["mount", "--bind", str(directory), str(target)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("root ignores file modes and cannot bind-mount here: no read-only directory")
+    try:
+        remount = ["mount", "-o", "remount,bind,ro", str(target)]
+        if subprocess.run(remount, capture_output=True, check=False).returncode != 0:
+            pytest.skip("cannot remount read-only here")  # pragma: no cover - mount allowed above
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], capture_output=True, check=False)
+
+
+class TestReadOnlyCopies:
+    def test_a_wal_file_in_a_read_only_directory_opens(self, tmp_path: Path) -> None:
+        """read_only=True reads a copy where SQLite cannot create its -shm file."""
+        directory = tmp_path / "copy"
+        directory.mkdir()
+        store = SQLiteStore(directory / "chats.db")
+        chain(store, "c1", 3)
+        store.close()
+        with read_only_directory(directory) as ro:
+            reader = SQLiteStore(ro / "chats.db", read_only=True)
+            try:
+                assert [m.id for m in reader.messages("c1")] == ["m0", "m1", "m2"]
+                assert reader.list_conversations().ids == ["c1"]
+                with pytest.raises(cg.StoreUnavailableError):
+                    reader.append("c1", node("x", None), expected_version=0)
+            finally:
+                reader.close()
+            assert sorted(p.name for p in ro.iterdir()) == ["chats.db"]
+
+    def test_a_pending_wal_without_shared_memory_is_named(self, tmp_path: Path) -> None:
+        """A WAL whose -shm file cannot be made is refused with what to do, not misread."""
+        live = tmp_path / "live"
+        live.mkdir()
+        store = SQLiteStore(live / "chats.db")
+        chain(store, "c1", 3)
+        conn = sqlite3.connect(live / "chats.db")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        with conn:
+            conn.execute("UPDATE conversations SET version = 7")
+        directory = tmp_path / "copy"
+        directory.mkdir()
+        for name in ("chats.db", "chats.db-wal"):
+            (directory / name).write_bytes((live / name).read_bytes())
+        conn.close()
+        store.close()
+        assert (directory / "chats.db-wal").stat().st_size > 0
+        with (
+            read_only_directory(directory) as ro,
+            pytest.raises(cg.StoreUnavailableError, match="WAL file"),
+        ):
+            SQLiteStore(ro / "chats.db", read_only=True)
+
+    def test_a_read_only_file_without_convguard_tables_says_so(self, tmp_path: Path) -> None:
+        """Opening another program's SQLite file read-only names the missing tables."""
+        path = tmp_path / "other.db"
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("CREATE TABLE notes (x TEXT)")
+        conn.close()
+        before = path.read_bytes()
+        with pytest.raises(cg.StoreCorruptError, match="no convguard tables"):
+            SQLiteStore(path, read_only=True)
+        assert path.read_bytes() == before
+
+    def test_a_read_only_file_of_an_older_schema_says_how_to_migrate(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A read-only file one step behind asks to be opened writable once."""
+        path = tmp_path / "old.db"
+        with monkeypatch.context() as patch:
+            patch.setattr(_sqlite, "MIGRATIONS", _sqlite.MIGRATIONS[:2])
+            SQLiteStore(path).close()
+        with pytest.raises(cg.StoreUnavailableError, match="without read_only to migrate"):
+            SQLiteStore(path, read_only=True)
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("INSERT INTO schema_version VALUES (99, 'later')")
+        conn.close()
+        with pytest.raises(cg.StoreError, match="newer"):
+            SQLiteStore(path, read_only=True)

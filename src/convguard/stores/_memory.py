@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, final
 
@@ -28,6 +29,10 @@ from ._listing import (
 )
 
 __all__ = ["MemoryStore"]
+
+
+def _activity(row: tuple[int, int, str, _Entry]) -> tuple[int, int]:
+    return row[0], row[1]
 
 
 @final
@@ -76,7 +81,7 @@ class MemoryStore:
     survive a restart.
     """
 
-    __slots__ = ("_conversations", "_feedback", "_lock", "_seq")
+    __slots__ = ("_conversations", "_feedback", "_lock", "_seq", "_tagged")
 
     def __init__(self) -> None:
         """Start empty."""
@@ -84,6 +89,8 @@ class MemoryStore:
         self._feedback: list[Feedback] = []
         self._lock = threading.Lock()
         self._seq = 0
+        # The ids holding each metadata tag, so a user's listing reads only theirs.
+        self._tagged: dict[tuple[str, str], set[str]] = {}
 
     def __repr__(self) -> str:
         """Show how many conversations it holds."""
@@ -120,7 +127,10 @@ class MemoryStore:
                 msg = f"conversation {conversation_id!r} already exists"
                 raise InvalidOperationError(msg)
             self._seq += 1
-            self._conversations[conversation_id] = _Entry(tree, created_at, metadata, self._seq)
+            entry = _Entry(tree, created_at, metadata, self._seq)
+            self._conversations[conversation_id] = entry
+            for tag in entry.tags:
+                self._tagged.setdefault(tag, set()).add(conversation_id)
 
     def head(self, conversation_id: str) -> Head:
         """Return the version, the tip and the ended-branch count."""
@@ -214,15 +224,20 @@ class MemoryStore:
         limit = check_limit(limit)
         cursor = load_cursor(after)
         with self._lock:
-            rows = sorted(
-                (
-                    (entry.updated_us, entry.seq, cid, entry)
-                    for cid, entry in self._conversations.items()
-                    if entry.tags.issuperset(tags)
-                    and (cursor is None or (entry.updated_us, entry.seq) < cursor)
-                ),
-                key=lambda row: (row[0], row[1]),
-                reverse=True,
+            ids: Iterable[str] = self._conversations
+            if tags:
+                smallest: set[str] = min((self._tagged.get(tag, set()) for tag in tags), key=len)
+                ids = smallest
+            found = (
+                (entry.updated_us, entry.seq, cid, entry)
+                for cid in ids
+                if (entry := self._conversations[cid]).tags.issuperset(tags)
+                and (cursor is None or (entry.updated_us, entry.seq) < cursor)
+            )
+            rows = (
+                sorted(found, key=_activity, reverse=True)
+                if limit is None
+                else heapq.nlargest(limit + 1, found, key=_activity)
             )
             page = rows if limit is None else rows[:limit]
             items = tuple(entry.info(cid) for _, _, cid, entry in page)
@@ -250,7 +265,11 @@ class MemoryStore:
 
     def _erase(self, ids: set[str]) -> None:
         for conversation_id in ids:
-            del self._conversations[conversation_id]
+            entry = self._conversations.pop(conversation_id)
+            for tag in entry.tags:
+                self._tagged[tag].discard(conversation_id)
+                if not self._tagged[tag]:
+                    del self._tagged[tag]
         self._feedback = [f for f in self._feedback if f.conversation_id not in ids]
 
     def close(self) -> None:
