@@ -732,6 +732,17 @@ def test_the_page_in_chromium(live_server: str, guard: cg.Guard, tmp_path: Path)
         assert page.every(".op")[0].is_displayed()
         page.find("#operator").click()
         assert not page.every(".op")[0].is_displayed()
+        # A new chat from the banner; the user ends it after confirming.
+        page.find('#ways-forward button[data-way="new_chat"]').click()
+        page.until(lambda: driver.execute_script("return chatId") != chat_id)
+        assert not page.find("#ended").is_displayed()
+        assert len(page.every("#chat-list button")) == 2
+        page.send(HELLO)
+        page.find("#end-chat").click()
+        assert "permanent" in page.find("#confirm-end").text
+        page.find("#confirm-end-yes").click()
+        page.until(lambda: page.find("#ended").is_displayed())
+        assert page.every(".msg")[-1].get_attribute("data-role") == "event"
     finally:
         driver.quit()
 
