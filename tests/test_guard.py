@@ -7,6 +7,7 @@ against other front ends (``tests/test_aio.py`` runs them on ``AsyncGuard``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from convguard import Action, Role
 from tests.conftest import MakeGuard, scripted
 
 A, R, W, S, E = Action.ALLOW, Action.REDIRECT, Action.WARN, Action.SUPPORT, Action.END
+T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def snapshot(conv: cg.Conversation) -> tuple[Any, ...]:
@@ -884,6 +886,33 @@ class TestPathWindow:
         }
         assert "system" not in cg.formats.anthropic.prompt(conv.path(limit=2))
 
+    def test_an_empty_window_is_only_the_system_prompt(self) -> None:
+        """No messages give the system prompt alone, or nothing."""
+        assert cg.formats.openai.prompt([], system="S") == [{"role": "system", "content": "S"}]
+        assert cg.formats.openai.prompt([]) == []
+        assert cg.formats.anthropic.prompt([], guidance="G") == {"system": "G", "messages": []}
+
+    def test_anthropic_system_blocks_are_kept_between_system_and_guidance(self) -> None:
+        """A stored system node of content blocks stays blocks, with text blocks around it."""
+        blocks = [{"type": "text", "text": "stored", "cache_control": {"type": "ephemeral"}}]
+        root = cg.Message(
+            "s",
+            None,
+            Role.SYSTEM,
+            "stored",
+            T,
+            cg.PolicyState(),
+            metadata={"anthropic_content": blocks},
+        )
+        user = cg.Message("u", "s", Role.USER, "hi", T, cg.PolicyState(), depth=1)
+        body = cg.formats.anthropic.prompt([root, user], guidance="G", system="S")
+        assert body["system"] == [
+            {"type": "text", "text": "S"},
+            *blocks,
+            {"type": "text", "text": "G"},
+        ]
+        assert cg.formats.anthropic.prompt([root, user])["system"] == blocks
+
     def test_a_prompt_needs_one_branch_root_first(self, make_guard: MakeGuard) -> None:
         """Messages out of branch order are a FormatError, not a scrambled prompt."""
         conv = make_guard().start()
@@ -968,6 +997,9 @@ class TestErasure:
         assert guard.conversations().ids == [busy.id]
         assert [f.conversation_id for f in guard.feedback()] == []
         assert guard.purge(cutoff) == 0
+        later = busy.path()[-1].created_at + timedelta(seconds=1)
+        assert guard.purge(later) == 1  # no progress callback: just the count
+        assert list(guard.conversations()) == []
 
     @pytest.mark.parametrize("batch_size", [0, None])
     def test_purge_needs_a_batch_size_and_a_time(

@@ -675,6 +675,11 @@ class TestListing:
         assert page.items[1].updated_at == stamp(2)
         assert page.items[1].title is None
 
+    def test_a_naive_time_counts_as_utc(self, store: Store) -> None:
+        """A clock without a timezone is read as UTC, not as the machine's local time."""
+        store.create("a", created_at=datetime(2025, 1, 2, 3, 4, 5))  # noqa: DTZ001 - the point
+        assert store.info("a").updated_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
     def test_the_title_is_the_first_user_message_or_the_metadata_title(self, store: Store) -> None:
         """The first user message titles a chat; metadata["title"] wins when it is a string."""
         root = node("s", role=cg.Role.SYSTEM, content="system text")
@@ -793,6 +798,18 @@ class TestErasure:
         assert len(store.messages("kept")) == 2
         store.create("gone", created_at=T0)  # the id is free again
         assert store.messages("gone") == []
+
+    def test_an_in_memory_sqlite_database_erases_too(self) -> None:
+        """ ":memory:" has no files to scrub; delete and purge still erase."""
+        store = SQLiteStore(":memory:")
+        try:
+            chain(store, "a", 2)
+            chain(store, "b", 2)
+            store.delete("a")
+            assert store.purge(stamp(60), limit=5) == 1
+            assert store.conversations() == []
+        finally:
+            store.close()
 
     def test_a_write_after_delete_is_refused(self, store: Store) -> None:
         """A worker still holding the head cannot write into an erased conversation."""
@@ -1081,3 +1098,19 @@ class TestReadOnlyCopies:
         conn.close()
         with pytest.raises(cg.StoreError, match="newer"):
             SQLiteStore(path, read_only=True)
+
+    def test_a_locked_file_is_not_mistaken_for_a_read_only_directory(
+        self, tmp_path: Path
+    ) -> None:
+        """Another writer's exclusive lock is reported as a lock, not retried immutable."""
+        path = tmp_path / "journal.db"
+        SQLiteStore(path).close()
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("PRAGMA journal_mode=DELETE")
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(cg.StoreUnavailableError, match="locked"):
+                SQLiteStore(path, read_only=True, timeout=0)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()

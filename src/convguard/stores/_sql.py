@@ -673,7 +673,9 @@ class SQLStore:
         with self._write() as conn:
             idle = conn.execute(sql["idle"], (cutoff, bound)).fetchall()
             for (conversation_id,) in idle:
-                if conn.execute(sql["lock_idle"], (conversation_id, cutoff)).rowcount == 1:
+                locked = conn.execute(sql["lock_idle"], (conversation_id, cutoff)).rowcount
+                # Not locked: written since the SELECT (a PostgreSQL race), so kept.
+                if locked == 1:  # pragma: no branch - only a race takes the other way
                     self._erase(conn, conversation_id)
                     erased += 1
         if erased:
