@@ -3,10 +3,12 @@
 Three users talk at once to one ``AsyncGuard`` that keeps its conversations
 in a SQLite file. Each turn goes through:
 
-- the built-in lexicon detectors (``default_detectors()``), microseconds a
-  message, run inline in the event loop;
-- a ``WindowDetector`` over the same lexicon, which reads the last three user
-  messages joined, so a request split across turns is caught;
+- the built-in detectors (``default_detectors()``), microseconds a message,
+  run inline in the event loop; they already read the last three user
+  messages for signs of risk, so a disclosure split across turns is found;
+- a ``WindowDetector`` over the same lexicon for *every* category, so a
+  harmful request split across turns is caught too (the built-ins keep the
+  terminable categories to one message, to avoid ends on joined fragments);
 - a Llama Guard detector calling a model server, awaited concurrently with
   a one-second timeout. The server here is a fake that answers from a
   script, and hangs on one message: that turn is judged without it and the

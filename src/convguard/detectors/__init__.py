@@ -2,9 +2,11 @@
 
 A detector is anything with a ``name`` and
 ``detect(text, context) -> Sequence[Finding]`` (or ``async adetect``).
-The built-in set (:func:`default_detectors`) is one
+The built-in set (:func:`default_detectors`) is a
 :class:`LexiconDetector` over the packaged lexicons, reading the
-de-obfuscated view that :func:`normalize` gives.
+de-obfuscated view that :func:`normalize` gives, and a
+:class:`WindowDetector` over it that reads the last few user messages for
+the protective categories, so risk told in pieces is found.
 """
 
 from .._findings import DetectorFailure, Evidence, Finding
