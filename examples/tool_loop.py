@@ -11,6 +11,12 @@ both of convguard's tools:
   reached (redirections, then a warning), and each refusal tells the model
   what to do instead.
 
+A user who asks to end the chat themselves goes through
+``request_end(by="user")``: refused at first, with guidance that asks the
+model to confirm that the end is permanent, then granted with
+``confirmed=True`` (``PolicyConfig(confirm_user_end=False)`` skips the step
+where the product's own UI confirms).
+
 Every call goes to ``handle_tool_call`` as the SDK hands it over, with
 ``record=True``, so each export is the message list the API saw. Run it::
 
@@ -137,6 +143,33 @@ def main() -> None:
         msg = "the chat should end only after a warning"
         raise SystemExit(msg)
     print(f"ended after: {', '.join(a.value for a in actions)}")
+    print("-- a user who asks to end the chat (the product's 'end chat' button)")
+    user_ends(guard)
+
+
+def user_ends(guard: cg.Guard) -> None:
+    """A user's end takes two steps: the model confirms it is permanent, then it ends."""
+    conv = guard.start(system=SYSTEM)
+    conv.send("Thanks, that's all. Please end this chat.")
+    asked = conv.request_end(by="user", reason="the user is done")
+    # Refused for now, nothing stored: the guidance asks the model to confirm first.
+    print(f"first request: {asked.action.value}; guidance: {asked.guidance[:60]}...")
+    conv.reply("Ending is permanent for this chat: you could not write here again. End it?")
+    conv.send("Yes, I understand. End it.")
+    ended = conv.request_end(by="user", reason="the user is done", confirmed=True)
+    print(f"after the confirmation: {ended.action.value}")
+    if not conv.ended or asked.message_id is not None:
+        msg = "a user's end needs their confirmation, then it is granted"
+        raise SystemExit(msg)
+    # Products whose own UI confirms (a button with a dialog) switch the step off.
+    direct = cg.Guard(
+        [ScriptedDetector(MARKERS)], cg.LastResortPolicy(cg.PolicyConfig(confirm_user_end=False))
+    )
+    conv = direct.start()
+    conv.send("bye")
+    if conv.request_end(by="user").action is not cg.Action.END:
+        msg = "with confirm_user_end=False the end is granted at once"
+        raise SystemExit(msg)
 
 
 if __name__ == "__main__":
