@@ -171,13 +171,20 @@ class TestDetect:
         assert set(scores) == {"self_harm_risk", "abuse", "mass_violence"}
         assert all(0.0 <= s < 0.3 for s in scores.values())
 
-    def test_in_a_guard_a_concern_blocks_nothing_by_itself(
-        self, detector: SemanticDetector
-    ) -> None:
-        """In a Guard, a full self-harm finding gets SUPPORT."""
+    def test_in_a_guard_a_full_finding_gets_support(self, detector: SemanticDetector) -> None:
+        """In a Guard, a full self-harm finding gets SUPPORT; a benign turn is allowed."""
         conv = cg.Guard(detectors=[detector]).start()
         assert conv.send("myself").action is cg.Action.SUPPORT
         assert conv.send("hello").action is cg.Action.ALLOW
+
+    def test_in_a_guard_a_concern_blocks_ending_silently(self, detector: SemanticDetector) -> None:
+        """A concern leaves the turn ALLOW, and later abuse is redirected but never ended."""
+        guard = cg.Guard(detectors=[detector])
+        at_risk = guard.start()
+        assert at_risk.send("myself myself hello hello hello").action is cg.Action.ALLOW
+        assert {at_risk.send("idiot").action for _ in range(5)} == {cg.Action.REDIRECT}
+        abusive = guard.start()
+        assert [abusive.send("idiot").action for _ in range(4)][-1] is cg.Action.END
 
     def test_repr(self, detector: SemanticDetector, model_dir: Path) -> None:
         """The repr names the detector, the model directory and the categories."""
