@@ -13,6 +13,13 @@ temporary directory, and PostgreSQL at ``CONVGUARD_TEST_POSTGRES_DSN`` (or
   one 10 deep, interleaved so the machine's noise falls on both alike; the ratio is
   what matters (1.0 means a turn does not grow with the conversation).
 
+- Writes (``--writes`` runs only these): against a bare floor measured in
+  the same run on the same database (SQLite: one ``INSERT`` and ``COMMIT``
+  of a row of the same size with the same ``synchronous`` setting;
+  PostgreSQL: the same ``INSERT`` over the store's own pool), one
+  ``store.append`` and one whole turn (``send`` then ``reply``) at depth 10
+  and 10,000, each as a ratio to the floor; then PostgreSQL turns per
+  second with 1, 2, 4 and 8 worker processes.
 - Reads (``--reads`` runs only these): ``conv.path(limit=40)``, the window a
   model's prompt needs, at depth 100 and 10,000, beside the whole ``path()``
   at depth 200 and 4,000; and ``guard.conversations(...)`` pages over
@@ -322,6 +329,110 @@ def reads(spec: Spec) -> None:
         print(f"  {name:<22}{value:>12,.0f} µs{value / base:>10.1f}x info()")
 
 
+FLOOR_ROW = "x" * 300  # about a stored message row: text, state, metadata
+
+
+def floor_writer(spec: Spec, store: Store) -> Callable[[], object]:
+    """Return a bare durable write of one row the size of a message, on *spec*'s database."""
+    kind, where = spec
+    numbers = iter(range(10**9))
+    if kind == "sqlite":
+        import sqlite3  # noqa: PLC0415 - only here
+
+        conn = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA synchronous=FULL")  # the store's default
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id TEXT PRIMARY KEY, body TEXT)")
+
+        def sqlite_write() -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO bench_floor VALUES (?, ?)", (f"r{next(numbers)}", FLOOR_ROW))
+            conn.execute("COMMIT")
+
+        return sqlite_write
+    assert isinstance(store, PostgresStore)  # noqa: S101 - the bench's own pairing
+    pool = store._pool  # noqa: SLF001 - the floor runs over the store's own pool
+    table = f'"{where}".bench_floor'
+    with pool.connection() as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, body TEXT)")
+
+    def postgres_write() -> None:
+        with pool.connection() as conn:
+            conn.execute(f"INSERT INTO {table} VALUES (%s, %s)", (f"r{next(numbers)}", FLOOR_ROW))  # noqa: S608
+
+    return postgres_write
+
+
+def interleaved(
+    calls: list[tuple[str, Callable[[], object]]], samples: int, timings: dict[str, list[int]]
+) -> None:
+    """Time each call *samples* times, in ABBA order so noise falls on all alike."""
+    for _ in range(samples):
+        calls.reverse()
+        for name, call in calls:
+            start = time.perf_counter_ns()
+            call()
+            timings.setdefault(name, []).append(time.perf_counter_ns() - start)
+
+
+def writes(spec: Spec) -> None:
+    """Print one write's and one turn's cost at depth 10 and 10,000 as ratios to the floor."""
+    store = open_store(spec)
+    samples = 60 if QUICK else 300
+    try:
+        floor = floor_writer(spec, store)
+        convs = {depth: deep_conversation(store, depth) for depth in (10, 10_000)}
+        versions = {depth: store.head(conv.id).version for depth, conv in convs.items()}
+        tips = {depth: store.head(conv.id).tip for depth, conv in convs.items()}
+
+        def append(depth: int) -> None:
+            tip = tips[depth]
+            assert tip is not None  # noqa: S101 - the bench's own conversation
+            message = cg.Message(
+                uuid.uuid4().hex, tip.id, cg.Role.ASSISTANT, TEXT, tip.created_at,
+                tip.state, depth=tip.depth + 1,
+            )  # fmt: skip
+            versions[depth] = store.append(
+                convs[depth].id, message, expected_version=versions[depth], move_tip=True
+            )
+            tips[depth] = message
+
+        def turn(depth: int) -> None:
+            convs[depth].send(TEXT)
+            convs[depth].reply("Sure: here is a plan.")
+
+        timings: dict[str, list[int]] = {}
+        interleaved(
+            [
+                ("floor", floor),
+                ("write d=10", lambda: append(10)),
+                ("write d=10k", lambda: append(10_000)),
+            ],
+            samples,
+            timings,
+        )
+        interleaved(
+            [
+                ("floor", floor),
+                ("turn d=10", lambda: turn(10)),
+                ("turn d=10k", lambda: turn(10_000)),
+            ],
+            samples // 2,
+            timings,
+        )
+    finally:
+        store.close()
+    medians = {name: statistics.median(values) / 1000 for name, values in timings.items()}
+    base = medians.pop("floor")
+    print(f"\n{spec[0]}: bare write (floor) {base:,.0f} µs")
+    for name, value in medians.items():
+        print(f"  {name:<14}{value:>10,.0f} µs{value / base:>8.2f}x floor")
+    if spec[0] == "postgres":
+        one = processes_rate(spec, 1, TURNS)
+        for workers in (1, 2, 4, 8):
+            rate = one if workers == 1 else processes_rate(spec, workers, TURNS)
+            print(f"  {workers} worker processes: {rate:,.0f} turns/s ({rate / one:.2f}x 1)")
+
+
 def row(label: str, *cells: str) -> None:
     """Print one line of the results table."""
     print(f"{label:<10}" + "".join(f"{c:>16}" for c in cells))
@@ -333,6 +444,11 @@ def main() -> None:
         with specs() as stores:
             for spec in stores:
                 reads(spec)
+        return
+    if "--writes" in sys.argv:
+        with specs() as stores:
+            for spec in stores[1:]:
+                writes(spec)
         return
     print(f"turns per worker: {TURNS}; depth samples: {DEPTH_SAMPLES}\n")
     row("store", "1 worker/s", "8 threads/s", "8 procs/s", "d=10 µs", "d=10k µs", "10k/10")
@@ -361,6 +477,8 @@ def main() -> None:
         "10k/10 is the turn cost at depth 10,000 over depth 10."
     )
     with specs() as stores:
+        for spec in stores[1:]:
+            writes(spec)
         for spec in stores:
             reads(spec)
 

@@ -1099,9 +1099,7 @@ class TestReadOnlyCopies:
         with pytest.raises(cg.StoreError, match="newer"):
             SQLiteStore(path, read_only=True)
 
-    def test_a_locked_file_is_not_mistaken_for_a_read_only_directory(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_locked_file_is_not_mistaken_for_a_read_only_directory(self, tmp_path: Path) -> None:
         """Another writer's exclusive lock is reported as a lock, not retried immutable."""
         path = tmp_path / "journal.db"
         SQLiteStore(path).close()
@@ -1114,3 +1112,45 @@ class TestReadOnlyCopies:
         finally:
             holder.execute("ROLLBACK")
             holder.close()
+
+
+@pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+class TestPostgresRoundTrips:
+    def _count(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        import psycopg
+
+        sent: list[str] = []
+        execute = psycopg.Connection.execute
+
+        def counting(conn: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return execute(conn, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", counting)
+        return sent
+
+    def test_a_write_is_one_statement(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """append() sends one statement and no BEGIN/COMMIT or liveness check around it."""
+        import psycopg
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, max_size=1)
+        transactions: list[object] = []
+        try:
+            root = node("m0")
+            store.create("c1", created_at=T0, messages=[root])
+            monkeypatch.setattr(
+                psycopg.Connection, "transaction", lambda *a, **_: transactions.append(a)
+            )
+            sent = self._count(monkeypatch)
+            store.append("c1", node("m1", root), expected_version=0)
+            assert len(sent) == 1
+            assert store.head("c1").version == 1
+            with pytest.raises(cg.StoreConflictError):
+                store.append("c1", node("m2", root), expected_version=0)
+            assert len(sent) == 3
+            assert transactions == []
+        finally:
+            monkeypatch.undo()
+            store.close()
+            drop_schema(schema)

@@ -6,6 +6,7 @@ psycopg is imported when a store is built, never by ``import convguard``.
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,14 +15,19 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from .._errors import (
     ConfigurationError,
+    ConversationEndedError,
     InvalidMessageError,
     InvalidOperationError,
     StoreConflictError,
     StoreCorruptError,
     StoreError,
     StoreUnavailableError,
+    UnknownConversationError,
+    UnknownMessageError,
 )
-from ._sql import Connection, Migration, SQLStore
+from .._tree import Message, check_id
+from ._listing import epoch_us, title_of
+from ._sql import Connection, Migration, SQLStore, _conversation_id, _message_params
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -142,6 +148,49 @@ def migrations(schema: str) -> tuple[Migration, ...]:
     )
 
 
+# One statement, one round trip: the compare-and-set, the checks SQLite makes
+# in separate statements, and the insert. Every sub-statement reads the same
+# snapshot; the UPDATE re-checks the version once it holds the row lock, and
+# every other write of the conversation moves the version (a message's ended
+# flag never changes once stored), so a check that passed still holds when the
+# row lands. The last SELECT says why nothing landed.
+_APPEND: Final = (
+    "WITH parent AS (SELECT depth, ended FROM {messages}"
+    " WHERE conversation_id = %(cid)s AND id = %(parent)s),"
+    " taken AS (SELECT 1 FROM {messages} WHERE conversation_id = %(cid)s AND id = %(id)s),"
+    " bump AS (UPDATE {conversations} SET version = version + 1,"
+    " message_count = message_count + 1, ended_branches = ended_branches + %(ends)s,"
+    " at_risk = (at_risk OR %(at_risk)s), tip_id = COALESCE(%(tip)s, tip_id),"
+    " updated_us = %(updated_us)s, title = COALESCE(title, %(title)s)"
+    " WHERE id = %(cid)s AND version = %(expected)s AND NOT EXISTS (SELECT 1 FROM taken)"
+    " AND CASE WHEN %(parent)s::text IS NULL THEN %(depth)s = 0 ELSE EXISTS"
+    " (SELECT 1 FROM parent WHERE NOT ended AND depth + 1 = %(depth)s) END"
+    " RETURNING version),"
+    " ins AS (INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
+    " created_at, state, verdict, metadata, depth, ended)"
+    " SELECT %(cid)s, %(id)s, %(parent)s, %(role)s, %(content)s, %(created_at)s,"
+    " %(state)s::json, %(verdict)s::json, %(metadata)s::json, %(depth)s, %(ended)s FROM bump"
+    " RETURNING 1)"
+    " SELECT (SELECT version FROM bump), (SELECT version FROM {conversations} WHERE id = %(cid)s),"
+    " EXISTS (SELECT 1 FROM taken), (SELECT depth FROM parent), (SELECT ended FROM parent)"
+)
+
+
+def _alive(conn: Any) -> None:  # noqa: ANN401 - a psycopg connection
+    """Check a pooled connection at no cost while nothing says it died.
+
+    An idle connection has nothing to read. A server that terminated it
+    (a restart, a failover, ``pg_terminate_backend``) left its goodbye or
+    the end of the stream in the socket: only then is the round trip of a
+    real check spent, and the pool replaces a connection that fails it.
+    """
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415 - the extra is optional
+
+        ConnectionPool.check_connection(conn)
+
+
 def _driver() -> tuple[ModuleType, ModuleType]:
     try:
         import psycopg  # noqa: PLC0415 - the extra is optional
@@ -252,7 +301,15 @@ class PostgresStore(SQLStore):
         StoreError: When the schema was written by a newer convguard.
     """
 
-    __slots__ = ("_closed", "_limits", "_owns_pool", "_pool", "_psycopg", "_schema")
+    __slots__ = (
+        "_append_sql",
+        "_closed",
+        "_limits",
+        "_owns_pool",
+        "_pool",
+        "_psycopg",
+        "_schema",
+    )
 
     def __init__(  # noqa: PLR0913 - the pool's few knobs, all keyword-only
         self,
@@ -287,6 +344,9 @@ class PostgresStore(SQLStore):
                 "tags": prefix + "conversation_tags",
             },
             "%s",
+        )
+        self._append_sql = _APPEND.format(
+            conversations=prefix + "conversations", messages=prefix + "messages"
         )
         if isinstance(dsn, psycopg_pool.ConnectionPool):
             self._pool = dsn
@@ -329,7 +389,7 @@ class PostgresStore(SQLStore):
                 "prepare_threshold": None,
                 "options": options,
             },
-            check=psycopg_pool.ConnectionPool.check_connection,
+            check=_alive,
             name=f"convguard-{schema}",
             open=True,
         )
@@ -397,6 +457,98 @@ class PostgresStore(SQLStore):
                 yield conn
         except self._psycopg.Error as exc:
             raise _translate(self._psycopg, exc, conversation_id) from exc
+
+    @contextmanager
+    def _statement(self, conversation_id: str) -> Iterator[Connection]:
+        """Yield a connection for one write statement: no BEGIN, no COMMIT.
+
+        On the store's own pool (autocommit, the limits set at connect) the
+        statement is its own transaction; on a pool you made, it runs inside
+        a write transaction that sets the limits.
+        """
+        if not self._owns_pool:
+            with self._write(conversation_id) as conn:
+                yield conn
+            return
+        self._check_open()
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except self._psycopg.Error as exc:
+            raise _translate(self._psycopg, exc, conversation_id) from exc
+
+    def append(
+        self,
+        conversation_id: str,
+        message: Message,
+        *,
+        expected_version: int,
+        move_tip: bool = True,
+    ) -> int:
+        """Add *message* if the conversation is still at *expected_version*, in one round trip.
+
+        One statement makes the compare-and-set, the checks and the insert
+        (see ``_APPEND``), so the write costs what a bare insert costs.
+
+        Returns:
+            The new version.
+
+        Raises:
+            StoreConflictError: When the version moved on.
+            ConversationEndedError: When the parent is ended.
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: When the parent is not in the conversation.
+            InvalidOperationError: For a duplicate id or a wrong depth.
+        """
+        conversation_id = _conversation_id(conversation_id)
+        check_id(message.id)
+        row = _message_params(conversation_id, message)
+        params = {
+            "cid": conversation_id,
+            "id": message.id,
+            "parent": message.parent_id,
+            "role": row[3],
+            "content": row[4],
+            "created_at": row[5],
+            "state": row[6],
+            "verdict": row[7],
+            "metadata": row[8],
+            "depth": message.depth,
+            "ended": message.ended,
+            "ends": 1 if message.ended else 0,
+            "at_risk": message.at_risk,
+            "tip": message.id if move_tip else None,
+            "updated_us": epoch_us(message.created_at),
+            "title": title_of([message]),
+            "expected": expected_version,
+        }
+        with self._statement(conversation_id) as conn:
+            found = conn.execute(self._append_sql, params).fetchone()  # type: ignore[arg-type]
+        bumped, version, taken, parent_depth, parent_ended = found or (None,) * 5
+        if bumped is not None:
+            return int(bumped)
+        if version is None:
+            raise UnknownConversationError(conversation_id)
+        if version != expected_version:
+            raise StoreConflictError(
+                conversation_id, f"expected version {expected_version}, found {version}"
+            )
+        if taken:
+            msg = f"message id {message.id!r} is already in the conversation"
+            raise InvalidOperationError(msg)
+        if message.parent_id is not None and parent_depth is None:
+            raise UnknownMessageError(conversation_id, message.parent_id)
+        if parent_ended:
+            raise ConversationEndedError(conversation_id, message.parent_id or "")
+        depth = 0 if parent_depth is None else int(parent_depth) + 1
+        if message.depth != depth:
+            msg = f"message {message.id!r} has depth {message.depth}, expected {depth}"
+            raise InvalidOperationError(msg)
+        # Every check held in the statement's snapshot: another writer took the
+        # row lock first and moved the version before the UPDATE could land.
+        raise StoreConflictError(
+            conversation_id, f"expected version {expected_version}, another writer moved it"
+        )
 
     def close(self) -> None:
         """Close the pool (unless it was given). The store is unusable afterwards."""
