@@ -1154,3 +1154,23 @@ class TestPostgresRoundTrips:
             monkeypatch.undo()
             store.close()
             drop_schema(schema)
+
+    def test_a_write_on_your_own_pool_is_one_statement_in_a_transaction(self) -> None:
+        """On a pool you made, the statement runs in a transaction that sets the limits."""
+        from psycopg_pool import ConnectionPool
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        with ConnectionPool(DSN, min_size=1, max_size=1, open=True) as pool:
+            store = PostgresStore(pool, schema=schema)
+            try:
+                root = node("m0")
+                store.create("c1", created_at=T0, messages=[root])
+                assert store.append("c1", node("m1", root), expected_version=0) == 1
+                ended = node("m2", root, state=ENDED)
+                store.append("c1", ended, expected_version=1)
+                with pytest.raises(cg.ConversationEndedError):
+                    store.append("c1", node("m3", ended), expected_version=2)
+                assert [m.id for m in store.messages("c1")] == ["m0", "m1", "m2"]
+            finally:
+                store.close()
+                drop_schema(schema)
