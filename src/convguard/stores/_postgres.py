@@ -6,7 +6,6 @@ psycopg is imported when a store is built, never by ``import convguard``.
 from __future__ import annotations
 
 import re
-import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -174,21 +173,6 @@ _APPEND: Final = (
     " SELECT (SELECT version FROM bump), (SELECT version FROM {conversations} WHERE id = %(cid)s),"
     " EXISTS (SELECT 1 FROM taken), (SELECT depth FROM parent), (SELECT ended FROM parent)"
 )
-
-
-def _alive(conn: Any) -> None:  # noqa: ANN401 - a psycopg connection
-    """Check a pooled connection at no cost while nothing says it died.
-
-    An idle connection has nothing to read. A server that terminated it
-    (a restart, a failover, ``pg_terminate_backend``) left its goodbye or
-    the end of the stream in the socket: only then is the round trip of a
-    real check spent, and the pool replaces a connection that fails it.
-    """
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
-        from psycopg_pool import ConnectionPool  # noqa: PLC0415 - the extra is optional
-
-        ConnectionPool.check_connection(conn)
 
 
 def _driver() -> tuple[ModuleType, ModuleType]:
@@ -389,7 +373,7 @@ class PostgresStore(SQLStore):
                 "prepare_threshold": None,
                 "options": options,
             },
-            check=_alive,
+            check=psycopg_pool.ConnectionPool.check_connection,
             name=f"convguard-{schema}",
             open=True,
         )
