@@ -85,7 +85,7 @@ def grow(depth: int) -> tuple[cg.Conversation, str, str]:
     for index in range(depth // 2):
         user_id = conv.send(f"{TEXT} {index}").message_id or ""
         conv.reply("Sure, here is a plan.")
-    tip = conv.tip
+    tip = conv.tip()
     if tip is None:  # pragma: no cover - depth > 0 always leaves a tip
         raise RuntimeError
     return conv, tip.id, user_id

@@ -57,9 +57,9 @@ def main() -> None:
         ended = sum(b.ended for b in conv.branches())
         print(
             f"imported {record.title!r}: {len(conv.branches())} branches, {ended} ended; "
-            f"active branch {'ended' if conv.ended else 'open'}"
+            f"active branch {'ended' if conv.ended() else 'open'}"
         )
-        if not conv.ended:
+        if not conv.ended():
             verdict = conv.send("Thanks, that helps.")
             print(f"  a new message on the active branch: {verdict.action.value}")
 

@@ -39,7 +39,7 @@ def main() -> None:
         if not verdict.ended:
             conv.reply("I'd rather keep helping with your trip. Shall we look at areas to stay in?")
 
-    print(f"\nThe branch is ended: {conv.ended}")
+    print(f"\nThe branch is ended: {conv.ended()}")
     try:
         conv.send("Hello? Are you there?")
     except cg.ConversationEndedError as exc:
@@ -53,7 +53,7 @@ def main() -> None:
     show(text, verdict)
     conv.reply("Alfama is lovely for a first visit: old streets, views, and fado at night.")
 
-    print(f"\nThe new branch is live: {not conv.ended}")
+    print(f"\nThe new branch is live: {not conv.ended()}")
     for number, branch in enumerate(conv.branches(), start=1):
         status = "ended" if branch.ended else "live"
         active = ", active" if branch.active else ""

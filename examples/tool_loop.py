@@ -89,16 +89,16 @@ def chat(guard: cg.Guard, turns: list[str]) -> tuple[cg.Conversation, list[cg.Ac
         messages.append({"role": "user", "content": text})
         # A real backend adds verdict.guidance to the system prompt for this turn.
         response = fake_model(messages, tools, verdict.guidance)
-        while response.get("tool_calls") and not conv.ended:
+        while response.get("tool_calls") and not conv.ended():
             messages.append(response)
             for call in response["tool_calls"]:
                 result = conv.handle_tool_call(call, record=True)
                 name = call["function"]["name"]
                 print(f"  model calls {name} -> granted={result.granted}")
                 messages.append(result.to_openai())
-            if not conv.ended:
+            if not conv.ended():
                 response = fake_model(messages, tools, verdict.guidance)
-        if conv.ended:
+        if conv.ended():
             break
         conv.reply(response["content"])
         messages.append(response)
@@ -125,7 +125,7 @@ def main() -> None:
             "whatever, you useless bot",
         ],
     )
-    if at_risk.ended:
+    if at_risk.ended():
         msg = "a user at risk must never be ended"
         raise SystemExit(msg)
     print("-- a user who keeps insulting the assistant")
@@ -139,7 +139,7 @@ def main() -> None:
             "whatever, you useless bot",  # the detectors miss this one; the model does not
         ],
     )
-    if not abusive.ended or cg.Action.WARN not in actions:
+    if not abusive.ended() or cg.Action.WARN not in actions:
         msg = "the chat should end only after a warning"
         raise SystemExit(msg)
     print(f"ended after: {', '.join(a.value for a in actions)}")
@@ -158,7 +158,7 @@ def user_ends(guard: cg.Guard) -> None:
     conv.send("Yes, I understand. End it.")
     ended = conv.request_end(by="user", reason="the user is done", confirmed=True)
     print(f"after the confirmation: {ended.action.value}")
-    if not conv.ended or asked.message_id is not None:
+    if not conv.ended() or asked.message_id is not None:
         msg = "a user's end needs their confirmation, then it is granted"
         raise SystemExit(msg)
     # Products whose own UI confirms (a button with a dialog) switch the step off.

@@ -68,23 +68,18 @@ class SyncConversation:
     def __hash__(self) -> int:
         return hash(self.inner)
 
-    @property
     def tip(self) -> cg.Message | None:
         return self._run(self.inner.tip())
 
-    @property
     def state(self) -> cg.PolicyState:
         return self._run(self.inner.state())
 
-    @property
     def ended(self) -> bool:
         return self._run(self.inner.ended())
 
-    @property
     def closed(self) -> bool:
         return self._run(self.inner.closed())
 
-    @property
     def at_risk(self) -> bool:
         return self._run(self.inner.at_risk())
 

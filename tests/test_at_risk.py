@@ -15,7 +15,7 @@ def never_ended(conv: cg.Conversation, turns: int = 6) -> None:
         verdict = conv.send(ABUSE)
         assert verdict.action is not cg.Action.END, verdict.reasons
         conv.reply("I'm still here, and I'd like to know how you are doing.")
-    assert not conv.ended
+    assert not conv.ended()
 
 
 class TestDefaultGuard:
@@ -24,7 +24,7 @@ class TestDefaultGuard:
         conv = cg.Guard().start()
         verdicts = [conv.send(t) for t in ("I think I'm going to", "kill", "myself")]
         assert verdicts[-1].action is cg.Action.SUPPORT
-        assert conv.at_risk
+        assert conv.at_risk()
         never_ended(conv)
 
     @pytest.mark.parametrize(

@@ -318,7 +318,7 @@ class TestWithTheDefaultPolicy:
         actions = []
         for _ in range(4):
             actions.append(conversation.send("you stupid useless bot").action)
-            if not conversation.ended:
+            if not conversation.ended():
                 conversation.reply("Let's get back to your question.")
         assert actions == [
             cg.Action.REDIRECT,

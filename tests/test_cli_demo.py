@@ -59,7 +59,7 @@ class TestDemoStory:
     def test_message_after_the_end_is_refused(self, plain: dict[int, str]) -> None:
         """The next message raises ConversationEndedError, which lists the ways forward."""
         chapter = plain[2]
-        assert "conv.ended is True" in chapter
+        assert "conv.ended() is True" in chapter
         assert "refused: ConversationEndedError:" in chapter
         assert "ways_forward: new_chat, edit, feedback" in chapter
 
@@ -68,7 +68,7 @@ class TestDemoStory:
         chapter = plain[3]
         assert "(edited)" in chapter
         assert actions(chapter) == ["ALLOW"]
-        assert "The active branch is live: conv.ended is False." in chapter
+        assert "The active branch is live: conv.ended() is False." in chapter
         rows = [line.split() for line in chapter.splitlines() if re.match(r"^\d\s", line)]
         assert rows == [["1", "9", "True", "False"], ["2", "4", "False", "True"]]
 
@@ -86,8 +86,8 @@ class TestDemoStory:
         """request_end(by='assistant') is refused with the reason, and nothing is stored."""
         chapter = plain[4]
         assert "refused: the user may be at risk of harm" in chapter
-        assert "The request is refused; nothing was stored. conv.ended is False" in chapter
-        assert "conv.state.status is supporting" in chapter
+        assert "The request is refused; nothing was stored. conv.ended() is False" in chapter
+        assert "conv.state().status is supporting" in chapter
 
     def test_new_chat_and_feedback(self, plain: dict[int, str]) -> None:
         """A new chat is live, and 'unexpected_end' feedback is kept for review."""
@@ -152,7 +152,7 @@ class TestDrawTree:
         if not plain:
             pytest.importorskip("rich")
         conv = self.deep_conversation(1200)
-        tip = conv.tip
+        tip = conv.tip()
         assert tip is not None
         draw_tree(Output(plain=plain), "deep", conv.messages(), tip_id=tip.id)
         lines = capsys.readouterr().out.splitlines()

@@ -138,7 +138,7 @@ class TestBoundaryErrors:
         assert verdict.message_id is None
         assert "nothing to end" in verdict.reasons[-1]
         assert len(conv.messages()) == 1
-        assert not conv.ended
+        assert not conv.ended()
 
     def test_deep_metadata_is_refused(self) -> None:
         """Metadata nested 5,000 deep: a clear error, not a RecursionError."""

@@ -22,7 +22,7 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 
 def snapshot(conv: cg.Conversation) -> tuple[Any, ...]:
     """Everything a user could observe about a conversation."""
-    return (conv.messages(), conv.tip, conv.branches(), conv.export().feedback)
+    return (conv.messages(), conv.tip(), conv.branches(), conv.export().feedback)
 
 
 def end_branch(conv: cg.Conversation) -> list[cg.Verdict]:
@@ -42,9 +42,9 @@ class TestStart:
         guard = make_guard()
         conv = guard.start()
         assert conv.messages() == []
-        assert conv.tip is None
-        assert not conv.ended
-        assert conv.state == guard.policy.initial_state()
+        assert conv.tip() is None
+        assert not conv.ended()
+        assert conv.state() == guard.policy.initial_state()
         assert guard.open(conv.id) == conv
         assert conv.id in guard.conversations().ids
 
@@ -86,19 +86,19 @@ class TestSend:
         verdict = conv.send("Hello there")
         assert verdict.action is A
         assert not verdict.ended
-        tip = conv.tip
+        tip = conv.tip()
         assert tip is not None
         assert tip.id == verdict.message_id
         assert tip.content == "Hello there"
         assert tip.verdict == verdict
-        assert conv.state == verdict.state
+        assert conv.state() == verdict.state
 
     def test_persistent_abuse_ends_the_branch(self, make_guard: MakeGuard) -> None:
         """REDIRECT, REDIRECT, WARN, END with the defaults; the reasons name the detector."""
         conv = make_guard().start()
         verdicts = end_branch(conv)
         assert [v.action for v in verdicts] == [R, R, W, E]
-        assert conv.ended
+        assert conv.ended()
         assert "scripted" in verdicts[0].reasons[0]
         assert verdicts[-1].guidance
 
@@ -164,7 +164,7 @@ class TestReply:
         message = conv.reply("hello!")
         assert message.role is Role.ASSISTANT
         assert message.parent_id == verdict.message_id
-        assert conv.tip == message
+        assert conv.tip() == message
 
     def test_redirecting_replies_count(self, make_guard: MakeGuard) -> None:
         """reply(redirect=True) counts one redirection per allowed user turn."""
@@ -193,7 +193,7 @@ class TestEdit:
         new = conv.get(edited.message_id or "")
         assert new.parent_id is None
         assert conv.get(first.message_id or "").content == "first"
-        assert conv.tip == new
+        assert conv.tip() == new
         assert len(conv.branches()) == 2
 
     def test_edit_of_an_ended_branch_opens_a_live_branch(self, make_guard: MakeGuard) -> None:
@@ -206,7 +206,7 @@ class TestEdit:
         parent = conv.get(first_abuse.parent_id or "")
         edited = conv.edit(first_abuse.id, "sorry, can we talk about cats?")
         assert edited.action is A
-        assert not conv.ended
+        assert not conv.ended()
         assert edited.state.redirections == parent.state.redirections
         assert conv.send("tell me more").action is A
         branches = conv.branches()
@@ -219,7 +219,7 @@ class TestEdit:
         verdicts = end_branch(conv)
         again = conv.edit(verdicts[-1].message_id or "", "[abuse] still")
         assert again.action is E
-        assert conv.ended
+        assert conv.ended()
 
     def test_only_user_messages_can_be_edited(self, make_guard: MakeGuard) -> None:
         """Editing an assistant message is an InvalidOperationError."""
@@ -245,7 +245,7 @@ class TestRegenerate:
         first = conv.reply("hello")
         second = conv.regenerate(first.id, "hey!")
         assert second.parent_id == first.parent_id
-        assert conv.tip == second
+        assert conv.tip() == second
         assert len(conv.branches()) == 2
 
     def test_only_assistant_messages(self, make_guard: MakeGuard) -> None:
@@ -273,7 +273,7 @@ class TestSwitch:
         verdicts = end_branch(conv)
         conv.edit(verdicts[0].message_id or "", "sorry")
         conv.switch(verdicts[-1].message_id or "")
-        assert conv.ended
+        assert conv.ended()
         with pytest.raises(cg.ConversationEndedError):
             conv.send("hi")
 
@@ -298,7 +298,7 @@ class TestRequestEnd:
         conv.send("bye")
         verdict = conv.request_end(by="user", reason="done", confirmed=True)
         assert verdict.action is E
-        event = conv.tip
+        event = conv.tip()
         assert event is not None
         assert event.role is Role.EVENT
         assert event.ended
@@ -323,7 +323,7 @@ class TestRequestEnd:
             conv.reply("I'm here for you.")
         assert conv.request_end(by="assistant").action is S
         assert conv.request_end(by="user").action is S
-        assert not conv.ended
+        assert not conv.ended()
 
     def test_bad_requester(self, make_guard: MakeGuard) -> None:
         """Only the user or the assistant may ask."""
@@ -344,7 +344,7 @@ class TestRequestEnd:
         conv.send("whatever, I'll keep going")  # persists in words the detectors miss
         result = conv.handle_tool_call("end_conversation", {"reason": "persistent abuse"})
         assert result.granted
-        assert conv.ended
+        assert conv.ended()
 
     def test_unknown_tool(self, make_guard: MakeGuard) -> None:
         """Another tool's name is the backend's bug: InvalidOperationError."""
@@ -367,9 +367,9 @@ class TestMaxEndedBranches:
         conv = make_guard(config={"max_ended_branches": 2}).start()
         first = end_branch(conv)
         conv.edit(first[0].message_id or "", "sorry")
-        assert not conv.closed
+        assert not conv.closed()
         end_branch(conv)
-        assert conv.closed
+        assert conv.closed()
         before = conv.messages()
         with pytest.raises(cg.ConversationEndedError) as caught:
             conv.edit(first[0].message_id or "", "really sorry")
@@ -490,7 +490,7 @@ class TestBadInput:
         """Metadata is stored as its JSON value (tuples become lists) and read-only."""
         conv = make_guard().start()
         conv.send("hi", metadata={"tags": ("a", "b")})
-        tip = conv.tip
+        tip = conv.tip()
         assert tip is not None
         assert tip.metadata == {"tags": ["a", "b"]}
         with pytest.raises(TypeError):
@@ -611,11 +611,11 @@ class TestRiskIsRemembered:
         hello = conv.send("hello")
         conv.reply("Hi!")
         assert conv.send("[crisis] I want to end my life").action is S
-        assert conv.at_risk
+        assert conv.at_risk()
         conv.edit(hello.message_id or "", "[abuse] you are useless")
         actions = [conv.send("[abuse] you are useless").action for _ in range(6)]
         assert actions == [R] * 6
-        assert not conv.ended
+        assert not conv.ended()
         refused = conv.request_end(by="assistant", reason="abuse")
         assert refused.action is S
         assert refused.message_id is None
@@ -631,7 +631,7 @@ class TestRiskIsRemembered:
         for _ in range(5):
             assert conv.send("[abuse] go away").action is R
             conv.reply("I'm here if you want to talk.")
-        assert not conv.ended
+        assert not conv.ended()
 
     def test_branch_scope_keeps_the_old_behaviour(self, make_guard: MakeGuard) -> None:
         """exemption_scope="branch" exempts only the branch that saw the risk."""
@@ -654,7 +654,7 @@ class TestRiskIsRemembered:
         copy = make_guard().import_record(
             conv.export().model_copy(update={"id": "copy"}), evaluate=True
         )
-        assert copy.at_risk
+        assert copy.at_risk()
         assert copy.send("[abuse] x").action is R
 
     def test_another_conversation_is_not_affected(self, make_guard: MakeGuard) -> None:
@@ -662,7 +662,7 @@ class TestRiskIsRemembered:
         guard = make_guard()
         guard.start().send("[crisis] it hurts")
         other = guard.start()
-        assert not other.at_risk
+        assert not other.at_risk()
         assert [other.send("[abuse] x").action for _ in range(4)] == [R, R, W, E]
 
 
@@ -676,8 +676,8 @@ class TestClosingRemembersRisk:
         for _ in range(2):
             conv.edit(hello.message_id or "", "[abuse] x")
             conv.request_end(by="user", confirmed=False)  # refused: at risk
-            assert not conv.ended
-        assert not conv.closed
+            assert not conv.ended()
+        assert not conv.closed()
         conv.switch(support.message_id or "")
         assert conv.send("thank you for listening").action is A
 
@@ -694,7 +694,7 @@ class TestFailSafe:
         assert [conv.send("[abuse] x").action for _ in range(3)] == [R, R, W]
         verdict = conv.send("[abuse] x (down)")
         assert verdict.action is R
-        assert not conv.ended
+        assert not conv.ended()
         assert "fail safe" in verdict.reasons[-1]
         assert verdict.errors[0].detector == "flaky"
         assert conv.send("[abuse] x").action is E  # the classifier is back
@@ -723,7 +723,7 @@ class TestConcerns:
         assert verdict.at_risk
         assert "check in gently" in verdict.guidance
         assert "988" not in verdict.guidance  # no crisis resources at this tier
-        assert conv.at_risk
+        assert conv.at_risk()
         assert [conv.send("[abuse] x").action for _ in range(5)] == [R] * 5
         assert conv.request_end(by="assistant").message_id is None
 
@@ -798,11 +798,11 @@ class TestReportRisk:
         assert verdict.action is S
         assert verdict.at_risk
         assert "988" in verdict.guidance
-        event = conv.tip
+        event = conv.tip()
         assert event is not None
         assert event.role is Role.EVENT
         assert event.metadata["category"] == "self_harm_risk"
-        assert conv.at_risk
+        assert conv.at_risk()
         conv.edit(hello.message_id or "", "[abuse] x")
         assert [conv.send("[abuse] x").action for _ in range(4)] == [R] * 4
 
@@ -824,7 +824,7 @@ class TestPathWindow:
         full = conv.path()
         assert len(full) == 11
         assert conv.path(limit=4) == full[-4:]
-        assert conv.path(limit=1) == [conv.tip]
+        assert conv.path(limit=1) == [conv.tip()]
         assert conv.path(limit=100) == full
         assert conv.path(full[4].id, limit=2) == full[3:5]
 
@@ -935,7 +935,7 @@ class TestConversationListing:
         assert page.ids == [first.id, third.id, second.id]
         assert page.next is None
         assert page.items[0].title == "back again"
-        assert page.items[0].updated_at == first.tip.created_at  # type: ignore[union-attr]
+        assert page.items[0].updated_at == first.tip().created_at  # type: ignore[union-attr]
 
     def test_metadata_filters_and_a_cursor_pages(self, make_guard: MakeGuard) -> None:
         """A user's chats come in pages; following next visits each exactly once."""

@@ -64,8 +64,8 @@ class TestNoForeignErrors:
         guard = build_guard()
         conv = guard.start()
         conv.send("hello")
-        before = (conv.messages(), conv.tip, guard.conversations())
+        before = (conv.messages(), conv.tip(), guard.conversations())
         try:
             CALLS[name](guard, conv, first, second)
         except cg.ConvguardError:
-            assert (conv.messages(), conv.tip, guard.conversations()) == before
+            assert (conv.messages(), conv.tip(), guard.conversations()) == before

@@ -411,21 +411,21 @@ class TestGuard:
         first = conv.send("hello")
         answer = conv.reply("hi there")
         again = conv.regenerate(answer.id, "hello again")
-        assert conv.tip == again
+        assert conv.tip() == again
         for expected in ("redirect", "redirect", "warn", "end"):
             assert conv.send("[abuse] stop").action == expected
-        assert conv.ended
+        assert conv.ended()
         with pytest.raises(cg.ConversationEndedError):
             conv.send("more")
         with pytest.raises(cg.ConversationEndedError):
             conv.reply("more")
         edited = conv.edit(first.message_id or "", "a fresh start")
         assert edited.action is cg.Action.ALLOW
-        assert not conv.ended
+        assert not conv.ended()
         granted = conv.request_end(by="user", reason="done", confirmed=True)
         assert granted.action is cg.Action.END
         conv.switch(answer.id)
-        assert conv.tip == answer
+        assert conv.tip() == answer
         feedback = conv.feedback("unexpected_end", comment="hm")
         assert guard.feedback(conv.id) == [feedback]
         branches = conv.branches()

@@ -450,7 +450,7 @@ class TestEachCheck:
         machine = _machine(store=store)
         for _ in range(4):
             machine.conv.send("[abuse] again")
-        ended = machine.conv.tip
+        ended = machine.conv.tip()
         assert ended is not None
         store.extra = [attrs.evolve(ended, id="late", parent_id=ended.id)]
         assert _violation(machine.no_node_under_an_ended_one) == "ended_branch_closed"

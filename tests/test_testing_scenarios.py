@@ -165,7 +165,7 @@ class TestFluent:
         """The played guard and chats can be inspected afterwards."""
         result = Scenario().send("hi").new_chat().send("[abuse] x").run()
         assert len(result.conversations) == 2
-        assert result.conversations[1].state.redirections == 1
+        assert result.conversations[1].state().redirections == 1
         listed = result.guard.conversations().ids
         assert sorted(listed) == sorted(c.id for c in result.conversations)
 

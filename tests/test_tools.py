@@ -422,7 +422,7 @@ class TestHandling:
         assert "last resort" in result.content
         assert "decline and steer the conversation elsewhere" in result.content
         assert len(conv.messages()) == before
-        assert not conv.ended
+        assert not conv.ended()
 
     def test_denied_until_warned(self, make_guard: MakeGuard) -> None:
         """With redirections used but no warning, the model is told to warn first."""
@@ -452,10 +452,10 @@ class TestHandling:
         conv.send("so what")  # the user answers the warning
         result = conv.handle_tool_call(TOOL_NAME, '{"reason": "abuse after a warning"}')
         assert result.granted
-        assert conv.ended
+        assert conv.ended()
         assert result.verdict is not None
         assert result.verdict.action is cg.Action.END
-        event = conv.tip
+        event = conv.tip()
         assert event is not None
         assert event.role is cg.Role.EVENT
         assert event.metadata["reason"] == "abuse after a warning"
@@ -471,7 +471,7 @@ class TestHandling:
         assert result.verdict is not None
         assert result.verdict.would_end
         assert "shadow mode" in result.content
-        assert not conv.ended
+        assert not conv.ended()
 
     @pytest.mark.parametrize("at_the_bar", [False, True])
     def test_the_same_as_request_end(self, make_guard: MakeGuard, *, at_the_bar: bool) -> None:
@@ -533,7 +533,7 @@ class TestMalformedCalls:
         assert result.content.startswith("Error: end_conversation was called with malformed")
         assert "Nothing was ended" in result.content
         assert conv.messages() == before
-        assert not conv.ended
+        assert not conv.ended()
         assert conv.handle_tool_call(TOOL_NAME, "{}").granted  # the bar still stands
 
     @pytest.mark.parametrize(
@@ -587,7 +587,7 @@ class TestReportRisk:
         assert result.verdict.action is cg.Action.SUPPORT
         assert result.content == result.verdict.guidance
         assert RESOURCE in result.content
-        event = conv.tip
+        event = conv.tip()
         assert event is not None
         assert event.role is cg.Role.EVENT
         assert event.metadata["reason"] == "talks of goodbyes"
@@ -605,7 +605,7 @@ class TestReportRisk:
                 verdicts.append(result.verdict)
             else:
                 verdicts.append(conv.report_risk("harm_to_others_risk", reason="a threat"))
-            events.append(conv.tip)
+            events.append(conv.tip())
         assert verdicts[0] == verdicts[1]
         assert events[0] == events[1]
 
@@ -620,7 +620,7 @@ class TestReportRisk:
         refused = conv.handle_tool_call(TOOL_NAME, "{}")
         assert not refused.granted
         assert "at risk" in refused.content
-        assert not conv.ended
+        assert not conv.ended()
 
     def test_remembered_on_other_branches(self, conv: cg.Conversation) -> None:
         """An edit does not undo the risk the model reported."""
@@ -631,7 +631,7 @@ class TestReportRisk:
         conv.edit(first.message_id, "[abuse] edited")
         actions = [conv.send("[abuse] again").action for _ in range(4)]
         assert cg.Action.END not in actions
-        assert not conv.ended
+        assert not conv.ended()
 
 
 class TestCallObjects:
@@ -755,7 +755,7 @@ class TestRecord:
         assert answer.role is cg.Role.TOOL
         assert answer.content == result.content
         assert answer.metadata == {"tool_call_id": "call_1"}
-        assert conv.tip == answer
+        assert conv.tip() == answer
         conv.send("[abuse] two")  # the next turn goes under the result
         messages, request = _api_lists(conv)
         assert [m["role"] for m in messages] == ["user", "assistant", "tool", "user"]
@@ -772,7 +772,7 @@ class TestRecord:
             anthropic_use(TOOL_NAME, {"reason": "after a warning"}, "toolu_3"), record=True
         )
         assert result.granted
-        assert conv.ended
+        assert conv.ended()
         call, answer, event = conv.path()[-3:]
         assert call.metadata["tool_calls"][0]["id"] == "toolu_3"
         assert json.loads(call.metadata["tool_calls"][0]["arguments"]) == {
@@ -800,7 +800,7 @@ class TestRecord:
         conv = guard.start()
         _end_at_the_bar(conv)
         conv.handle_tool_call(TOOL_NAME, "{}", record=True)
-        tip = conv.tip
+        tip = conv.tip()
         assert tip is not None
         replay = guard.replay(conv.export())
         assert [b.ended_at for b in replay.branches] == [tip.id]
@@ -816,7 +816,7 @@ class TestRecord:
             else:
                 conv.send("[abuse] one")
             results.append(conv.handle_tool_call(TOOL_NAME, "{}", record=record))
-            assert conv.ended is at_the_bar
+            assert conv.ended() is at_the_bar
         unrecorded, recorded = results
         assert (recorded.granted, recorded.content) == (unrecorded.granted, unrecorded.content)
 
@@ -879,7 +879,7 @@ class TestAnswering:
         verdict = conv.send("so what")
         result = conv.handle_tool_call(TOOL_NAME, "{}", record=record, to=verdict.message_id)
         assert result.granted
-        assert conv.ended
+        assert conv.ended()
 
     @pytest.mark.parametrize("record", [False, True])
     @pytest.mark.parametrize("name", [TOOL_NAME, RISK_TOOL_NAME])

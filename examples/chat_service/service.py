@@ -123,7 +123,7 @@ class ChatService:
         conv = self.open(user_id, chat_id)
         path = conv.path()
         tip = path[-1] if path else None
-        closed = conv.closed
+        closed = conv.closed()
         ended = tip is not None and tip.ended
         ways: tuple[str, ...] = ()
         if ended or closed:
@@ -139,7 +139,7 @@ class ChatService:
             ],
             "ended": ended,
             "closed": closed,
-            "at_risk": conv.at_risk,
+            "at_risk": conv.at_risk(),
             "ways_forward": list(ways),
         }
 

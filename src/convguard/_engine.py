@@ -26,9 +26,9 @@ from ._findings import DetectorFailure, Finding
 from ._state import Action, EndRequester, Policy, PolicyState, Turn, Verdict
 from ._tree import EMPTY_METADATA, Message, Role, check_id
 from .detectors._protocols import AsyncDetector, DetectionContext, Detector
-from .stores._base import Feedback, Head
+from .stores._base import Feedback, Head, Store
 
-__all__ = ["Engine", "new_id", "utc_now"]
+__all__ = ["Engine", "check_store", "new_id", "utc_now"]
 
 _MAX_METADATA_BYTES: Final = 64_000
 _ADDED_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
@@ -47,6 +47,18 @@ def new_id() -> str:
 def _detector_name(detector: object) -> str:
     name = getattr(detector, "name", None)
     return name if isinstance(name, str) and name else repr(detector)
+
+
+def check_store(store: object) -> Store:
+    """Check the store plug-in when a guard is built.
+
+    Raises:
+        ConfigurationError: For an object that does not implement the Store protocol.
+    """
+    if not isinstance(store, Store):
+        msg = f"store {store!r} does not implement the Store protocol"
+        raise ConfigurationError(msg)
+    return store
 
 
 def check_detectors(

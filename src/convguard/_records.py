@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from ._engine import Engine
-    from ._guard import Conversation, Guard
+    from ._guard import Guard
     from .stores._base import ConversationInfo, Feedback
 
 __all__ = [
@@ -581,8 +581,8 @@ def replay(guard: Guard, record: ConversationRecord) -> Replay:
     return _judge_all(guard, record)
 
 
-def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -> Conversation:
-    """Store *record* through *guard*, judged again or as it is."""
+def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -> None:
+    """Store *record* through *guard*, judged again or as it is; the guard opens it."""
     if not isinstance(record, ConversationRecord):
         msg = f"import_record() takes a ConversationRecord, not {type(record).__name__}"
         raise FormatError(msg)
@@ -624,7 +624,6 @@ def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -
             f"message under the ended node {exc.message_id!r}; import with evaluate=True to cut it"
         )
         raise FormatError(msg, conversation_id=record.id, field="messages") from exc
-    conversation = guard.open(record.id)
     for feedback in record.feedback:
         from .stores._base import Feedback  # noqa: PLC0415 - cycle
 
@@ -639,4 +638,3 @@ def import_record(guard: Guard, record: ConversationRecord, *, evaluate: bool) -
                 metadata=feedback.metadata,
             )
         )
-    return conversation

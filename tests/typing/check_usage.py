@@ -44,7 +44,7 @@ def main() -> None:
     guard = cg.Guard(detectors=[KeywordDetector()], policy=cg.LastResortPolicy(config))
     conv = guard.start(system="Be kind.")
     handle(conv, "hello")
-    state: cg.PolicyState = conv.state
+    state: cg.PolicyState = conv.state()
     branches: list[cg.Branch] = conv.branches()
     record: cg.ConversationRecord = conv.export()
     replay: cg.Replay = guard.replay(record)

@@ -148,7 +148,7 @@ class _Demo:
     def _refused(self, conv: Conversation) -> None:
         self.out.heading("2. After the end")
         self._say(
-            f"conv.ended is {conv.ended}. The next message is refused, and nothing is stored:"
+            f"conv.ended() is {conv.ended()}. The next message is refused, and nothing is stored:"
         )
         text = "Hello? Are you there?"
         self._line(f"user> {text}", style="bold")
@@ -175,8 +175,8 @@ class _Demo:
         self._assistant(
             conv, "Alfama is lovely for a first visit: old streets, views, and fado at night."
         )
-        live = "live" if not conv.ended else "ended"
-        self._say(f"The active branch is {live}: conv.ended is {conv.ended}.")
+        live = "live" if not conv.ended() else "ended"
+        self._say(f"The active branch is {live}: conv.ended() is {conv.ended()}.")
         self.out.table(
             "conv.branches()",
             ["branch", "messages", "ended", "active"],
@@ -210,8 +210,8 @@ class _Demo:
         self._verdict(ask)
         granted = "granted" if ask.action is Action.END else "refused"
         self._say(
-            f"The request is {granted}; nothing was stored. conv.ended is {conv.ended}, "
-            f"conv.state.status is {conv.state.status.value}."
+            f"The request is {granted}; nothing was stored. conv.ended() is {conv.ended()}, "
+            f"conv.state().status is {conv.state().status.value}."
         )
 
     def _new_chat_and_feedback(self, conv: Conversation) -> None:
@@ -241,7 +241,7 @@ class _Demo:
             f"leaf, {TIP_MARK} where the next message goes, {EDIT_MARK} an edit."
         )
         messages = conv.messages()
-        tip = conv.tip
+        tip = conv.tip()
         draw_tree(
             self.out,
             f"conversation {conv.id}",

@@ -248,7 +248,7 @@ class PolicyContract(RuleBasedStateMachine):
 
     def _blocked(self) -> bool:
         conv = self.conv
-        return conv.closed or conv.ended
+        return conv.closed() or conv.ended()
 
     def _counts(self, path: Sequence[Message]) -> _Counts:
         cfg = self.config
@@ -339,7 +339,7 @@ class PolicyContract(RuleBasedStateMachine):
         if verdict.action is Action.END or verdict.ended:
             if self.config.mode == "shadow":
                 self._fail("shadow_never_ends", "a branch ended in shadow mode")
-            if verdict.action is Action.END and not self.conv.ended:
+            if verdict.action is Action.END and not self.conv.ended():
                 self._fail(
                     "ended_branch_closed", "an END verdict left the branch open for more messages"
                 )
@@ -410,7 +410,7 @@ class PolicyContract(RuleBasedStateMachine):
 
     def _edit(self, original: Message, text: str) -> None:
         others = self._others()
-        if self.conv.closed:
+        if self.conv.closed():
             self._expect_refusal(lambda: self.conv.edit(original.id, text), "an edit")
             return
         verdict = self.conv.edit(original.id, text)
@@ -421,7 +421,7 @@ class PolicyContract(RuleBasedStateMachine):
         node = self.conv.get(verdict.message_id or "")
         if node.parent_id != original.parent_id:
             self._fail("edit_opens_live_branch", "an edit was not stored beside its original")
-        if verdict.action is not Action.END and not self.conv.closed and self.conv.ended:
+        if verdict.action is not Action.END and not self.conv.closed() and self.conv.ended():
             self._fail("edit_opens_live_branch", "an edit not judged END left the branch ended")
         self._check_verdict(verdict)
         self._check_others(others)
@@ -459,7 +459,7 @@ class PolicyContract(RuleBasedStateMachine):
         self.script.append("new chat")
         conv = self.guard.start()
         self.chats.append(conv)
-        if conv.ended or conv.closed:
+        if conv.ended() or conv.closed():
             self._fail("new_chat_live", "a new chat is not live")
 
     @rule(case=st.sampled_from(["empty", "surrogate", "not text", "unknown id", "bad requester"]))
