@@ -44,8 +44,9 @@ lock:
 	PYTHON=$(PYTHON) scripts/lock.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples docs eval
-	$(BIN)/ruff format --check src tests benchmarks examples docs eval
+	$(BIN)/ruff check src tests benchmarks examples docs eval scripts
+	$(BIN)/ruff format --check src tests benchmarks examples docs eval scripts
+	$(BIN)/python scripts/unasync.py --check
 
 types: $(STAMP)
 	$(BIN)/mypy
