@@ -12,6 +12,7 @@ from typing import Any
 
 import hypothesis.strategies as st
 import pytest
+from attrs.exceptions import FrozenInstanceError
 from hypothesis import given, settings
 
 import convguard as cg
@@ -21,6 +22,7 @@ from convguard.detectors import (
     LexiconDetector,
     Rule,
     _lexicon,
+    _lexicon_detector,
     check_pattern,
     packaged_lexicon,
 )
@@ -169,9 +171,13 @@ class TestUnlessScope:
     def test_sentences_match_a_plain_reading(self, text: str) -> None:
         """Two words share a sentence exactly when no sentence end lies between them."""
         pieces = re.split(r"[.!?;](?=[\W_]|$)|\n", text)
-        flat = piecewise(text, _lexicon._flat, _lexicon._flat)  # as detect() reads it
-        expected = [n for n, piece in enumerate(pieces) for _ in _lexicon._flat(piece).split()]
-        sentence = _lexicon._sentences(flat) or [0] * len(flat.split())
+        flat = piecewise(
+            text, _lexicon_detector._flat, _lexicon_detector._flat
+        )  # as detect() reads it
+        expected = [
+            n for n, piece in enumerate(pieces) for _ in _lexicon_detector._flat(piece).split()
+        ]
+        sentence = _lexicon_detector._sentences(flat) or [0] * len(flat.split())
         assert len(sentence) == len(expected) == len(flat.split())
         same = [a == b for a, b in itertools.pairwise(sentence)]
         assert same == [a == b for a, b in itertools.pairwise(expected)]
@@ -259,6 +265,17 @@ class TestUnlessScope:
         assert repr(detector) == "LexiconDetector('widgets', categories=['widgets'])"
         assert detector.lexicon.categories == frozenset({"widgets"})
         assert isinstance(detector, cg.Detector)
+
+    def test_frozen_once_built(self) -> None:
+        """A detector cannot be changed once built: no attribute is set or deleted."""
+        detector = LexiconDetector(lexicon(**WIDGETS), name="widgets")
+        with pytest.raises(FrozenInstanceError):
+            detector.min_score = 0.5
+        with pytest.raises(FrozenInstanceError):
+            detector.name = "other"
+        with pytest.raises(FrozenInstanceError):
+            del detector.name
+        assert (detector.name, detector.min_score) == ("widgets", 0.0)
 
     def test_usable_in_a_guard(self) -> None:
         """A lexicon detector plugs into a guard like any detector."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import subprocess
 import sys
@@ -93,6 +94,16 @@ class TestSurface:
             if isinstance(obj, type):
                 assert obj.__module__ == "convguard", name
         assert repr(cg.Verdict) == "<class 'convguard.Verdict'>"
+
+    @pytest.mark.parametrize("package", ["detectors", "formats", "stores", "testing"])
+    def test_subpackage_names_show_a_public_path(self, package: str) -> None:
+        """Reprs say convguard.detectors.LexiconDetector, not a private module's path."""
+        module = importlib.import_module(f"convguard.{package}")
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) or inspect.isfunction(obj):
+                assert not any(p.startswith("_") for p in obj.__module__.split(".")), name
+        assert repr(cg.detectors.LexiconDetector) == "<class 'convguard.detectors.LexiconDetector'>"
 
     def test_version(self) -> None:
         """The version comes from the installed metadata."""

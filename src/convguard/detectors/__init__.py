@@ -12,9 +12,11 @@ the protective categories, so risk told in pieces is found.
 from .._findings import DetectorFailure, Evidence, Finding
 from . import moderation
 from ._builtin import default_detectors
-from ._lexicon import Lexicon, LexiconDetector, Rule, check_pattern, packaged_lexicon
+from ._lexicon import Lexicon, Rule, packaged_lexicon
+from ._lexicon_detector import LexiconDetector
 from ._normalize import NormalizedText, Normalizer, normalize
 from ._protocols import AsyncDetector, DetectionContext, Detector
+from ._regex_safety import check_pattern
 from ._window import WindowDetector
 from .moderation import (
     LlamaGuardDetector,
@@ -48,6 +50,14 @@ __all__ = [
     "parse_llama_guard",
     "parse_openai_moderation",
 ]
+
+# Reprs and docs show the public path (convguard.detectors.X, not a private
+# module's), as convguard/__init__.py does for the top-level names.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
+del _name, _obj
 
 
 def __dir__() -> list[str]:

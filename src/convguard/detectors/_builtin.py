@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
 
 from .._taxonomy import PROTECTIVE
-from ._lexicon import LexiconDetector, packaged_lexicon
+from ._lexicon import packaged_lexicon
+from ._lexicon_detector import LexiconDetector
 from ._window import WindowDetector
 
 if TYPE_CHECKING:

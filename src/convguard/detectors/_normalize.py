@@ -32,6 +32,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Final, final
 
+from ._lexicon import packaged_vocabulary
+
 __all__ = ["NormalizedText", "Normalizer", "normalize"]
 
 _INVISIBLE: Final = frozenset(
@@ -786,8 +788,6 @@ class Normalizer:
 
 @lru_cache(maxsize=1)
 def _default() -> Normalizer:
-    from ._lexicon import packaged_vocabulary  # noqa: PLC0415 - cycle
-
     return Normalizer(packaged_vocabulary())
 
 

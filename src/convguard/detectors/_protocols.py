@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, final, runtime_checkable
 
 from .._findings import Finding
+from ._normalize import NormalizedText, normalize
 
 if TYPE_CHECKING:
     from .._tree import Message
-    from ._normalize import NormalizedText
 
 __all__ = ["AsyncDetector", "DetectionContext", "Detector"]
 
@@ -72,8 +72,6 @@ class DetectionContext:
         if self._normalized is None:
             normalizer = self._normalizer
             if normalizer is None:
-                from ._normalize import normalize  # noqa: PLC0415 - cycle
-
                 normalizer = normalize
             self._normalized = normalizer(self.text)
         return self._normalized

@@ -64,6 +64,15 @@ __all__ = [
     "openai",
 ]
 
+# Reprs and docs show the public path (convguard.formats.X, not a private
+# module's), as convguard/__init__.py does for the top-level names.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
+del _name, _obj
+
+
 Format: TypeAlias = Literal["chatgpt", "claude", "openai", "anthropic", "jsonl", "convguard"]
 
 FORMATS: Final[tuple[Format, ...]] = (

@@ -21,6 +21,14 @@ __all__ = [
     "Store",
 ]
 
+# Reprs and docs show the public path (convguard.stores.X, not a private
+# module's), as convguard/__init__.py does for the top-level names.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
+del _name, _obj
+
 
 def __dir__() -> list[str]:
     """List the public names only: the helpers this module imports stay out of ``dir()``."""

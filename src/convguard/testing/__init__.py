@@ -43,6 +43,14 @@ __all__ = [
     "load_scenarios",
 ]
 
+# Reprs and docs show the public path (convguard.testing.X, not a private
+# module's), as convguard/__init__.py does for the top-level names.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
+del _name, _obj
+
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a lazily imported class
     """Import the contract only when asked for: it needs Hypothesis."""
@@ -50,7 +58,9 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - a lazily imported class
         # Imported on first use: the contract needs Hypothesis, an optional extra.
         import importlib  # noqa: PLC0415 - kept out of the package namespace
 
-        return getattr(importlib.import_module(f"{__name__}._contract"), name)
+        found = getattr(importlib.import_module(f"{__name__}._contract"), name)
+        found.__module__ = __name__
+        return found
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
 
