@@ -26,8 +26,8 @@ from convguard.detectors import (
     check_pattern,
     packaged_lexicon,
 )
+from convguard.detectors._fold import piecewise
 from convguard.detectors._lexicon import expand, words_of
-from convguard.detectors._normalize import piecewise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval" / "items.jsonl"
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from convguard.detectors import NormalizedText, Normalizer, normalize
-from convguard.detectors._normalize import _fold_char
+from convguard.detectors._fold import fold_char
 
 VOCABULARY = ("kill", "bomb", "how", "to", "make", "a", "you", "stupid", "bot", "fuck", "myself")
 
@@ -47,9 +47,9 @@ class TestCharacters:
 
     def test_control_and_marks(self) -> None:
         """Control characters read as spaces and lone combining marks vanish."""
-        assert _fold_char("\x07") == " "
-        assert _fold_char("\u0301") == ""
-        assert _fold_char("\u2066") == ""
+        assert fold_char("\x07") == " "
+        assert fold_char("\u0301") == ""
+        assert fold_char("\u2066") == ""
 
 
 class TestWords:

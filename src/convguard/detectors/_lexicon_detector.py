@@ -22,8 +22,8 @@ from attrs.exceptions import FrozenInstanceError
 
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
+from ._fold import piecewise
 from ._lexicon import TOKEN, Lexicon, Rule, checked_number, packaged_lexicon
-from ._normalize import piecewise
 from ._protocols import DetectionContext
 from ._word_index import Node, build_index
 

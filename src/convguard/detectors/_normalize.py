@@ -22,29 +22,18 @@ out only when a detector asks for a span, so a clean turn pays nothing for it.
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import json
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from importlib import resources
 from typing import Final, final
 
+from ._fold import MarkTable, ascii_table, lower_ascii, piecewise
 from ._lexicon import packaged_vocabulary
+from ._normalized_text import NormalizedText, locate_events, locate_rewrites
 
 __all__ = ["NormalizedText", "Normalizer", "normalize"]
 
-_INVISIBLE: Final = frozenset(
-    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
-    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
-    "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
-)
-_APOSTROPHES: Final = frozenset("'`\u2018\u2019\u02bc\u02b9\u2032\uff07")
-# Opening and closing marks that NFKC already maps to ASCII brackets.
-_BRACKETS_KEPT: Final = frozenset("\uff08\uff09\uff3b\uff3d\uff5b\uff5d")
-_DASHES: Final = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
 _LEET: Final = str.maketrans("0134578@$!|9", "oieastbasilg")
 _LEET_L: Final = str.maketrans("1|", "ll")
 _MAX_RUN: Final = 240
@@ -219,89 +208,6 @@ _DIGITS: Final = re.compile(r"([0-9]+)")
 _UNIT_LIKE: Final = re.compile(r"[0-9]+[a-z]+|[a-z]+[0-9]+")
 
 
-@lru_cache(maxsize=1)
-def _confusables() -> dict[str, str]:
-    raw = (
-        resources.files("convguard.detectors")
-        .joinpath("data/confusables.json")
-        .read_text(encoding="utf-8")
-    )
-    table: dict[str, str] = json.loads(raw)["map"]
-    return table
-
-
-def _fold_char(char: str) -> str:
-    """Return what one character becomes in step 1."""
-    if char in _INVISIBLE or char in _APOSTROPHES:
-        return ""
-    if char in _DASHES:
-        return "-"
-    category = unicodedata.category(char)
-    if category == "Cf" or category in {"Mn", "Me"}:
-        return ""
-    if category in {"Cc", "Zs", "Zl", "Zp"}:
-        return " " if char not in "\n\t" else char
-    if category in {"Pi", "Pf", "Ps", "Pe"} and char not in _BRACKETS_KEPT:
-        # Curly quotes and the like: ASCII keeps most texts on the fast path.
-        return '"' if category in {"Pi", "Pf"} else " "
-    decomposed = "".join(
-        c
-        for c in unicodedata.normalize("NFKD", char)
-        if unicodedata.category(c) not in {"Mn", "Me"}
-    )
-    folded = unicodedata.normalize("NFKC", decomposed).casefold()
-    table = _confusables()
-    return "".join(table.get(c, c) if not c.isascii() else c for c in folded)
-
-
-class _CharTable(dict[int, str]):
-    """A ``str.translate`` table that works out and caches unseen characters."""
-
-    __slots__ = ()
-
-    def __missing__(self, key: int) -> str:
-        value = _fold_char(chr(key))
-        self[key] = value
-        return value
-
-
-# b"?" for a question mark: a "?" left after encoding is a non-ASCII character.
-_ONLY_QUESTION: Final = bytes(ord("?") if code == ord("?") else ord(".") for code in range(256))
-
-
-def _non_ascii_runs(text: str) -> Iterator[tuple[int, int]]:
-    """Yield the spans of the runs of non-ASCII characters of *text*, in order.
-
-    A regex sweep reads the text a character at a time; ``bytes.find`` on an
-    encoded copy, where each non-ASCII character is one "?", runs at C speed.
-    """
-    raw = text.replace("?", ".").encode("ascii", "replace")
-    # The trailing "." ends the last run without a special case.
-    marks = raw.translate(_ONLY_QUESTION) + b"."
-    at = marks.find(b"?")
-    while at >= 0:
-        end = marks.find(b".", at)
-        yield at, end
-        at = marks.find(b"?", end)
-
-
-def piecewise(text: str, ascii_part: Callable[[str], str], other_part: Callable[[str], str]) -> str:
-    """Transform the ASCII and non-ASCII stretches of *text* apart, and join them.
-
-    ``str.translate`` has a fast path for all-ASCII text that a single
-    non-ASCII character switches off; most texts are ASCII with a few curly
-    quotes or emoji, so transforming the stretches apart keeps the fast path.
-    """
-    pieces: list[str] = []
-    position = 0
-    for start, end in _non_ascii_runs(text):
-        pieces.append(ascii_part(text[position:start]))
-        pieces.append(other_part(text[start:end]))
-        position = end
-    pieces.append(ascii_part(text[position:]))
-    return "".join(pieces)
-
-
 def _positions(text: str, needle: str) -> list[int]:
     """Return every offset of *needle* in *text*, found at C speed."""
     found: list[int] = []
@@ -310,199 +216,6 @@ def _positions(text: str, needle: str) -> list[int]:
         found.append(at)
         at = text.find(needle, at + 1)
     return found
-
-
-class _MarkTable(dict[int, str]):
-    """A ``str.translate`` table: "." for a character that folds to one, else "#"."""
-
-    __slots__ = ("_chars",)
-
-    def __init__(self, chars: _CharTable) -> None:
-        super().__init__()
-        self._chars = chars
-
-    def __missing__(self, key: int) -> str:
-        value = "." if len(self._chars[key]) == 1 else "#"
-        self[key] = value
-        return value
-
-
-def _lower_ascii(text: str) -> str:
-    # The same as the character table for ASCII, at the speed of str.lower().
-    return text.lower().replace("'", "").replace("`", "")
-
-
-def _ascii_table() -> _CharTable:
-    table = _CharTable()
-    for code in range(128):
-        char = chr(code)
-        if char in _APOSTROPHES:
-            table[code] = ""
-        else:
-            table[code] = char.lower()
-    return table
-
-
-def _same(offset: int) -> int:
-    return offset
-
-
-@final
-class NormalizedText:
-    """A de-obfuscated text and the way back to the original.
-
-    Attributes:
-        text: The normalized text detectors scan.
-        original: The user's text.
-    """
-
-    __slots__ = ("_builder", "_locator", "_offsets", "_point", "original", "text")
-
-    def __init__(
-        self,
-        text: str,
-        original: str,
-        offsets: Sequence[int] | None = None,
-        *,
-        builder: Callable[[], Sequence[int]] | None = None,
-        locator: Callable[[], Callable[[int], int]] | None = None,
-    ) -> None:
-        """Keep a normalized text with its offsets, or a way to work them out.
-
-        Args:
-            text: The normalized text.
-            original: The user's original text.
-            offsets: For each character of *text*, the offset in *original*
-                of the character it came from.
-            builder: Computes *offsets* on first use, when not given.
-            locator: With *builder*: makes, on first use by :meth:`span`, a
-                function giving one item of what *builder* would compute, so
-                a span costs no map of the whole text.
-        """
-        self.text = text
-        self.original = original
-        self._offsets: tuple[int, ...] | None = None if offsets is None else tuple(offsets)
-        self._builder = builder
-        self._locator = locator
-        self._point: Callable[[int], int] | None = None
-
-    def __repr__(self) -> str:
-        """Show the normalized text."""
-        return f"NormalizedText({self.text!r})"
-
-    def __str__(self) -> str:
-        """Return the normalized text, as ``text`` does."""
-        return self.text
-
-    def __contains__(self, part: str) -> bool:
-        """Tell whether *part* occurs in the normalized text (``"kill" in normalized``)."""
-        return part in self.text
-
-    def __eq__(self, other: object) -> bool:
-        """Compare the texts and their offset maps."""
-        if not isinstance(other, NormalizedText):
-            return NotImplemented
-        return (self.text, self.original, self.offsets) == (
-            other.text,
-            other.original,
-            other.offsets,
-        )
-
-    def __hash__(self) -> int:
-        """Hash the texts."""
-        return hash((self.text, self.original))
-
-    @property
-    def offsets(self) -> tuple[int, ...]:
-        """For each character of ``text``, its offset in ``original``."""
-        if self._offsets is None:
-            if self._builder is None:
-                self._offsets = tuple(range(len(self.text)))
-            else:
-                self._offsets = tuple(self._builder())
-        return self._offsets
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Map a span of ``text`` back to a span of ``original``.
-
-        Args:
-            start: Start offset in ``text``.
-            end: End offset in ``text`` (exclusive).
-
-        Returns:
-            The matching ``(start, end)`` in ``original``.
-        """
-        # A whole map costs an int object per character, which a long text
-        # feels: two of its items, worked out alone, are enough here.
-        at: Callable[[int], int]
-        if self._offsets is None and self._builder is None:
-            size, at = len(self.text), _same
-        elif self._offsets is None and self._locator is not None:
-            if self._point is None:
-                self._point = self._locator()
-            size, at = len(self.text), self._point
-        else:
-            offsets = self.offsets
-            size, at = len(offsets), offsets.__getitem__
-        if not size:
-            return 0, 0
-        start = max(0, min(start, size))
-        end = max(start, min(end, size))
-        if start >= end:
-            point = at(start) if start < size else len(self.original)
-            return point, point
-        first = at(start)
-        last = at(end - 1) + 1
-        return first, max(first, last)
-
-
-def _locate_events(events: Sequence[tuple[int, int]]) -> Callable[[int], int]:
-    """Map an offset of stage 1 back, given the characters not folded one for one.
-
-    Args:
-        events: ``(offset in the text, characters it became)``, in order.
-    """
-    starts: list[int] = []  # where each event's characters begin in stage 1
-    shifts: list[int] = []  # stage-1 offset minus text offset after each event
-    shift = 0
-    for at, width in events:
-        starts.append(at + shift)
-        shift += width - 1
-        shifts.append(shift)
-
-    def first(index: int) -> int:
-        found = bisect.bisect_right(starts, index) - 1
-        if found < 0:
-            return index
-        if index < starts[found] + events[found][1]:
-            return events[found][0]
-        return index - shifts[found]
-
-    return first
-
-
-def _locate_rewrites(
-    first: Callable[[int], int], rewrites: Sequence[tuple[int, int, str]]
-) -> Callable[[int], int]:
-    """Map an offset of the rewritten text back as ``Normalizer._map`` does."""
-    begins: list[int] = []  # where each replacement begins in the result
-    shift = 0
-    for start, end, replacement in rewrites:
-        begins.append(start + shift)
-        shift += len(replacement) - (end - start)
-
-    def point(index: int) -> int:
-        found = bisect.bisect_right(begins, index) - 1
-        if found < 0:
-            return first(index)
-        start, end, replacement = rewrites[found]
-        inside = index - begins[found]
-        if inside < len(replacement):
-            width = end - start
-            return first(start + min(width - 1, inside * width // max(1, len(replacement))))
-        return first(end + inside - len(replacement))
-
-    return point
 
 
 @final
@@ -530,8 +243,8 @@ class Normalizer:
                 by_length.setdefault(len(word), []).append(word)
         self._squeezed = squeezed
         self._by_length = by_length
-        self._chars = _ascii_table()
-        self._marks = _MarkTable(self._chars)
+        self._chars = ascii_table()
+        self._marks = MarkTable(self._chars)
 
     def __repr__(self) -> str:
         """Show the vocabulary size."""
@@ -590,8 +303,8 @@ class Normalizer:
 
     def _stage1(self, text: str) -> str:
         if text.isascii():
-            return _lower_ascii(text)
-        return piecewise(text, _lower_ascii, lambda part: part.translate(self._chars))
+            return lower_ascii(text)
+        return piecewise(text, lower_ascii, lambda part: part.translate(self._chars))
 
     def _translate_marks(self, part: str) -> str:
         return part.translate(self._marks)
@@ -681,8 +394,8 @@ class Normalizer:
             table = self._chars
             marks = piecewise(text, self._translate_marks, self._translate_marks)
             events = [(at, len(table[ord(text[at])])) for at in _positions(marks, "#")]
-        first = _locate_events(events)
-        return _locate_rewrites(first, rewrites) if rewrites else first
+        first = locate_events(events)
+        return locate_rewrites(first, rewrites) if rewrites else first
 
     # -- step 2 ---------------------------------------------------------------
 
