@@ -649,3 +649,43 @@ class TestPostgresFaults:
             )
         with pytest.raises(cg.StoreError, match="schema version 99"):
             PostgresStore(DSN, schema=store.schema)
+
+
+class TestPostgresRacingStarts:
+    """Two workers starting one conversation id: one wins, the other is told so."""
+
+    def test_a_unique_violation_is_an_invalid_operation(self) -> None:
+        """The driver's duplicate-key error maps to InvalidOperationError, not StoreError."""
+        psycopg = pytest.importorskip("psycopg")
+        from convguard.stores._postgres import _translate
+
+        error = _translate(psycopg, psycopg.errors.UniqueViolation("duplicate key"), "c1")
+        assert isinstance(error, cg.InvalidOperationError)
+        assert "'c1' already exists" in str(error)
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_racing_starts_of_one_id(self, pg: tuple[PostgresStore, str]) -> None:
+        """Threads racing start(conversation_id=same): exactly one wins per id."""
+        store, _ = pg
+        guard = cg.Guard(store=store)
+        ids = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(10)]
+        outcomes: list[tuple[str, str]] = []
+        barrier = threading.Barrier(4)
+
+        def worker() -> None:
+            barrier.wait()
+            for cid in ids:
+                try:
+                    guard.start(conversation_id=cid)
+                    outcomes.append((cid, "won"))
+                except cg.InvalidOperationError:
+                    outcomes.append((cid, "refused"))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for cid in ids:
+            results = sorted(kind for c, kind in outcomes if c == cid)
+            assert results == ["refused", "refused", "refused", "won"]
