@@ -19,7 +19,7 @@ from convguard.testing import (
     Step,
     load_scenarios,
 )
-from convguard.testing._scenario import check_paths
+from convguard.testing._scenario_files import check_paths
 
 PERSISTENT = """
 name = "persistent abuse ends after a warning"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..testing._scenario import ScenarioResult, check_paths
+from ..testing._outcome import ScenarioResult
+from ..testing._scenario_files import check_paths
 from ._console import Output
 
 if TYPE_CHECKING:

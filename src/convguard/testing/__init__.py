@@ -15,16 +15,11 @@ See ``docs/testing.md``.
 from typing import TYPE_CHECKING, Any
 
 from ._clock import FakeClock
-from ._scenario import (
-    MARKERS,
-    Outcome,
-    Scenario,
-    ScenarioFailure,
-    ScenarioResult,
-    Step,
-    load_scenarios,
-)
+from ._outcome import Outcome, ScenarioFailure, ScenarioResult
+from ._scenario import MARKERS, Scenario
+from ._scenario_files import load_scenarios
 from ._scripted import ScriptedDetector
+from ._step import Step
 
 if TYPE_CHECKING:
     from ._contract import ContractViolation, PolicyContract

@@ -72,8 +72,9 @@ from .._tree import Message, Role
 from ..stores._base import Store
 from ..stores._memory import MemoryStore
 from ._clock import FakeClock
-from ._scenario import MARKERS, _excerpt
+from ._scenario import MARKERS
 from ._scripted import ScriptedDetector
+from ._step import excerpt
 
 __all__ = ["INVARIANTS", "ContractViolation", "PolicyContract"]
 
@@ -369,7 +370,7 @@ class PolicyContract(RuleBasedStateMachine):
         self._send(data.draw(st.sampled_from(self._terminable), label="text"))
 
     def _send(self, text: str) -> None:
-        self.script.append(f"send {_excerpt(text)}")
+        self.script.append(f"send {excerpt(text)}")
         others = self._others()
         if self._blocked():
             self._expect_refusal(lambda: self.conv.send(text), "a send")
@@ -405,7 +406,7 @@ class PolicyContract(RuleBasedStateMachine):
         users = [m for m in self.conv.messages() if m.role is Role.USER]
         original = data.draw(st.sampled_from(users), label="original")
         text = data.draw(st.sampled_from(self._texts), label="text")
-        self.script.append(f"edit user message {users.index(original) + 1} -> {_excerpt(text)}")
+        self.script.append(f"edit user message {users.index(original) + 1} -> {excerpt(text)}")
         self._edit(original, text)
 
     def _edit(self, original: Message, text: str) -> None:

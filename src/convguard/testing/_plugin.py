@@ -118,7 +118,7 @@ def pytest_runtest_makereport(
         return report
     if item.config.getoption("tbstyle", "auto") in ("long", "native"):
         return report
-    from ._scenario import ScenarioFailure  # noqa: PLC0415 - only when a test failed
+    from ._outcome import ScenarioFailure  # noqa: PLC0415 - only when a test failed
 
     if isinstance(excinfo.value, ScenarioFailure):
         own = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[ScenarioItem]:
         """Yield one item per scenario; a malformed file is a collection error."""
         from .._errors import ConvguardError  # noqa: PLC0415 - keep plugin load light
-        from ._scenario import load_scenarios  # noqa: PLC0415 - keep plugin load light
+        from ._scenario_files import load_scenarios  # noqa: PLC0415 - keep plugin load light
 
         try:
             scenarios = load_scenarios(self.path)
@@ -179,7 +179,7 @@ class ScenarioItem(pytest.Item):
     ) -> str | TerminalRepr:
         """Show the transcript instead of a traceback into convguard."""
         from .._errors import ConvguardError  # noqa: PLC0415 - keep plugin load light
-        from ._scenario import ScenarioFailure  # noqa: PLC0415 - keep plugin load light
+        from ._outcome import ScenarioFailure  # noqa: PLC0415 - keep plugin load light
 
         if isinstance(excinfo.value, ScenarioFailure):
             return str(excinfo.value)

@@ -10,35 +10,21 @@ transcript, expected against actual, and the verdict reasons.
 
 from __future__ import annotations
 
-import importlib
 import itertools
-import sys
-import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, final
+from typing import Any, Final, final
 
-from attrs import frozen
-
-from .. import _errors
-from .._errors import ConfigurationError, ConvguardError, FormatError
+from .._errors import ConfigurationError, ConvguardError
 from .._guard import Conversation, Guard
 from .._policy import Action, EndRequester, LastResortPolicy, Policy, PolicyConfig, Verdict
 from ._clock import FakeClock
+from ._outcome import Outcome, ScenarioFailure, ScenarioResult
 from ._scripted import ScriptedDetector
+from ._step import Step, Target, as_action, as_error_class, step_from_row
 
-__all__ = [
-    "MARKERS",
-    "Outcome",
-    "Scenario",
-    "ScenarioFailure",
-    "ScenarioResult",
-    "Step",
-    "load_scenarios",
-]
+__all__ = ["MARKERS", "Scenario"]
 
 MARKERS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -51,224 +37,6 @@ MARKERS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 """The markers scenarios use unless told otherwise: marker -> category."""
-
-Op = Literal["send", "reply", "edit", "switch", "end", "new_chat"]
-_OPS: Final = ("send", "reply", "edit", "switch", "end", "new_chat")
-_STEP_KEYS: Final = frozenset({*_OPS, "text", "expect", "error", "label", "redirect", "reason"})
-_SCENARIO_KEYS: Final = frozenset(
-    {"name", "description", "policy", "detectors", "markers", "guard", "step", "steps"}
-)
-_EXCERPT: Final = 40
-
-Target = str | int
-"""A message to edit or switch to: a step's label, the Nth user message (1-based), or an id."""
-
-
-def _action(value: Action | str | None) -> Action | None:
-    if value is None or isinstance(value, Action):
-        return value
-    try:
-        return Action(str(value).lower())
-    except ValueError:
-        names = ", ".join(a.value for a in Action)
-        msg = f"unknown action {value!r}; expected one of {names}"
-        raise ConfigurationError(msg) from None
-
-
-def _error_class(value: type[ConvguardError] | str | None) -> type[ConvguardError] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        found = getattr(_errors, value, None) if value in _errors.__all__ else None
-        if not (isinstance(found, type) and issubclass(found, ConvguardError)):
-            names = ", ".join(
-                n
-                for n in _errors.__all__
-                if isinstance(getattr(_errors, n), type)
-                and issubclass(getattr(_errors, n), ConvguardError)
-            )
-            msg = f"unknown error class {value!r}; expected one of {names}"
-            raise ConfigurationError(msg)
-        return found
-    if isinstance(value, type) and issubclass(value, ConvguardError):
-        return value
-    msg = f"an expected error must be a ConvguardError subclass, not {value!r}"
-    raise ConfigurationError(msg)
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…")
-
-
-@final
-@frozen
-class Step:
-    """One operation of a scenario and what it should lead to.
-
-    Attributes:
-        op: ``send``, ``reply``, ``edit``, ``switch``, ``end`` (an end
-            request) or ``new_chat``.
-        text: The message text (send, reply, edit) or the end reason.
-        target: The message to edit or switch to: a label, the Nth user
-            message of the current chat (1-based), or a message id.
-        expect: The expected action (user turns and end requests); ``None``
-            accepts any action.
-        raises: The expected error class; the step must raise it.
-        label: A name for the message this step stores, for later edits
-            and switches.
-        redirect: For replies: the assistant redirected on its own.
-        by: For end requests: ``"user"`` or ``"assistant"``.
-    """
-
-    op: Op
-    text: str | None = None
-    target: Target | None = None
-    expect: Action | None = None
-    raises: type[ConvguardError] | None = None
-    label: str | None = None
-    redirect: bool = False
-    by: EndRequester = "user"
-
-    def describe(self) -> str:
-        """Return the step in one line, e.g. ``send '[abuse] hi'``."""
-        if self.op == "send":
-            text = f"send {_excerpt(self.text or '')}"
-        elif self.op == "reply":
-            text = f"reply {_excerpt(self.text or '')}" + (" (redirect)" if self.redirect else "")
-        elif self.op == "edit":
-            text = f"edit {self.target!r} -> {_excerpt(self.text or '')}"
-        elif self.op == "switch":
-            text = f"switch to {self.target!r}"
-        elif self.op == "end":
-            text = f"end requested by {self.by}" + (f" ({self.text})" if self.text else "")
-        else:
-            text = "new chat"
-        return text + (f" [{self.label}]" if self.label else "")
-
-    def expected(self) -> str:
-        """Return what the step expects, in words."""
-        if self.raises is not None:
-            return self.raises.__name__
-        if self.expect is not None:
-            return self.expect.value
-        return "-"
-
-
-@final
-@frozen
-class Outcome:
-    """What one step of a played scenario did.
-
-    Attributes:
-        index: The step's number, from 1.
-        step: The step.
-        action: The verdict's action (user turns and end requests).
-        error: The error the step raised, if any.
-        reasons: The verdict's reasons.
-        message_id: The message the step stored, if any.
-        problem: Why the step does not match its expectation; ``None`` when
-            it does.
-    """
-
-    index: int
-    step: Step
-    action: Action | None = None
-    error: ConvguardError | None = None
-    reasons: tuple[str, ...] = ()
-    message_id: str | None = None
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the step did what was expected."""
-        return self.problem is None
-
-    def actual(self) -> str:
-        """Return what the step did, in words."""
-        if self.error is not None:
-            return type(self.error).__name__
-        if self.action is not None:
-            return self.action.value
-        return "stored" if self.message_id is not None else "done"
-
-
-@final
-@frozen
-class ScenarioResult:
-    """A played scenario: every step's outcome.
-
-    Attributes:
-        scenario: The scenario's name.
-        outcomes: One per step, in order.
-        guard: The guard it ran on, to look at the conversations afterwards.
-        conversations: The chats it used, in order (``new_chat`` adds one).
-    """
-
-    scenario: str
-    outcomes: tuple[Outcome, ...]
-    guard: Guard
-    conversations: tuple[Conversation, ...]
-
-    @property
-    def passed(self) -> bool:
-        """Whether every step did what was expected."""
-        return all(o.ok for o in self.outcomes)
-
-    @property
-    def failures(self) -> tuple[Outcome, ...]:
-        """The steps that did not do what was expected."""
-        return tuple(o for o in self.outcomes if not o.ok)
-
-    @property
-    def actions(self) -> tuple[Action | None, ...]:
-        """The action of every step (``None`` for steps without a verdict)."""
-        return tuple(o.action for o in self.outcomes)
-
-    def report(self) -> str:
-        """Return the transcript: each step, expected against actual, and the reasons."""
-        rows = [
-            (f"{o.index}", o.step.describe(), o.step.expected(), o.actual()) for o in self.outcomes
-        ]
-        widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(_HEADERS)]
-        header = "  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True))
-        lines = [f"     {header}".rstrip()]
-        for outcome, row in zip(self.outcomes, rows, strict=True):
-            mark = "ok  " if outcome.ok else "FAIL"
-            cells = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
-            lines.append(f"{mark} {cells}".rstrip())
-            if outcome.problem is not None:
-                lines.append(f"       problem: {outcome.problem}")
-            if outcome.error is not None and outcome.ok:
-                lines.append(f"       error: {outcome.error}")
-            lines.extend(f"       reason: {reason}" for reason in outcome.reasons)
-        return "\n".join(lines)
-
-
-_HEADERS: Final = ("#", "step", "expected", "actual")
-
-
-class ScenarioFailure(AssertionError):  # noqa: N818 - an AssertionError, named as pytest names failures
-    """A scenario did not go as written.
-
-    Its message shows the transcript: every step, expected against actual
-    action, and the verdict reasons.
-
-    Attributes:
-        result: The played scenario.
-    """
-
-    def __init__(self, result: ScenarioResult, source: str | None = None) -> None:
-        """Describe the failed scenario."""
-        self.result = result
-        failed = result.failures
-        where = f" ({source})" if source else ""
-        numbers = ", ".join(str(o.index) for o in failed)
-        head = (
-            f"scenario {result.scenario!r}{where}: {len(failed)} of "
-            f"{len(result.outcomes)} steps did not go as expected (step {numbers})"
-        )
-        super().__init__(f"{head}\n{result.report()}")
 
 
 class _Chat:
@@ -399,7 +167,7 @@ class Scenario:
         Returns:
             The scenario, to chain calls.
         """
-        return self.add(Step("send", text, None, _action(expect), _error_class(raises), label))
+        return self.add(Step("send", text, None, as_action(expect), as_error_class(raises), label))
 
     def reply(
         self,
@@ -421,7 +189,7 @@ class Scenario:
             The scenario, to chain calls.
         """
         return self.add(
-            Step("reply", text, None, None, _error_class(raises), label, redirect=redirect)
+            Step("reply", text, None, None, as_error_class(raises), label, redirect=redirect)
         )
 
     def edit(
@@ -445,7 +213,9 @@ class Scenario:
         Returns:
             The scenario, to chain calls.
         """
-        return self.add(Step("edit", text, target, _action(expect), _error_class(raises), label))
+        return self.add(
+            Step("edit", text, target, as_action(expect), as_error_class(raises), label)
+        )
 
     def switch(
         self, target: Target, *, raises: type[ConvguardError] | str | None = None
@@ -459,7 +229,7 @@ class Scenario:
         Returns:
             The scenario, to chain calls.
         """
-        return self.add(Step("switch", None, target, None, _error_class(raises)))
+        return self.add(Step("switch", None, target, None, as_error_class(raises)))
 
     def request_end(
         self,
@@ -489,7 +259,7 @@ class Scenario:
             msg = f"an end request is by 'user' or 'assistant', not {by!r}"
             raise ConfigurationError(msg)
         return self.add(
-            Step("end", reason, None, _action(expect), _error_class(raises), label, by=by)
+            Step("end", reason, None, as_action(expect), as_error_class(raises), label, by=by)
         )
 
     def new_chat(self) -> Scenario:
@@ -534,7 +304,7 @@ class Scenario:
         scenario = cls(name, **options)
         for number, row in enumerate(steps, 1):
             try:
-                scenario.add(_step_from_row(row))
+                scenario.add(step_from_row(row))
             except ConfigurationError as exc:
                 msg = f"step {number}: {exc}"
                 raise ConfigurationError(msg) from None
@@ -678,231 +448,3 @@ def _judge(
 
 
 # -- rows and files ---------------------------------------------------------------
-
-
-def _text(row: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = row.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        msg = f"{key!r} must be a string, not {type(value).__name__}"
-        raise ConfigurationError(msg)
-    return value
-
-
-def _target(row: Mapping[str, Any], key: str) -> Target:
-    value = row[key]
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        msg = f"{key!r} names a message by label, number or id, not {value!r}"
-        raise ConfigurationError(msg)
-    return value
-
-
-def _step_from_row(row: Mapping[str, Any]) -> Step:
-    if not isinstance(row, Mapping):
-        msg = f"a step must be a table, not {type(row).__name__}"
-        raise ConfigurationError(msg)
-    unknown = sorted(set(row) - _STEP_KEYS)
-    if unknown:
-        msg = f"unknown keys {unknown}; a step takes {sorted(_STEP_KEYS)}"
-        raise ConfigurationError(msg)
-    ops = [op for op in _OPS if op in row]
-    if len(ops) != 1:
-        msg = f"a step names exactly one of {list(_OPS)}, found {ops or 'none'}"
-        raise ConfigurationError(msg)
-    op = ops[0]
-    expect = _action(row.get("expect"))
-    raises = _error_class(row.get("error"))
-    label = _text(row, "label", required=False)
-    redirect = row.get("redirect", False)
-    if not isinstance(redirect, bool):
-        msg = f"'redirect' must be true or false, not {redirect!r}"
-        raise ConfigurationError(msg)
-    if op == "send":
-        return Step("send", _text(row, op), None, expect, raises, label)
-    if op == "reply":
-        return Step("reply", _text(row, op), None, expect, raises, label, redirect=redirect)
-    return _other_step(row, op, expect, raises, label)
-
-
-def _other_step(
-    row: Mapping[str, Any],
-    op: str,
-    expect: Action | None,
-    raises: type[ConvguardError] | None,
-    label: str | None,
-) -> Step:
-    if op == "edit":
-        return Step("edit", _text(row, "text"), _target(row, "edit"), expect, raises, label)
-    if op == "switch":
-        return Step("switch", None, _target(row, "switch"), expect, raises, label)
-    if op == "end":
-        by = row["end"]
-        if by not in ("user", "assistant"):
-            msg = f"'end' is 'user' or 'assistant', not {by!r}"
-            raise ConfigurationError(msg)
-        reason = _text(row, "reason", required=False)
-        return Step("end", reason, None, expect, raises, label, by=by)
-    if row["new_chat"] is not True:
-        msg = "write a new chat as 'new_chat = true'"
-        raise ConfigurationError(msg)
-    return Step("new_chat")
-
-
-@contextmanager
-def _importable(directory: Path) -> Iterator[None]:
-    """Let a scenario file name modules that sit beside it."""
-    entry = str(directory)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(entry)
-
-
-def _load_object(spec: object, what: str, directory: Path) -> object:
-    if not isinstance(spec, str) or spec.count(":") != 1:
-        msg = f"{what} must be written 'module:attribute', not {spec!r}"
-        raise ConfigurationError(msg)
-    module_name, attribute = spec.split(":")
-    with _importable(directory):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            msg = f"{what} {spec!r}: cannot import {module_name!r}: {exc}"
-            raise ConfigurationError(msg) from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        msg = f"{what} {spec!r}: module {module_name!r} has no {attribute!r}"
-        raise ConfigurationError(msg) from None
-
-
-def _options(data: Mapping[str, Any], directory: Path) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    policy = data.get("policy")
-    if isinstance(policy, Mapping):
-        options["config"] = PolicyConfig.from_dict(policy)
-    elif policy is not None:
-        found = _load_object(policy, "policy", directory)
-        options["policy"] = found if isinstance(found, Policy) else _callable(found, "policy")
-    if "detectors" in data:
-        found = _load_object(data["detectors"], "detectors", directory)
-        options["detectors"] = found
-    if "markers" in data:
-        markers = data["markers"]
-        if not isinstance(markers, Mapping):
-            msg = "'markers' must be a table of marker = category"
-            raise ConfigurationError(msg)
-        options["markers"] = dict(markers)
-    if "guard" in data:
-        options["guard"] = _callable(_load_object(data["guard"], "guard", directory), "guard")
-    return options
-
-
-def _callable(found: object, what: str) -> Callable[[], Any]:
-    if not callable(found):
-        msg = f"{what} must name a callable or an instance, not {found!r}"
-        raise ConfigurationError(msg)
-    return found
-
-
-def _scenario(
-    data: Mapping[str, Any], shared: Mapping[str, Any], name: str, path: Path
-) -> Scenario:
-    unknown = sorted(set(data) - _SCENARIO_KEYS - {"scenario"})
-    if unknown:
-        msg = f"unknown keys {unknown}; a scenario takes {sorted(_SCENARIO_KEYS)}"
-        raise ConfigurationError(msg)
-    merged = {**shared, **data}
-    rows = merged.get("step", merged.get("steps", []))
-    if not isinstance(rows, list) or not rows:
-        msg = "a scenario needs [[step]] tables"
-        raise ConfigurationError(msg)
-    title = merged.get("name", name)
-    if not isinstance(title, str):
-        msg = f"'name' must be a string, not {title!r}"
-        raise ConfigurationError(msg)
-    options = _options(merged, path.parent)
-    return Scenario.from_steps(rows, title, source=str(path), **options)
-
-
-def load_scenarios(path: str | Path) -> list[Scenario]:
-    """Read the scenarios of a ``*.convguard.toml`` file.
-
-    A file holds one scenario (top-level ``[[step]]`` tables) or several
-    (``[[scenario]]`` tables, each with its own ``[[scenario.step]]``);
-    top-level ``policy``, ``detectors``, ``markers`` and ``guard`` apply to
-    all of them. ``policy`` is a table of :class:`~convguard.PolicyConfig`
-    options, or ``"module:name"`` naming a policy or a function returning
-    one; modules beside the file can be imported.
-
-    Args:
-        path: The file.
-
-    Returns:
-        Its scenarios, in order.
-
-    Raises:
-        FormatError: When the file cannot be read or a scenario is malformed;
-            the message names the file and the scenario.
-    """
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read scenario file: {exc}"
-        raise FormatError(msg, path=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"not valid TOML: {exc}"
-        raise FormatError(msg, path=str(path)) from exc
-    stem = path.name.removesuffix(".convguard.toml").removesuffix(".toml")
-    shared = {k: v for k, v in data.items() if k not in {"scenario", "step", "steps", "name"}}
-    try:
-        return _scenarios(data, shared, stem, path)
-    except ConfigurationError as exc:
-        raise FormatError(str(exc), path=str(path)) from exc
-
-
-def _scenarios(
-    data: Mapping[str, Any], shared: Mapping[str, Any], stem: str, path: Path
-) -> list[Scenario]:
-    tables = data.get("scenario")
-    if tables is None:
-        return [_scenario(data, {}, stem, path)]
-    if not isinstance(tables, list):
-        msg = "write scenarios as [[scenario]] tables"
-        raise ConfigurationError(msg)
-    out: list[Scenario] = []
-    for number, table in enumerate(tables, 1):
-        if not isinstance(table, Mapping):
-            msg = f"scenario {number} must be a table"
-            raise ConfigurationError(msg)
-        out.append(_scenario(table, shared, f"{stem}[{number}]", path))
-    return out
-
-
-def check_paths(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Scenario | None, object]]:
-    """Find, load and play scenario files; yield ``(file, scenario, result)``.
-
-    Directories are searched for ``*.convguard.toml``. The result is a
-    :class:`ScenarioResult`, or the :class:`~convguard.ConvguardError` that
-    kept the file (scenario ``None``) or the scenario from running.
-    """
-    for given in paths:
-        path = Path(given)
-        files = sorted(path.rglob("*.convguard.toml")) if path.is_dir() else [path]
-        for file in files:
-            try:
-                scenarios = load_scenarios(file)
-            except ConvguardError as exc:
-                yield file, None, exc
-                continue
-            for scenario in scenarios:
-                try:
-                    yield file, scenario, scenario.play()
-                except ConvguardError as exc:
-                    yield file, scenario, exc

@@ -27,7 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised by reimporting in a t
 from .._findings import Evidence, Finding
 from .._taxonomy import Category
 from .._tree import ConversationTree
-from ._scenario import MARKERS, Scenario, Step
+from ._scenario import MARKERS, Scenario
+from ._step import Step
 
 __all__ = [
     "categories",
