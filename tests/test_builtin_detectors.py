@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 import convguard as cg
-from convguard._eval import (
-    EvalItem,
-    ScriptedConversation,
-    evaluate,
-    evaluate_conversations,
-    load_eval_file,
-)
+from convguard._eval import evaluate
+from convguard._eval_conversations import evaluate_conversations
+from convguard._eval_files import EvalItem, ScriptedConversation, load_eval_file
 from convguard.detectors import DetectionContext, LexiconDetector, WindowDetector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"

@@ -13,13 +13,10 @@ import pytest
 import convguard as cg
 from convguard._cli import main
 from convguard._cli.cmd_eval import load_detectors
-from convguard._eval import (
-    EvalItem,
-    evaluate,
-    evaluate_conversations,
-    load_eval_file,
-    obfuscations,
-)
+from convguard._eval import evaluate
+from convguard._eval_conversations import evaluate_conversations
+from convguard._eval_files import EvalItem, load_eval_file
+from convguard._obfuscate import obfuscations
 from convguard.testing import ScriptedDetector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"

@@ -22,38 +22,38 @@ categories only that carry a protective finding at the category threshold
 ``obfuscate=True`` adds leetspeak, zero-width, homoglyph, spacing and
 prefixed variants of every labelled item and reports their recall beside the
 plain figures.
+
+This module scores items; the files are read in :mod:`._eval_files`, the
+variants made in :mod:`._obfuscate`, and conversations scored in
+:mod:`._eval_conversations`.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Final, Literal, final
+from typing import Any, Final, final
 
 from attrs import field, frozen
 
 from ._config import PolicyConfig
-from ._errors import FormatError
+from ._eval_files import EvalItem
 from ._findings import Finding
+from ._obfuscate import VARIANTS, obfuscations
 from ._taxonomy import PROTECTIVE, TERMINABLE, Category
 from .detectors._normalize import normalize
 from .detectors._protocols import DetectionContext, Detector
 
 __all__ = [
+    "DEFAULT_CONCERN_THRESHOLD",
+    "EVAL_CATEGORIES",
     "CategoryScore",
-    "ConversationReport",
-    "EvalItem",
     "EvalReport",
     "Miss",
-    "ScriptedConversation",
     "evaluate",
-    "evaluate_conversations",
-    "load_eval_file",
-    "obfuscations",
+    "percentile",
+    "ratio",
 ]
 
 #: The categories a labelled file may carry, in the order reports list them.
@@ -74,239 +74,7 @@ def _default_concern_threshold() -> float:
 
 #: The score from which a protective finding blocks ending (the policy's default).
 DEFAULT_CONCERN_THRESHOLD: Final = _default_concern_threshold()
-_ACTIONS: Final = frozenset({"allow", "redirect", "warn", "support", "end"})
 _WORST: Final = 10
-
-Kind = Literal["items", "conversations"]
-
-
-@final
-@frozen
-class EvalItem:
-    """One labelled message.
-
-    Attributes:
-        id: Its id in the file.
-        text: The message.
-        labels: The categories it carries (empty: none).
-    """
-
-    id: str
-    text: str
-    labels: frozenset[str]
-
-
-@final
-@frozen
-class ScriptedConversation:
-    """A scripted conversation: user turns with the action expected on each.
-
-    Attributes:
-        id: Its id in the file.
-        turns: ``(text, expected action)`` per user turn.
-        kind: The file's ``kind`` (``persistent``, ``benign`` …), or ``""``.
-    """
-
-    id: str
-    turns: tuple[tuple[str, str], ...]
-    kind: str = ""
-
-
-def _fail(path: str, line: int, reason: str) -> FormatError:
-    return FormatError(f"line {line}: {reason}", path=path)
-
-
-def _parse_item(data: Mapping[str, Any], path: str, line: int) -> EvalItem:
-    item_id, text, labels = data.get("id"), data.get("text"), data.get("labels")
-    if not isinstance(item_id, str) or not item_id:
-        raise _fail(path, line, "'id' must be a non-empty string")
-    if not isinstance(text, str):
-        raise _fail(path, line, "'text' must be a string")
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise _fail(path, line, "'labels' must be a list of category strings")
-    return EvalItem(item_id, text, frozenset(labels))
-
-
-def _parse_conversation(data: Mapping[str, Any], path: str, line: int) -> ScriptedConversation:
-    conv_id, turns = data.get("id"), data.get("turns")
-    if not isinstance(conv_id, str) or not conv_id:
-        raise _fail(path, line, "'id' must be a non-empty string")
-    if not isinstance(turns, list) or not turns:
-        raise _fail(path, line, "'turns' must be a non-empty list")
-    parsed: list[tuple[str, str]] = []
-    for number, turn in enumerate(turns):
-        if not isinstance(turn, dict):
-            raise _fail(path, line, f"turn {number} must be an object")
-        text, expect = turn.get("text"), turn.get("expect")
-        if not isinstance(text, str) or not text.strip():
-            raise _fail(path, line, f"turn {number} needs a non-empty 'text'")
-        if expect not in _ACTIONS:
-            raise _fail(
-                path,
-                line,
-                f"turn {number} 'expect' must be one of {sorted(_ACTIONS)}, not {expect!r}",
-            )
-        parsed.append((text, str(expect)))
-    kind = data.get("kind", "")
-    return ScriptedConversation(conv_id, tuple(parsed), kind if isinstance(kind, str) else "")
-
-
-def _json_object(raw: str, path: str, line: int) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, line, f"not valid JSON: {exc.msg}") from exc
-    if not isinstance(data, dict):
-        raise _fail(path, line, "each line must be a JSON object")
-    return data
-
-
-def load_eval_file(
-    path: str | Path,
-) -> tuple[Kind, list[EvalItem] | list[ScriptedConversation]]:
-    """Read a labelled items file or a scripted conversations file.
-
-    The kind is told by the first record: one with ``turns`` makes the file a
-    conversations file.
-
-    Args:
-        path: The JSON Lines file.
-
-    Returns:
-        ``("items", items)`` or ``("conversations", conversations)``.
-
-    Raises:
-        FormatError: Naming the file and line, for a file that cannot be read,
-            a line that is not a JSON object, a record missing a field, a
-            duplicate id, or records of both kinds.
-    """
-    name = str(path)
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read the file: {exc}"
-        raise FormatError(msg, path=name) from exc
-    kind: Kind | None = None
-    items: list[EvalItem] = []
-    conversations: list[ScriptedConversation] = []
-    seen: set[str] = set()
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        data = _json_object(raw, name, number)
-        this: Kind = "conversations" if "turns" in data else "items"
-        if kind is None:
-            kind = this
-        elif kind != this:
-            raise _fail(name, number, f"a file of {kind} cannot hold {this} too")
-        if this == "items":
-            item = _parse_item(data, name, number)
-            record_id = item.id
-            items.append(item)
-        else:
-            conversation = _parse_conversation(data, name, number)
-            record_id = conversation.id
-            conversations.append(conversation)
-        if record_id in seen:
-            raise _fail(name, number, f"duplicate id {record_id!r}")
-        seen.add(record_id)
-    if kind is None:
-        msg = "the file holds no records"
-        raise FormatError(msg, path=name)
-    return (kind, items) if kind == "items" else (kind, conversations)
-
-
-# -- obfuscation --------------------------------------------------------------
-
-_LEET_OUT: Final = str.maketrans({"o": "0", "i": "1", "e": "3", "a": "4", "s": "5", "t": "7"})
-_HOMOGLYPHS: Final = str.maketrans(
-    {
-        "a": "\u0430",
-        "c": "\u0441",
-        "e": "\u0435",
-        "o": "\u043e",
-        "p": "\u0440",
-        "x": "\u0445",
-        "y": "\u0443",
-        "i": "\u0456",
-    }
-)
-_MIN_SPACED: Final = 4
-
-
-def _leet(text: str) -> str:
-    return " ".join(
-        word[0] + word[1:].lower().translate(_LEET_OUT) if len(word) > 2 else word  # noqa: PLR2004 - short words read as numbers
-        for word in text.split(" ")
-    )
-
-
-def _zero_width(text: str) -> str:
-    return " ".join(
-        "\u200b".join(word) if len(word) > 3 else word  # noqa: PLR2004 - long words only
-        for word in text.split(" ")
-    )
-
-
-def _homoglyph(text: str) -> str:
-    return text.translate(_HOMOGLYPHS)
-
-
-def _spacing(text: str) -> str:
-    return " ".join(
-        " ".join(word) if len(word) >= _MIN_SPACED and word.isalpha() else word
-        for word in text.split(" ")
-    )
-
-
-# Harmless sentences holding words that often mark a harmless context
-# ("safe", "news", "history", "never", "stop"): put before a message, none
-# changes what it asks, so a detector should find the same.
-_PREFIXES: Final = (
-    "Thanks, that was a safe and helpful answer.",
-    "I read a news report about its history.",
-    "Never mind my last question.",
-    "Stop. Let me ask again.",
-)
-
-
-def _prefixed(text: str) -> str:
-    return f"{_PREFIXES[zlib.crc32(text.encode('utf-8', 'surrogatepass')) % len(_PREFIXES)]} {text}"
-
-
-#: Obfuscation variant name -> function (deterministic: a report is repeatable).
-_VARIANTS: Final[Mapping[str, Callable[[str], str]]] = {
-    "leetspeak": _leet,
-    "zero_width": _zero_width,
-    "homoglyph": _homoglyph,
-    "spacing": _spacing,
-    "prefixed": _prefixed,
-}
-
-
-def obfuscations(text: str) -> dict[str, str]:
-    """Return the obfuscated variants of *text* that ``--obfuscate`` scores.
-
-    - ``leetspeak``: ``o i e a s t`` become ``0 1 3 4 5 7`` inside words
-      longer than two letters (the first letter kept);
-    - ``zero_width``: a zero-width space between the letters of words longer
-      than three;
-    - ``homoglyph``: Latin letters replaced by Cyrillic look-alikes;
-    - ``spacing``: the letters of words of four letters or more spaced out;
-    - ``prefixed``: one of a few harmless sentences put before the message,
-      each holding words that often mark a harmless context ("safe",
-      "history", "never", "stop"), as a user hiding a request behind them.
-
-    Args:
-        text: The plain message.
-
-    Returns:
-        Variant name -> obfuscated text.
-    """
-    return {name: function(text) for name, function in _VARIANTS.items()}
-
-
-# -- scoring items ------------------------------------------------------------
 
 
 @final
@@ -476,7 +244,7 @@ def _miss_dict(miss: Miss) -> dict[str, Any]:
     }
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
+def percentile(values: Sequence[float], share: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -506,7 +274,7 @@ def _run(
     return best, elapsed
 
 
-def _ratio(numerator: int, denominator: int, empty: float) -> float:
+def ratio(numerator: int, denominator: int, empty: float) -> float:
     return numerator / denominator if denominator else empty
 
 
@@ -598,7 +366,7 @@ def evaluate(  # noqa: PLR0913 - options after the star, each with a default
     tp = dict.fromkeys(categories, 0)
     fp = dict.fromkeys(categories, 0)
     support = dict.fromkeys(categories, 0)
-    variant_hits: dict[str, dict[str, int]] = {c: dict.fromkeys(_VARIANTS, 0) for c in categories}
+    variant_hits: dict[str, dict[str, int]] = {c: dict.fromkeys(VARIANTS, 0) for c in categories}
     latencies: list[float] = []
     misses: list[Miss] = []
     alarms: list[Miss] = []
@@ -631,11 +399,11 @@ def evaluate(  # noqa: PLR0913 - options after the star, each with a default
             _score_variants(item, detectors, threshold, variant_hits, misses, errors)
     scores: list[CategoryScore] = []
     for category in categories:
-        precision = _ratio(tp[category], tp[category] + fp[category], 1.0)
-        recall = _ratio(tp[category], support[category], 1.0)
+        precision = ratio(tp[category], tp[category] + fp[category], 1.0)
+        recall = ratio(tp[category], support[category], 1.0)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         variant_recall = (
-            {v: _ratio(n, support[category], 1.0) for v, n in variant_hits[category].items()}
+            {v: ratio(n, support[category], 1.0) for v, n in variant_hits[category].items()}
             if obfuscate
             else {}
         )
@@ -657,159 +425,27 @@ def evaluate(  # noqa: PLR0913 - options after the star, each with a default
         items=len(latencies),
         negatives=negatives,
         categories=tuple(scores),
-        false_positive_rate=_ratio(flagged_terminable, negatives, 0.0),
-        protective_false_positive_rate=_ratio(flagged_protective, negatives, 0.0),
+        false_positive_rate=ratio(flagged_terminable, negatives, 0.0),
+        protective_false_positive_rate=ratio(flagged_protective, negatives, 0.0),
         misses=tuple(misses[:_WORST]),
         false_alarms=tuple(alarms[:_WORST]),
         latency_median_us=statistics.median(latencies) if latencies else 0.0,
-        latency_p99_us=_percentile(latencies, 0.99),
+        latency_p99_us=percentile(latencies, 0.99),
         threshold=threshold,
-        variants=tuple(_VARIANTS) if obfuscate else (),
+        variants=tuple(VARIANTS) if obfuscate else (),
         errors=tuple(dict.fromkeys(errors))[:_WORST],
         concern_threshold=concern_threshold,
         protective_items=blocking.protective,
-        ending_blocked=_ratio(blocking.blocked, blocking.protective, 1.0),
+        ending_blocked=ratio(blocking.blocked, blocking.protective, 1.0),
         ending_blocked_by_category={
-            category: _ratio(blocking.blocked_in[category], blocking.labelled[category], 1.0)
+            category: ratio(blocking.blocked_in[category], blocking.labelled[category], 1.0)
             for category in categories
             if category in blocking.labelled
         },
         non_protective_items=blocking.others,
-        support_on_non_protective=_ratio(blocking.others_supported, blocking.others, 0.0),
-        blocked_on_non_protective=_ratio(blocking.others_blocked, blocking.others, 0.0),
+        support_on_non_protective=ratio(blocking.others_supported, blocking.others, 0.0),
+        blocked_on_non_protective=ratio(blocking.others_blocked, blocking.others, 0.0),
     )
 
 
 # -- scoring conversations ----------------------------------------------------
-
-
-@final
-@frozen
-class TurnResult:
-    """One scripted turn as the guard judged it.
-
-    Attributes:
-        conversation: The conversation's id.
-        turn: The turn's index.
-        text: The user's message.
-        expected: The expected action.
-        actual: The action taken.
-    """
-
-    conversation: str
-    turn: int
-    text: str
-    expected: str
-    actual: str
-
-    @property
-    def ok(self) -> bool:
-        """Whether the action was the expected one."""
-        return self.expected == self.actual
-
-
-@final
-@frozen
-class ConversationReport:
-    """The figures of one run over a scripted conversations file.
-
-    Attributes:
-        conversations: How many conversations were played.
-        turns: Every turn's result, in order.
-        latency_median_us: Median microseconds per guard turn.
-        latency_p99_us: The 99th percentile.
-    """
-
-    conversations: int
-    turns: tuple[TurnResult, ...]
-    latency_median_us: float
-    latency_p99_us: float
-
-    @property
-    def accuracy(self) -> float:
-        """Share of turns whose action was the expected one."""
-        return _ratio(sum(t.ok for t in self.turns), len(self.turns), 1.0)
-
-    @property
-    def conversation_accuracy(self) -> float:
-        """Share of conversations with every turn as expected."""
-        failed = {t.conversation for t in self.turns if not t.ok}
-        return _ratio(self.conversations - len(failed), self.conversations, 1.0)
-
-    @property
-    def mismatches(self) -> tuple[TurnResult, ...]:
-        """The turns whose action was not the expected one."""
-        return tuple(t for t in self.turns if not t.ok)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-ready data."""
-        return {
-            "kind": "conversations",
-            "conversations": self.conversations,
-            "turns": len(self.turns),
-            "accuracy": self.accuracy,
-            "conversation_accuracy": self.conversation_accuracy,
-            "latency_us": {"median": self.latency_median_us, "p99": self.latency_p99_us},
-            "mismatches": [
-                {
-                    "conversation": t.conversation,
-                    "turn": t.turn,
-                    "text": t.text,
-                    "expected": t.expected,
-                    "actual": t.actual,
-                }
-                for t in self.mismatches
-            ],
-        }
-
-
-ORDINARY_REPLY: Final = "Thanks for your message. Here is what I can say about that."
-"""The assistant reply sent between scripted user turns."""
-
-
-def evaluate_conversations(
-    conversations: Sequence[ScriptedConversation],
-    detectors: Sequence[Detector] | None = None,
-    *,
-    progress: Callable[[Iterable[ScriptedConversation]], Iterator[ScriptedConversation]]
-    | None = None,
-) -> ConversationReport:
-    """Play scripted conversations through a default :class:`~convguard.Guard`.
-
-    Each conversation starts fresh; every user turn but the first follows an
-    ordinary assistant reply; a conversation stops at its first END.
-
-    Args:
-        conversations: The scripts.
-        detectors: The detectors (the built-in set when omitted).
-        progress: Wraps the conversation iterator (for a progress bar).
-
-    Returns:
-        The report.
-    """
-    from ._guard import Guard  # noqa: PLC0415 - the guard imports this package's siblings
-
-    guard = Guard(detectors=detectors)
-    results: list[TurnResult] = []
-    latencies: list[float] = []
-    iterator: Iterable[ScriptedConversation] = (
-        conversations if progress is None else progress(conversations)
-    )
-    for script in iterator:
-        conversation = guard.start()
-        for index, (text, expected) in enumerate(script.turns):
-            if index:
-                conversation.reply(ORDINARY_REPLY)
-            start = time.perf_counter()
-            verdict = conversation.send(text)
-            latencies.append((time.perf_counter() - start) * 1e6)
-            actual = str(verdict.action)
-            results.append(TurnResult(script.id, index, text, expected, actual))
-            if verdict.ended:
-                break
-    return ConversationReport(
-        conversations=len(conversations),
-        turns=tuple(results),
-        latency_median_us=statistics.median(latencies) if latencies else 0.0,
-        latency_p99_us=_percentile(latencies, 0.99),
-    )
