@@ -20,6 +20,7 @@ import attrs
 from attrs import frozen
 
 from ._config import GuidanceTemplates, PolicyConfig
+from ._end_refusals import UNCONFIRMED, assistant_refusal, user_refusal
 from ._errors import ConfigurationError
 from ._findings import Finding
 from ._state import Action, EndRequester, Policy, PolicyState, Status, Turn, Verdict
@@ -41,9 +42,6 @@ __all__ = [
 
 _NO_FINDINGS: Final = ("rule 3: no terminable or protective finding counted; allow",)
 _INITIAL: Final = PolicyState()
-_AT_RISK: Final = (
-    "the user may be at risk of harm; keep supporting them and do not end the conversation"
-)
 
 
 def _status(*, exempt: bool, redirections: int) -> Status:
@@ -230,10 +228,9 @@ class LastResortPolicy:
             return "every branch of the conversation"
         return "the rest of the branch"
 
-    def _recover(
-        self, state: PolicyState, streak: int, reasons: list[str]
-    ) -> tuple[int, bool, frozenset[str]]:
-        """Return redirections, warned and seen after *streak* benign turns."""
+    def _recover(self, state: PolicyState, reasons: list[str]) -> PolicyState:
+        """Return *state* after one more benign turn: a long enough streak resets the count."""
+        streak = state.benign_streak + 1
         recovery = self._config.recovery_turns
         if (
             recovery is not None
@@ -241,8 +238,10 @@ class LastResortPolicy:
             and (state.redirections or state.warned or state.seen)
         ):
             reasons.append(f"recovery: {streak} benign turns in a row; count reset")
-            return 0, False, frozenset()
-        return state.redirections, state.warned, state.seen
+            return attrs.evolve(
+                state, benign_streak=streak, redirections=0, warned=False, seen=frozenset()
+            )
+        return attrs.evolve(state, benign_streak=streak)
 
     def _allow(
         self,
@@ -253,18 +252,14 @@ class LastResortPolicy:
         reasons: tuple[str, ...],
     ) -> tuple[PolicyState, Verdict]:
         exempt, until = exemption
-        streak = state.benign_streak + 1
         trace = list(reasons)
-        redirections, warned, seen = self._recover(state, streak, trace)
-        new = PolicyState(
-            status=_status(exempt=exempt, redirections=redirections),
-            redirections=redirections,
-            warned=warned,
-            benign_streak=streak,
+        recovered = self._recover(state, trace)
+        new = attrs.evolve(
+            recovered,
+            status=_status(exempt=exempt, redirections=recovered.redirections),
             exempt=exempt,
             exempt_until=until if exempt else None,
             user_turns=user_turns,
-            seen=seen,
             turn_counted=False,
             detector_failed=bool(turn.errors),
         )
@@ -284,17 +279,12 @@ class LastResortPolicy:
             f"rule 1: protective finding ({categories}); support, and no warning or end "
             f"for {self._span(until)}"
         )
-        streak = state.benign_streak + 1
-        redirections, warned, seen = self._recover(state, streak, reasons)
-        new = PolicyState(
+        new = attrs.evolve(
+            self._recover(state, reasons),
             status=Status.SUPPORTING,
-            redirections=redirections,
-            warned=warned,
-            benign_streak=streak,
             exempt=True,
             exempt_until=until,
             user_turns=user_turns,
-            seen=seen,
             turn_counted=False,
             detector_failed=bool(turn.errors),
         )
@@ -317,7 +307,8 @@ class LastResortPolicy:
         redirections, warned = state.redirections, state.warned
 
         def after(status: Status, redirections: int, *, warned: bool) -> PolicyState:
-            return PolicyState(
+            return attrs.evolve(
+                state,
                 status=status,
                 redirections=redirections,
                 warned=warned,
@@ -536,11 +527,12 @@ class LastResortPolicy:
         cfg = self._config
         exempt = self.exempt(state, state.user_turns, at_risk=at_risk)
         asked = f"end requested by the {by}" + (f": {reason}" if reason else "")
+        limit = self.limit(state.seen)
         refusal: str | None
         if by == "user":
-            refusal = self._user_refusal(state, exempt=exempt, confirmed=confirmed)
+            refusal = user_refusal(cfg, state, exempt=exempt, confirmed=confirmed)
         else:
-            refusal = self._assistant_refusal(state, exempt=exempt)
+            refusal = assistant_refusal(cfg, state, exempt=exempt, limit=limit)
         if refusal is not None:
             if exempt:
                 action = Action.SUPPORT
@@ -548,9 +540,8 @@ class LastResortPolicy:
                 action = Action.REDIRECT
             else:
                 action = Action.ALLOW
-            limit = self.limit(state.seen)
             guidance = self.guidance(action, categories=state.seen, limit=limit, locale=locale)
-            if refusal == _UNCONFIRMED:
+            if refusal == UNCONFIRMED:
                 guidance = self._fill(cfg.guidance.confirm_end, locale=locale)
             return state, Verdict(
                 action,
@@ -576,68 +567,3 @@ class LastResortPolicy:
             reasons=(asked, "granted: the branch is ended"),
             guidance=self.guidance(Action.END, locale=locale),
         )
-
-    def _user_refusal(self, state: PolicyState, *, exempt: bool, confirmed: bool) -> str | None:
-        cfg = self._config
-        if not cfg.allow_user_requested_end:
-            return "user-requested ends are switched off (allow_user_requested_end)"
-        if exempt:
-            return _AT_RISK
-        if state.user_turns == 0:
-            # An end here would leave no way forward but a new chat: nothing to edit.
-            return "the user has sent nothing on this branch yet: there is nothing to end"
-        if cfg.confirm_user_end and not confirmed:
-            return _UNCONFIRMED
-        return None
-
-    def _assistant_refusal(self, state: PolicyState, *, exempt: bool) -> str | None:
-        cfg = self._config
-        limit = self.limit(state.seen)
-        needed = max(limit, 1)
-        # The first that holds is the reason. Rule 2 ends only on a turn *after*
-        # the last redirection, so the user can read the warning and change course.
-        refusals = (
-            (
-                not cfg.allow_assistant_requested_end,
-                (
-                    "assistant-requested ends are switched off "
-                    "(allow_assistant_requested_end); keep redirecting"
-                ),
-            ),
-            (exempt, _AT_RISK),
-            (
-                state.detector_failed,
-                (
-                    "a detector failed on the user's last turn, so it may have missed a "
-                    "sign of risk (fail safe); keep redirecting"
-                ),
-            ),
-            (
-                state.redirections < needed,
-                (
-                    f"ending is a last resort: only {state.redirections} of {needed} "
-                    "redirections so far; decline and steer the conversation elsewhere"
-                ),
-            ),
-            (
-                cfg.warn_before_end and limit > 0 and not state.warned,
-                (
-                    "the user has not been warned yet; tell them plainly that the "
-                    "conversation will end if this goes on"
-                ),
-            ),
-            (
-                state.turn_counted,
-                (
-                    "the user has just been redirected or warned on this turn; deliver "
-                    "that answer and let them reply before ending"
-                ),
-            ),
-        )
-        return next((why for holds, why in refusals if holds), None)
-
-
-_UNCONFIRMED: Final = (
-    "the user has not confirmed yet; ask them to confirm that they understand the "
-    "end is permanent for this conversation, then call again with confirmed=True"
-)
