@@ -25,6 +25,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 import convguard as cg
 from convguard.detectors import DetectionContext, LexiconDetector
 from convguard.detectors import semantic as sem
+from convguard.detectors._semantic_head import HEAD_FORMAT
 from convguard.detectors.semantic import (
     SemanticDetector,
     SemanticHead,
@@ -88,7 +89,7 @@ def write_model(directory: Path, *, pooled: bool = False, width: int = 4) -> Pat
 def head_dict(model: str = "acme/tiny", **overrides: Any) -> dict[str, Any]:
     """Return a head for the tiny model in its JSON form."""
     data: dict[str, Any] = {
-        "format": sem.HEAD_FORMAT,
+        "format": HEAD_FORMAT,
         "model": model,
         "max_tokens": 16,
         "categories": {

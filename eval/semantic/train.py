@@ -48,7 +48,8 @@ import numpy.typing as npt
 
 from convguard._taxonomy import PROTECTIVE, TERMINABLE
 from convguard.detectors import DetectionContext, default_detectors, normalize
-from convguard.detectors.semantic import HEAD_FORMAT, SentenceEncoder
+from convguard.detectors._semantic_head import HEAD_FORMAT
+from convguard.detectors.semantic import SentenceEncoder
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
