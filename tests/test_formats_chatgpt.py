@@ -13,7 +13,16 @@ import pytest
 
 import convguard as cg
 from convguard.formats import chatgpt
-from convguard.formats._common import Fields, Loaded, expand, open_text, open_write, write_text
+from convguard.formats._common import (
+    Fields,
+    Loaded,
+)
+from convguard.formats._sources import (
+    expand,
+    open_text,
+    open_write,
+    write_text,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 TRIP = "6650a1b2-0000-4000-8000-00000000000a"

@@ -35,15 +35,17 @@ from ._common import (
     FormatWarning,
     Loaded,
     Reader,
-    Source,
-    Sources,
     check_errors,
     check_tool_calls,
+    records_of,
+)
+from ._sources import (
+    Source,
+    Sources,
     expand,
     name_of,
     open_text,
     parse_json,
-    records_of,
     write_text,
 )
 

@@ -1,52 +1,36 @@
-"""What every format shares: opening sources, reading JSON, checking trees, skipping.
+"""What every format shares once a file is read: checking fields and trees, skipping.
 
-A *source* is a path (``str`` or :class:`os.PathLike`) or an open file, text
-or binary. Errors are :class:`~convguard.FormatError` errors naming the file,
-the conversation and the field; :class:`Loaded` carries what
-``errors="skip"`` left out.
+Errors are :class:`~convguard.FormatError` errors naming the file, the
+conversation and the field; :class:`Loaded` carries what ``errors="skip"``
+left out. Opening sources is :mod:`._sources`; the path of an API message
+list is :mod:`._api_path`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import io
-import json
-import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, NoReturn, TypeAlias
+from typing import Any, Literal, NoReturn, TypeAlias
 
 from .._errors import FormatError
-from .._records import ConversationRecord, MessageRecord
+from .._records import ConversationRecord
+from ._sources import Sources, expand, name_of, read_json
 
 __all__ = [
     "Errors",
     "FormatWarning",
     "Loaded",
-    "Source",
-    "Sources",
-    "api_path",
     "check_errors",
     "check_tool_calls",
-    "expand",
     "load_json_files",
-    "name_of",
-    "open_text",
     "plain",
-    "read_json",
 ]
-
-Source: TypeAlias = "str | os.PathLike[str] | IO[str] | IO[bytes]"
-"""A path or an open file (text or binary)."""
-
-Sources: TypeAlias = "Source | Sequence[Source]"
-"""One source, or several read one after the other (a directory counts as its files)."""
 
 Errors: TypeAlias = Literal["raise", "skip"]
 
@@ -109,116 +93,6 @@ def check_errors(errors: object) -> Errors:
         msg = f'errors must be "raise" or "skip", not {errors!r}'
         raise FormatError(msg)
     return errors
-
-
-def name_of(source: object) -> str | None:
-    """Return the file name of a source, if it has one."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    name = getattr(source, "name", None)
-    return name if isinstance(name, str) else None
-
-
-def _is_path(source: object) -> bool:
-    return isinstance(source, (str, os.PathLike))
-
-
-def expand(sources: Sources, pattern: str = "conversations*.json") -> list[Source]:
-    """Return the files of *sources*: directories become their matching files.
-
-    A directory holding files that match *pattern* (the ChatGPT and Claude
-    exports' ``conversations.json`` or split ``conversations-000.json`` …)
-    gives those, in name order; otherwise every ``*.json`` and ``*.jsonl``.
-
-    Raises:
-        FormatError: For a path that does not exist or an empty directory.
-    """
-    single = _is_path(sources) or not isinstance(sources, Sequence)
-    items: list[Source] = [sources] if single else list(sources)  # type: ignore[list-item, arg-type]
-    files: list[Source] = []
-    for item in items:
-        if not _is_path(item):
-            if not hasattr(item, "read"):
-                msg = f"expected a path or an open file, not {type(item).__name__}"
-                raise FormatError(msg)
-            files.append(item)
-            continue
-        path = Path(item)  # type: ignore[arg-type]
-        if path.is_dir():
-            found = sorted(path.glob(pattern)) or sorted(
-                p for p in path.iterdir() if p.suffix in {".json", ".jsonl"}
-            )
-            if not found:
-                msg = f"no {pattern} (nor any .json or .jsonl file) in the directory"
-                raise FormatError(msg, path=str(path))
-            files.extend(found)
-        elif not path.exists():
-            msg = "no such file"
-            raise FormatError(msg, path=str(path))
-        else:
-            files.append(path)
-    return files
-
-
-@contextmanager
-def open_text(source: Source) -> Iterator[IO[str]]:
-    """Yield *source* as a text stream (UTF-8; a BOM is skipped).
-
-    An open file is not closed; a path is opened and closed here.
-
-    Raises:
-        FormatError: When the file cannot be opened.
-    """
-    if _is_path(source):
-        try:
-            handle = Path(source).open(encoding="utf-8-sig")  # type: ignore[arg-type]  # noqa: SIM115 - closed by the with below, after the except
-        except OSError as exc:
-            msg = f"cannot open: {exc.strerror}"
-            raise FormatError(msg, path=name_of(source)) from exc
-        with handle:
-            yield handle
-        return
-    stream: IO[Any] = source  # type: ignore[assignment]
-    if isinstance(stream, io.TextIOBase) or isinstance(stream.read(0), str):
-        yield stream
-        return
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig")
-    try:
-        yield wrapper
-    finally:
-        wrapper.detach()  # leave the caller's file open
-
-
-def read_json(source: Source) -> Any:  # noqa: ANN401 - parsed JSON is any shape
-    """Parse the whole of *source* as one JSON document.
-
-    Raises:
-        FormatError: For unreadable files and malformed JSON (with the line).
-    """
-    with open_text(source) as stream:
-        try:
-            text = stream.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            msg = f"cannot read: {exc}"
-            raise FormatError(msg, path=name_of(source)) from exc
-    return parse_json(text, name_of(source))
-
-
-def parse_json(text: str, path: str | None, line: int | None = None) -> Any:  # noqa: ANN401 - parsed JSON
-    """Parse *text*; on error name *path* and the line.
-
-    Raises:
-        FormatError: For malformed JSON.
-    """
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = line if line is not None else exc.lineno
-        msg = f"line {where}: not valid JSON: {exc.msg}"
-        raise FormatError(msg, path=path) from exc
-    except RecursionError as exc:
-        msg = "JSON nested too deeply"
-        raise FormatError(msg, path=path) from exc
 
 
 def with_path(exc: FormatError, path: str | None) -> FormatError:
@@ -421,61 +295,6 @@ def build_record(fields: Fields, **data: Any) -> ConversationRecord:  # noqa: AN
             conversation_id=exc.conversation_id or fields.conversation_id,
             field=exc.field or "messages",
         ) from exc
-
-
-def dump_json(data: object, target: Source, *, indent: int | None = 2) -> None:
-    """Write *data* as JSON to a path or an open text or binary file.
-
-    Raises:
-        FormatError: When the file cannot be written.
-    """
-    text = json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
-    write_text(text, target)
-
-
-def write_text(text: str, target: Source) -> None:
-    """Write *text* to a path or an open text or binary file.
-
-    Raises:
-        FormatError: When the file cannot be written.
-    """
-    with open_write(target) as stream:
-        try:
-            stream.write(text)
-        except OSError as exc:
-            msg = f"cannot write: {exc.strerror}"
-            raise FormatError(msg, path=name_of(target)) from exc
-
-
-@contextmanager
-def open_write(target: Source) -> Iterator[IO[str]]:
-    """Yield a text stream writing to a path (created or truncated) or an open file.
-
-    Raises:
-        FormatError: When the file cannot be opened.
-    """
-    if _is_path(target):
-        try:
-            handle = Path(target).open("w", encoding="utf-8")  # type: ignore[arg-type]  # noqa: SIM115 - closed by the with below, after the except
-        except OSError as exc:
-            msg = f"cannot write: {exc.strerror}"
-            raise FormatError(msg, path=name_of(target)) from exc
-        with handle:
-            yield handle
-        return
-    stream: IO[Any] = target  # type: ignore[assignment]
-    if isinstance(stream, io.TextIOBase):
-        yield stream
-        return
-    if not isinstance(stream, (io.RawIOBase, io.BufferedIOBase)):
-        msg = f"expected a path or an open file, not {type(target).__name__}"
-        raise FormatError(msg)
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8")
-    try:
-        yield wrapper
-    finally:
-        wrapper.flush()
-        wrapper.detach()  # leave the caller's file open
 
 
 def records_of(
@@ -776,105 +595,3 @@ def newest_leaf(messages: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 # -- writing API message lists ----------------------------------------------------
-
-
-def api_path(
-    record: ConversationRecord, *, legacy: bool = False
-) -> list[tuple[Any, list[dict[str, str]]]]:
-    """Return the active branch as an API accepts it, with each message's tool calls.
-
-    Left out: ``event`` nodes; system messages with no visible text;
-    assistant messages with no visible text and no answered tool call; a
-    tool call no tool message answers right after it (the API refuses an
-    unanswered call); a tool message that answers no call of the assistant
-    message right before it (a tool result with nothing to answer, such as
-    an export's tool node with no call).
-
-    Args:
-        record: The conversation.
-        legacy: Keep OpenAI's legacy function calling (an assistant
-            ``function_call`` or ``audio`` with no text, the ``function``
-            role) as it is; without it, such messages are left out too.
-
-    Returns:
-        ``(message, calls)`` pairs, root first; *calls* are the message's
-        answered tool calls in the flat ``{"id", "name", "arguments"}`` shape.
-
-    Raises:
-        FormatError: For ``tool_calls`` metadata of another shape (see
-            :func:`check_tool_calls`), naming the message.
-    """
-    path = [m for m in active_path(record) if m.role != "event"]
-    out: list[tuple[Any, list[dict[str, str]]]] = []
-    pending: set[str] = set()
-    for index, message in enumerate(path):
-        try:
-            calls = check_tool_calls(message.metadata) or []
-        except FormatError as exc:
-            msg = f"message {message.id!r}: {exc.reason}"
-            raise FormatError(msg, conversation_id=record.id, field=exc.field) from None
-        function = message.metadata.get("openai_role") == "function"
-        if message.role == "tool" and not function:
-            answer = message.metadata.get("tool_call_id")
-            if answer in pending:
-                pending.discard(answer)
-                out.append((message, []))
-            continue
-        pending = set()
-        if function and not legacy:
-            continue
-        if message.role == "system" and not _says_something(message):
-            continue  # an empty system prompt (an export's hidden root) says nothing
-        if message.role != "assistant":
-            out.append((message, []))
-            continue
-        answered = {m.metadata.get("tool_call_id") for m in _following_tools(path, index + 1)}
-        kept = [call for call in calls if call["id"] in answered]
-        other = legacy and any(
-            f"openai_{k}" in message.metadata for k in ("audio", "function_call")
-        )
-        if not kept and not other and not visible(message.content):
-            continue
-        pending = {call["id"] for call in kept}
-        out.append((message, kept))
-    return out
-
-
-def _says_something(message: MessageRecord) -> bool:
-    meta = message.metadata
-    return visible(message.content) or "openai_content" in meta or "anthropic_content" in meta
-
-
-def _following_tools(path: Sequence[Any], start: int) -> Iterator[Any]:
-    for message in path[start:]:
-        if message.role != "tool":
-            return
-        yield message
-
-
-def storable(
-    messages: Sequence[MessageRecord], tip: str | None
-) -> tuple[tuple[MessageRecord, ...], str | None, list[dict[str, Any]]]:
-    """Keep what ``send`` would refuse out of an imported branch.
-
-    NUL and lone surrogates in any text become U+FFFD (counted in
-    ``metadata["replaced_characters"]``); a user message with no visible
-    text is no turn: it is folded into its neighbours' metadata (see
-    :func:`fold`).
-
-    Returns:
-        The messages, what stands for *tip*, and the folded messages that had
-        no kept ancestor.
-    """
-    fixed: list[MessageRecord] = []
-    for message in messages:
-        text, replaced = clean_text(message.content)
-        if replaced:
-            metadata = {**message.metadata, "replaced_characters": replaced}
-            message = message.model_copy(update={"content": text, "metadata": metadata})  # noqa: PLW2901 - the storable copy
-        fixed.append(message)
-    out = {m.id for m in fixed if m.role == "user" and not visible(m.content)}
-    if not out:
-        return tuple(fixed), tip, []
-    kept, stand, orphans = fold([m.model_dump() for m in fixed], out)
-    return tuple(MessageRecord(**m) for m in kept), None if tip is None else stand[tip], orphans

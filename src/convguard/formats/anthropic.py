@@ -40,21 +40,25 @@ from typing import Any, Final
 from .._errors import FormatError
 from .._records import ConversationRecord, MessageRecord
 from .._tree import Message
+from ._api_path import (
+    api_path,
+    storable,
+)
 from ._common import (
     Errors,
     Fields,
     Loaded,
-    Source,
-    Sources,
-    api_path,
     build_record,
     check_errors,
-    dump_json,
     load_json_files,
     plain,
     records_of,
-    storable,
     visible,
+)
+from ._sources import (
+    Source,
+    Sources,
+    dump_json,
 )
 from .openai import _read
 

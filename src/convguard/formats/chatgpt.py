@@ -40,7 +40,6 @@ from ._common import (
     Fields,
     Loaded,
     Reader,
-    Sources,
     build_record,
     check_errors,
     check_tree,
@@ -52,6 +51,9 @@ from ._common import (
     tool_name,
     visible,
     warn,
+)
+from ._sources import (
+    Sources,
 )
 
 __all__ = ["from_data", "load"]

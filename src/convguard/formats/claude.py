@@ -32,7 +32,6 @@ from ._common import (
     Fields,
     Loaded,
     Reader,
-    Sources,
     build_record,
     check_errors,
     check_tree,
@@ -41,6 +40,9 @@ from ._common import (
     load_json_files,
     newest_leaf,
     visible,
+)
+from ._sources import (
+    Sources,
 )
 
 __all__ = ["ROOT_SENTINEL", "from_data", "load"]

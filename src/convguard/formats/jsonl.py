@@ -39,17 +39,19 @@ from ._common import (
     Fields,
     Loaded,
     Reader,
-    Source,
-    Sources,
     build_record,
     check_errors,
     check_tree,
+    with_path,
+)
+from ._sources import (
+    Source,
+    Sources,
     expand,
     name_of,
     open_text,
     open_write,
     parse_json,
-    with_path,
 )
 
 __all__ = ["dump", "iter_load", "load"]

@@ -36,21 +36,25 @@ from typing import Any, Final
 from .._errors import FormatError
 from .._records import ConversationRecord, MessageRecord
 from .._tree import Message
+from ._api_path import (
+    api_path,
+    storable,
+)
 from ._common import (
     Errors,
     Fields,
     Loaded,
     Reader,
-    Source,
-    Sources,
-    api_path,
     build_record,
     check_errors,
-    dump_json,
     load_json_files,
     plain,
     records_of,
-    storable,
+)
+from ._sources import (
+    Source,
+    Sources,
+    dump_json,
 )
 
 __all__ = ["dump", "from_data", "from_messages", "load", "prompt", "to_messages"]
