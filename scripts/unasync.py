@@ -5,7 +5,7 @@
 ``AsyncConversation``) is the source; ``src/convguard/_front_sync.py``
 (``_GuardBase`` and ``Conversation``) is written from it by the rewrites
 below, then formatted with ruff, and committed. What differs for real
-between the front ends (threads, timeouts, the record walk) is hand-written
+between the front ends (threads, timeouts) is hand-written
 in ``_aio.py`` and ``_guard.py``, never here.
 
     python scripts/unasync.py            # write the sync file

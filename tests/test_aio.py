@@ -543,6 +543,21 @@ class TestRecords:
         with pytest.raises(cg.FormatError):
             asyncio.run(guard.import_record(bad))
 
+    def test_as_is_import_refuses_messages_after_an_end(self) -> None:
+        """Without evaluation, a node under an ended node is a FormatError; nothing is stored."""
+        record = cg.ConversationRecord(
+            id="c",
+            messages=[
+                {"id": "a", "role": "user", "content": "x", "state": {"status": "ended"}},
+                {"id": "b", "parent_id": "a", "role": "user", "content": "y"},
+            ],
+        )
+        guard = build_async_guard()
+        with pytest.raises(cg.FormatError, match="ended") as caught:
+            asyncio.run(guard.import_record(record))
+        assert (caught.value.conversation_id, caught.value.field) == ("c", "messages")
+        assert asyncio.run(guard.conversations()).ids == []
+
     def test_import_without_evaluation_keeps_the_record(self) -> None:
         """evaluate=False stores states and verdicts as recorded, feedback included."""
         conv = cg.Guard(detectors=[scripted()]).start(locale="de")

@@ -156,6 +156,21 @@ class TestReplay:
         assert replay.verdicts["e"].action is Action.ALLOW
         assert not replay.messages[-1].ended
 
+    def test_replay_judges_risk_reports(self) -> None:
+        """A recorded risk report is judged again, and turns after it see the risk."""
+        conv = build_guard().start()
+        conv.send("hi")
+        reported = conv.report_risk("self_harm_risk", reason="talks about a rope")
+        after = conv.send("still here")
+        record = conv.export()
+        (event,) = (m for m in record.messages if m.metadata.get("risk_reported_by"))
+        replay = build_guard().replay(record)
+        judged = replay.verdict(event.id)
+        assert judged is not None
+        assert (judged.action, judged.at_risk) == (reported.action, True)
+        assert after.message_id is not None
+        assert replay.verdict(after.message_id) == after
+
     def test_replay_needs_a_record(self) -> None:
         """Passing something else is a FormatError."""
         with pytest.raises(cg.FormatError):
@@ -205,6 +220,15 @@ class TestImport:
         conv = build_guard().import_record(record)
         assert conv.state() == cg.PolicyState()
         assert conv.send("more").action is Action.ALLOW
+
+    def test_metadata_a_store_cannot_keep_is_a_format_error(self) -> None:
+        """A record whose metadata is not JSON-compatible is refused, naming the field."""
+        record = cg.ConversationRecord(id="c", metadata={"score": float("nan")})
+        guard = build_guard()
+        with pytest.raises(cg.FormatError) as caught:
+            guard.import_record(record)
+        assert (caught.value.conversation_id, caught.value.field) == ("c", "metadata")
+        assert guard.conversations().ids == []
 
     def test_taken_id(self) -> None:
         """Importing an id the store holds is refused."""

@@ -12,12 +12,8 @@ import pytest
 import convguard as cg
 from convguard._aio import AsyncGuard
 from convguard.detectors import AsyncDetector
-from convguard.detectors._runner import (
-    arun_detector,
-    arun_detectors,
-    check_timeout,
-    run_detectors,
-)
+from convguard.detectors._async_runner import arun_detector, arun_detectors
+from convguard.detectors._runner import check_timeout, run_detectors
 from convguard.testing import ScriptedDetector
 
 CONTEXT = cg.DetectionContext("hello")

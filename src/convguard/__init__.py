@@ -8,11 +8,9 @@
 """
 
 from contextlib import suppress
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from . import detectors, formats, stores
-from ._aio import AsyncConversation, AsyncGuard
+from . import detectors, stores
 from ._errors import (
     ConfigurationError,
     ConversationEndedError,
@@ -43,26 +41,48 @@ from ._policy import (
     Turn,
     Verdict,
 )
-from ._records import (
-    ConversationRecord,
-    FeedbackRecord,
-    FindingRecord,
-    MessageRecord,
-    Replay,
-    ReplayBranch,
-    StateRecord,
-    VerdictRecord,
-)
 from ._taxonomy import Category, CategoryClass
-from ._tools import ToolResult, end_conversation_tool, report_risk_tool
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors import DetectionContext, Detector, default_detectors
 from .stores import Feedback, MemoryStore, PostgresStore, SQLiteStore, Store
 
-try:
-    __version__ = version("convguard")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    from ._version import __version__
+if TYPE_CHECKING:
+    from . import formats, testing
+    from ._aio import AsyncConversation, AsyncGuard
+    from ._records import (
+        ConversationRecord,
+        FeedbackRecord,
+        FindingRecord,
+        MessageRecord,
+        Replay,
+        ReplayBranch,
+        StateRecord,
+        VerdictRecord,
+    )
+    from ._tools import ToolResult, end_conversation_tool, report_risk_tool
+
+    __version__: str
+
+# What a turn does not need is imported on first use (PEP 562), so that
+# `import convguard` stays light: the asyncio front end, the records and
+# tools (pydantic models at the boundary), the formats, the testing kit.
+_LAZY: Final = {
+    "AsyncConversation": "._aio",
+    "AsyncGuard": "._aio",
+    "ConversationRecord": "._records",
+    "FeedbackRecord": "._records",
+    "FindingRecord": "._records",
+    "MessageRecord": "._records",
+    "Replay": "._records",
+    "ReplayBranch": "._records",
+    "StateRecord": "._records",
+    "ToolResult": "._tools",
+    "VerdictRecord": "._records",
+    "end_conversation_tool": "._tools",
+    "formats": ".formats",
+    "report_risk_tool": "._tools",
+    "testing": ".testing",
+}
 
 __all__ = [
     "Action",
@@ -129,29 +149,48 @@ __all__ = [
     "testing",
 ]
 
-if TYPE_CHECKING:
-    from . import testing
+
+def _show_public(obj: object) -> None:
+    """Make reprs and docs show the public path, not the private module."""
+    if isinstance(obj, type) or callable(obj):
+        with suppress(AttributeError, TypeError):  # builtins refuse
+            obj.__module__ = "convguard"
+
+
+def _version() -> str:
+    """Return the installed version (importlib.metadata costs more than the rest)."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - on first use
+
+    try:
+        return version("convguard")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        from ._version import __version__  # noqa: PLC0415 - only from a source tree
+
+        return __version__
 
 
 def __getattr__(name: str) -> object:
-    """Import ``convguard.testing`` on first use: backends never pay for it."""
-    if name == "testing":
-        import importlib  # noqa: PLC0415 - kept out of the package namespace
+    """Import a public name that a turn does not need on its first use."""
+    import importlib  # noqa: PLC0415 - kept out of the package namespace
 
-        return importlib.import_module(".testing", __name__)
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
+    value: object
+    if name == "__version__":
+        value = _version()
+    elif name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+        _show_public(value)
+    else:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    globals()[name] = value  # later lookups find it without this function
+    return value
 
 
-# Reprs and docs show the public path, not the private module.
 for _name in __all__:
-    if _name == "testing":
-        continue
-    _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj):
-        with suppress(AttributeError, TypeError):  # builtins refuse
-            _obj.__module__ = "convguard"
-del _name, _obj, suppress
+    if _name not in _LAZY and _name != "__version__":
+        _show_public(globals()[_name])
+del _name
 
 
 def __dir__() -> list[str]:
@@ -160,4 +199,4 @@ def __dir__() -> list[str]:
 
 
 # The helpers used above are not part of the API.
-del PackageNotFoundError, version, TYPE_CHECKING
+del TYPE_CHECKING

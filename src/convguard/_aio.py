@@ -19,17 +19,18 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar, final
 
-from ._engine import Engine, check_detectors, check_store
+from ._engine import Engine, check_store
 from ._errors import ConfigurationError
 from ._front_async import AsyncConversation, _AsyncGuardBase
 from ._policy import LastResortPolicy, Policy
-from .detectors._runner import SyncMode, arun_detectors, check_timeout
+from .detectors._async_runner import SyncMode, arun_detectors
+from .detectors._builtin import default_detectors
+from .detectors._runner import check_detectors, check_timeout
 from .stores._base import Store
 from .stores._memory import MemoryStore
 
 if TYPE_CHECKING:
     from ._findings import DetectorFailure, Finding
-    from ._records import ConversationRecord
     from ._tree import Message
     from .detectors._protocols import AsyncDetector, DetectionContext, Detector
 
@@ -107,8 +108,6 @@ class AsyncGuard(_AsyncGuardBase):
     ) -> None:
         """Assemble a guard; see the class docstring for the options."""
         if detectors is None:
-            from .detectors import default_detectors  # noqa: PLC0415 - cycle
-
             detectors = default_detectors()
         self._detectors = check_detectors(detectors, allow_async=True)
         self._engine = Engine(
@@ -190,37 +189,3 @@ class AsyncGuard(_AsyncGuardBase):
         if self._blocking:
             return await asyncio.to_thread(read)
         return read
-
-    async def _walk(
-        self, walk: Callable[..., _T], record: ConversationRecord, **options: bool
-    ) -> _T:
-        """Run a record walk of ``_records`` (replay, import) in a worker thread.
-
-        The walk is the sync guard's, shared; each turn's detectors run back
-        in this event loop.
-        """
-        front = _ThreadedFront(self, asyncio.get_running_loop())
-        return await asyncio.to_thread(walk, front, record, **options)
-
-
-@final
-class _ThreadedFront:
-    """What the shared record walk needs of a guard, usable from a worker thread.
-
-    ``_records`` judges a record's turns synchronously; from its worker
-    thread, each turn's detectors are handed back to the event loop.
-    """
-
-    __slots__ = ("_engine", "_guard", "_loop", "store")
-
-    def __init__(self, guard: AsyncGuard, loop: asyncio.AbstractEventLoop) -> None:
-        self._guard = guard
-        self._engine = guard._engine
-        self._loop = loop
-        self.store = guard.store
-
-    def _detect(
-        self, text: str, context: DetectionContext
-    ) -> tuple[list[Finding], list[DetectorFailure]]:
-        future = asyncio.run_coroutine_threadsafe(self._guard._detect(text, context), self._loop)
-        return future.result()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, final
 
@@ -25,7 +25,8 @@ from ._errors import (
 from ._findings import DetectorFailure, Finding
 from ._state import Action, EndRequester, Policy, PolicyState, Turn, Verdict
 from ._tree import EMPTY_METADATA, Message, Role, check_id
-from .detectors._protocols import AsyncDetector, DetectionContext, Detector
+from .detectors._normalize import normalize
+from .detectors._protocols import DetectionContext
 from .stores._base import Feedback, Head, Store
 
 __all__ = ["Engine", "check_store", "new_id", "utc_now"]
@@ -44,11 +45,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _detector_name(detector: object) -> str:
-    name = getattr(detector, "name", None)
-    return name if isinstance(name, str) and name else repr(detector)
-
-
 def check_store(store: object) -> Store:
     """Check the store plug-in when a guard is built.
 
@@ -59,95 +55,6 @@ def check_store(store: object) -> Store:
         msg = f"store {store!r} does not implement the Store protocol"
         raise ConfigurationError(msg)
     return store
-
-
-def check_detectors(
-    detectors: Iterable[object], *, allow_async: bool
-) -> tuple[Detector | AsyncDetector, ...]:
-    """Check plug-ins when they are registered, with errors that name them.
-
-    Raises:
-        ConfigurationError: For an object that is not a detector, or two
-            detectors with one name.
-    """
-    if isinstance(detectors, str | bytes) or not isinstance(detectors, Iterable):
-        msg = f"detectors must be an iterable of detectors, not {type(detectors).__name__}"
-        raise ConfigurationError(msg)
-    checked: list[Detector | AsyncDetector] = []
-    names: set[str] = set()
-    for detector in detectors:
-        name = getattr(detector, "name", None)
-        if not isinstance(name, str) or not name or storable(name) != name:
-            msg = (
-                f"detector {detector!r} needs a non-empty string attribute 'name' "
-                "(without NUL or lone surrogates)"
-            )
-            raise ConfigurationError(msg)
-        sync_ok = callable(getattr(detector, "detect", None))
-        async_ok = allow_async and callable(getattr(detector, "adetect", None))
-        if not (sync_ok or async_ok):
-            wanted = "detect() or adetect()" if allow_async else "detect()"
-            msg = f"detector {name!r} ({detector!r}) has no {wanted} method"
-            raise ConfigurationError(msg)
-        if name in names:
-            msg = f"two detectors are named {name!r}; names must be unique"
-            raise ConfigurationError(msg)
-        names.add(name)
-        checked.append(detector)  # type: ignore[arg-type]
-    return tuple(checked)
-
-
-def storable(text: str) -> str:
-    """Return *text* with what no store can keep (NUL, lone surrogates) replaced."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
-    return text
-
-
-def _bad_finding(item: object) -> str | None:
-    """Say why *item* is not a finding every store can keep, or ``None``."""
-    if not isinstance(item, Finding):
-        return f"returned a {type(item).__name__} among its findings"
-    texts = [("category", item.category), ("detector", item.detector)]
-    if item.evidence is not None:
-        texts.append(("evidence term", item.evidence.term))
-    for label, value in texts:
-        if not isinstance(value, str) or not value:
-            return f"returned a finding whose {label} is {value!r}, not a non-empty str"
-        if storable(value) != value:
-            return f"returned a finding whose {label} holds a NUL or a lone surrogate"
-    return None
-
-
-def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorFailure:
-    """Accept a detector's result, or describe why it is not a list of findings.
-
-    A finding that could not be stored (a non-str or empty category or
-    detector name, a NUL or lone surrogate) makes the result invalid, so a
-    bad detector fails its own turn instead of breaking ``export`` later.
-    """
-    name = storable(name)
-    if isinstance(result, Finding):
-        result = (result,)
-    if not isinstance(result, Sequence) or isinstance(result, str | bytes):
-        return DetectorFailure(
-            name,
-            "invalid",
-            f"returned {type(result).__name__}, not a sequence of findings",
-        )
-    try:
-        items = tuple(result)
-    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
-        return DetectorFailure(name, "error", storable(f"{type(exc).__name__}: {exc}"))
-    for item in items:
-        why = _bad_finding(item)
-        if why is not None:
-            return DetectorFailure(name, "invalid", why)
-    return items
 
 
 # Characters that show nothing: zero-width spaces and joiners, the BOM, the
@@ -186,19 +93,6 @@ def _shape_problem(value: object) -> str | None:
         elif isinstance(item, list | tuple):
             stack.extend((child, depth + 1) for child in item)
     return None
-
-
-def run_detector(
-    detector: Detector, text: str, context: DetectionContext
-) -> tuple[Finding, ...] | DetectorFailure:
-    """Run one sync detector, isolating whatever it raises."""
-    try:
-        result = detector.detect(text, context)
-    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
-        return DetectorFailure(
-            storable(detector.name), "error", storable(f"{type(exc).__name__}: {exc}")
-        )
-    return check_findings(detector.name, result)
 
 
 @final
@@ -246,8 +140,6 @@ class Engine:
         self.max_message_chars = max_message_chars
         self.history_window = history_window
         self.max_retries = max_retries
-        from .detectors._normalize import normalize  # noqa: PLC0415 - cycle
-
         self.normalizer = normalize
 
     # -- input checks ---------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, final
 
 import attrs
 
-from ._errors import StoreConflictError
+from ._errors import ConversationEndedError, StoreConflictError
 from ._policy import EndRequester, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
 from .stores._base import ConversationPage, Feedback, Head, Store
@@ -67,10 +67,6 @@ class _AsyncGuardBase:
         async def _history(
             self, conversation_id: str, parent: Message | None
         ) -> Sequence[Message] | Callable[[], Sequence[Message]]: ...
-
-        async def _walk(
-            self, walk: Callable[..., _T], record: ConversationRecord, **options: bool
-        ) -> _T: ...
 
     @property
     def policy(self) -> Policy:
@@ -213,9 +209,9 @@ class _AsyncGuardBase:
         Raises:
             FormatError: When *record* is not a valid conversation record.
         """
-        from ._records import replay  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import check_record  # noqa: PLC0415 - records load on first use
 
-        return await self._walk(replay, record)
+        return await self._judge_record(check_record(record, "replay"))
 
     async def import_record(
         self, record: ConversationRecord, *, evaluate: bool = False
@@ -237,10 +233,41 @@ class _AsyncGuardBase:
             FormatError: When the record is invalid.
             InvalidOperationError: When its id is already stored.
         """
-        from ._records import import_record  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import (  # noqa: PLC0415 - records load on first use
+            check_record,
+            import_of,
+            stored_messages,
+        )
 
-        await self._walk(import_record, record, evaluate=evaluate)
+        record = check_record(record, "import_record")
+        if evaluate:
+            messages = (await self._judge_record(record)).messages
+        else:
+            messages = stored_messages(self._engine, record)
+        plan = import_of(self._engine, record, messages)
+        try:
+            await self._io(
+                self._store.create,
+                plan.conversation_id,
+                created_at=plan.created_at,
+                metadata=plan.metadata,
+                messages=plan.messages,
+                tip_id=plan.tip_id,
+            )
+        except ConversationEndedError as exc:
+            raise plan.refused(exc) from exc
+        for feedback in plan.feedback:
+            await self._io(self._store.add_feedback, feedback)
         return await self.open(record.id)
+
+    async def _judge_record(self, record: ConversationRecord) -> Replay:
+        """Judge every branch of *record*, each turn's detectors run as a live turn runs them."""
+        from ._records import RecordWalk  # noqa: PLC0415 - records load on first use
+
+        walk = RecordWalk(self._engine, record)
+        while (turn := walk.next_turn()) is not None:
+            walk.judged(turn, *await self._detect(turn.text, turn.context))
+        return walk.replay()
 
     # -- the turn, shared by AsyncConversation's methods -----------------------
 
@@ -728,7 +755,7 @@ class AsyncConversation:
                 *record*, when another writer moved the tip off the recorded
                 call before its result was stored.
         """
-        from ._tools import (  # noqa: PLC0415 - pydantic at the boundary only
+        from ._tools import (  # noqa: PLC0415 - tools load on first use
             Malformed,
             malformed_result,
             parse_arguments,
@@ -806,7 +833,7 @@ class AsyncConversation:
 
     async def export(self) -> ConversationRecord:
         """Return the whole conversation as a record (lossless JSON round trip)."""
-        from ._records import export  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import export  # noqa: PLC0415 - records load on first use
 
         store = self._guard.store
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, final
 
 import attrs
 
-from ._errors import StoreConflictError
+from ._errors import ConversationEndedError, StoreConflictError
 from ._policy import EndRequester, Policy, PolicyState, Verdict
 from ._tree import Branch, ConversationTree, Message, Role
 from .stores._base import ConversationPage, Feedback, Head, Store
@@ -48,10 +48,6 @@ class _GuardBase:
         def _history(
             self, conversation_id: str, parent: Message | None
         ) -> Sequence[Message] | Callable[[], Sequence[Message]]: ...
-
-        def _walk(
-            self, walk: Callable[..., _T], record: ConversationRecord, **options: bool
-        ) -> _T: ...
 
     @property
     def policy(self) -> Policy:
@@ -191,9 +187,9 @@ class _GuardBase:
         Raises:
             FormatError: When *record* is not a valid conversation record.
         """
-        from ._records import replay  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import check_record  # noqa: PLC0415 - records load on first use
 
-        return self._walk(replay, record)
+        return self._judge_record(check_record(record, "replay"))
 
     def import_record(self, record: ConversationRecord, *, evaluate: bool = False) -> Conversation:
         """Store a conversation from a record.
@@ -213,10 +209,40 @@ class _GuardBase:
             FormatError: When the record is invalid.
             InvalidOperationError: When its id is already stored.
         """
-        from ._records import import_record  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import (  # noqa: PLC0415 - records load on first use
+            check_record,
+            import_of,
+            stored_messages,
+        )
 
-        self._walk(import_record, record, evaluate=evaluate)
+        record = check_record(record, "import_record")
+        if evaluate:
+            messages = (self._judge_record(record)).messages
+        else:
+            messages = stored_messages(self._engine, record)
+        plan = import_of(self._engine, record, messages)
+        try:
+            self._store.create(
+                plan.conversation_id,
+                created_at=plan.created_at,
+                metadata=plan.metadata,
+                messages=plan.messages,
+                tip_id=plan.tip_id,
+            )
+        except ConversationEndedError as exc:
+            raise plan.refused(exc) from exc
+        for feedback in plan.feedback:
+            self._store.add_feedback(feedback)
         return self.open(record.id)
+
+    def _judge_record(self, record: ConversationRecord) -> Replay:
+        """Judge every branch of *record*, each turn's detectors run as a live turn runs them."""
+        from ._records import RecordWalk  # noqa: PLC0415 - records load on first use
+
+        walk = RecordWalk(self._engine, record)
+        while (turn := walk.next_turn()) is not None:
+            walk.judged(turn, *self._detect(turn.text, turn.context))
+        return walk.replay()
 
     # -- the turn, shared by Conversation's methods -----------------------
 
@@ -700,7 +726,7 @@ class Conversation:
                 *record*, when another writer moved the tip off the recorded
                 call before its result was stored.
         """
-        from ._tools import (  # noqa: PLC0415 - pydantic at the boundary only
+        from ._tools import (  # noqa: PLC0415 - tools load on first use
             Malformed,
             malformed_result,
             parse_arguments,
@@ -776,7 +802,7 @@ class Conversation:
 
     def export(self) -> ConversationRecord:
         """Return the whole conversation as a record (lossless JSON round trip)."""
-        from ._records import export  # noqa: PLC0415 - pydantic at the boundary only
+        from ._records import export  # noqa: PLC0415 - records load on first use
 
         store = self._guard.store
 

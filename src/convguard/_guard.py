@@ -16,24 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar, final
+from typing import TYPE_CHECKING, final
 
-from ._engine import Engine, check_detectors, check_store
+from ._engine import Engine, check_store
 from ._front_sync import Conversation, _GuardBase
 from ._policy import LastResortPolicy, Policy
-from .detectors._runner import check_timeout, run_detectors
+from .detectors._builtin import default_detectors
+from .detectors._runner import check_detectors, check_timeout, run_detectors
 from .stores._base import Store
 from .stores._memory import MemoryStore
 
 if TYPE_CHECKING:
     from ._findings import DetectorFailure, Finding
-    from ._records import ConversationRecord
     from ._tree import Message
     from .detectors._protocols import DetectionContext, Detector
 
 __all__ = ["Conversation", "Guard"]
-
-_T = TypeVar("_T")
 
 
 @final
@@ -85,8 +83,6 @@ class Guard(_GuardBase):
     ) -> None:
         """Assemble a guard; see the class docstring for the options."""
         if detectors is None:
-            from .detectors import default_detectors  # noqa: PLC0415 - cycle
-
             detectors = default_detectors()
         self._detectors: tuple[Detector, ...] = check_detectors(  # type: ignore[assignment]
             detectors, allow_async=False
@@ -137,7 +133,3 @@ class Guard(_GuardBase):
             return out
 
         return read
-
-    def _walk(self, walk: Callable[..., _T], record: ConversationRecord, **options: bool) -> _T:
-        """Run a record walk of ``_records`` (replay, import) with this guard."""
-        return walk(self, record, **options)

@@ -13,6 +13,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from .._errors import ConvguardError
 
 __all__ = ["main"]
@@ -20,8 +21,6 @@ __all__ = ["main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser with every subcommand registered."""
-    from .. import __version__  # noqa: PLC0415 - cycle
-
     parser = argparse.ArgumentParser(
         prog="convguard",
         description="Conversation trees, harm detectors and a last-resort policy.",

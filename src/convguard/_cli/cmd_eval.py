@@ -14,12 +14,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._engine import check_detectors
 from .._errors import ConfigurationError
 from .._eval import DEFAULT_CONCERN_THRESHOLD, EvalReport, evaluate
 from .._eval_conversations import ConversationReport, evaluate_conversations
 from .._eval_files import load_eval_file
 from ..detectors._protocols import Detector
+from ..detectors._runner import check_detectors
 from ._console import Output
 
 if TYPE_CHECKING:

@@ -14,12 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._guard import Guard
+from .._policy import LastResortPolicy, PolicyConfig
 from .._state import Action
 from ..detectors import default_detectors
 from ._console import Output
 
 if TYPE_CHECKING:
-    from .._guard import Guard
     from .._records import ConversationRecord, Replay
     from ..formats import Loaded
 
@@ -75,9 +76,6 @@ def read(args: argparse.Namespace) -> Loaded:
 
 def make_guard(args: argparse.Namespace) -> Guard:
     """Return a guard with the default detectors and the ``--policy`` config."""
-    from .._guard import Guard  # noqa: PLC0415 - cycle
-    from .._policy import LastResortPolicy, PolicyConfig  # noqa: PLC0415 - cycle
-
     policy = None
     if args.policy is not None:
         policy = LastResortPolicy(PolicyConfig.from_toml(args.policy))

@@ -9,8 +9,9 @@ de-obfuscated view that :func:`normalize` gives, and a
 the protective categories, so risk told in pieces is found.
 """
 
+from typing import TYPE_CHECKING
+
 from .._findings import DetectorFailure, Evidence, Finding
-from . import moderation
 from ._builtin import default_detectors
 from ._lexicon import Lexicon, Rule, packaged_lexicon
 from ._lexicon_detector import LexiconDetector
@@ -18,13 +19,16 @@ from ._normalize import NormalizedText, Normalizer, normalize
 from ._protocols import AsyncDetector, DetectionContext, Detector
 from ._regex_safety import check_pattern
 from ._window import WindowDetector
-from .moderation import (
-    LlamaGuardDetector,
-    OpenAIModerationDetector,
-    build_llama_guard_prompt,
-    parse_llama_guard,
-    parse_openai_moderation,
-)
+
+if TYPE_CHECKING:
+    from . import moderation
+    from .moderation import (
+        LlamaGuardDetector,
+        OpenAIModerationDetector,
+        build_llama_guard_prompt,
+        parse_llama_guard,
+        parse_openai_moderation,
+    )
 
 __all__ = [
     "AsyncDetector",
@@ -58,6 +62,32 @@ for _name in __all__:
     if getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
         _obj.__module__ = __name__
 del _name, _obj
+
+
+# The moderation adapters are imported on first use: a turn with the
+# built-in detectors does not need them.
+_MODERATION = frozenset(
+    {
+        "LlamaGuardDetector",
+        "OpenAIModerationDetector",
+        "build_llama_guard_prompt",
+        "parse_llama_guard",
+        "parse_openai_moderation",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    """Import :mod:`convguard.detectors.moderation` when one of its names is first used."""
+    if name == "moderation" or name in _MODERATION:
+        import importlib  # noqa: PLC0415 - kept out of the package namespace
+
+        module = importlib.import_module(f"{__name__}.moderation")
+        value = module if name == "moderation" else getattr(module, name)
+        globals()[name] = value  # later lookups find it without this function
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:

@@ -1,10 +1,10 @@
-"""Run a turn's detectors, each failure isolated: in order (sync) or concurrently (async).
+"""Check detectors and run a turn's detectors in order, each failure isolated.
 
-The sync path runs detectors one after another in the calling thread; with a
-timeout, each runs in a daemon thread that is abandoned when it overruns.
-The async path runs async detectors (``adetect``) concurrently, each under
-its own timeout; sync detectors run inline in the event loop (fast, no
-timeout) or, when asked, in worker threads under the timeout.
+A detector is checked when a guard is built (:func:`check_detectors`), and
+its result on every turn (:func:`check_findings`). :func:`run_detectors`
+runs them one after another in the calling thread; with a timeout, each runs
+in a daemon thread that is abandoned when it overruns. The asyncio runner is
+in ``_async_runner.py``, so that a sync guard never imports asyncio.
 
 Whatever a detector does, raising, hanging or returning garbage, becomes a
 :class:`~convguard.DetectorFailure` on the verdict, never an exception.
@@ -14,14 +14,11 @@ detector answered first.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import math
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
-from .._engine import check_findings, run_detector, storable
 from .._errors import ConfigurationError
 from .._findings import DetectorFailure, Finding
 
@@ -29,17 +26,115 @@ if TYPE_CHECKING:
     from ._protocols import AsyncDetector, DetectionContext, Detector
 
 __all__ = [
-    "SyncMode",
-    "arun_detector",
-    "arun_detectors",
+    "check_detectors",
+    "check_findings",
     "check_timeout",
+    "run_detector",
     "run_detectors",
+    "storable",
 ]
 
-#: How an async guard runs a detector that only has ``detect``.
-SyncMode: TypeAlias = Literal["inline", "thread"]
+Outcome: TypeAlias = tuple[Finding, ...] | DetectorFailure
 
-_Outcome: TypeAlias = tuple[Finding, ...] | DetectorFailure
+
+def check_detectors(
+    detectors: Iterable[object], *, allow_async: bool
+) -> tuple[Detector | AsyncDetector, ...]:
+    """Check plug-ins when they are registered, with errors that name them.
+
+    Raises:
+        ConfigurationError: For an object that is not a detector, or two
+            detectors with one name.
+    """
+    if isinstance(detectors, str | bytes) or not isinstance(detectors, Iterable):
+        msg = f"detectors must be an iterable of detectors, not {type(detectors).__name__}"
+        raise ConfigurationError(msg)
+    checked: list[Detector | AsyncDetector] = []
+    names: set[str] = set()
+    for detector in detectors:
+        name = getattr(detector, "name", None)
+        if not isinstance(name, str) or not name or storable(name) != name:
+            msg = (
+                f"detector {detector!r} needs a non-empty string attribute 'name' "
+                "(without NUL or lone surrogates)"
+            )
+            raise ConfigurationError(msg)
+        sync_ok = callable(getattr(detector, "detect", None))
+        async_ok = allow_async and callable(getattr(detector, "adetect", None))
+        if not (sync_ok or async_ok):
+            wanted = "detect() or adetect()" if allow_async else "detect()"
+            msg = f"detector {name!r} ({detector!r}) has no {wanted} method"
+            raise ConfigurationError(msg)
+        if name in names:
+            msg = f"two detectors are named {name!r}; names must be unique"
+            raise ConfigurationError(msg)
+        names.add(name)
+        checked.append(detector)  # type: ignore[arg-type]
+    return tuple(checked)
+
+
+def storable(text: str) -> str:
+    """Return *text* with what no store can keep (NUL, lone surrogates) replaced."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
+    return text
+
+
+def _bad_finding(item: object) -> str | None:
+    """Say why *item* is not a finding every store can keep, or ``None``."""
+    if not isinstance(item, Finding):
+        return f"returned a {type(item).__name__} among its findings"
+    texts = [("category", item.category), ("detector", item.detector)]
+    if item.evidence is not None:
+        texts.append(("evidence term", item.evidence.term))
+    for label, value in texts:
+        if not isinstance(value, str) or not value:
+            return f"returned a finding whose {label} is {value!r}, not a non-empty str"
+        if storable(value) != value:
+            return f"returned a finding whose {label} holds a NUL or a lone surrogate"
+    return None
+
+
+def check_findings(name: str, result: object) -> tuple[Finding, ...] | DetectorFailure:
+    """Accept a detector's result, or describe why it is not a list of findings.
+
+    A finding that could not be stored (a non-str or empty category or
+    detector name, a NUL or lone surrogate) makes the result invalid, so a
+    bad detector fails its own turn instead of breaking ``export`` later.
+    """
+    name = storable(name)
+    if isinstance(result, Finding):
+        result = (result,)
+    if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+        return DetectorFailure(
+            name,
+            "invalid",
+            f"returned {type(result).__name__}, not a sequence of findings",
+        )
+    try:
+        items = tuple(result)
+    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
+        return error(name, exc)
+    for item in items:
+        why = _bad_finding(item)
+        if why is not None:
+            return DetectorFailure(name, "invalid", why)
+    return items
+
+
+def run_detector(
+    detector: Detector, text: str, context: DetectionContext
+) -> tuple[Finding, ...] | DetectorFailure:
+    """Run one sync detector, isolating whatever it raises."""
+    try:
+        result = detector.detect(text, context)
+    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
+        return error(storable(detector.name), exc)
+    return check_findings(detector.name, result)
 
 
 def check_timeout(timeout: object, *, label: str = "detector_timeout") -> float | None:
@@ -61,15 +156,18 @@ def check_timeout(timeout: object, *, label: str = "detector_timeout") -> float 
     return float(timeout)
 
 
-def _error(name: str, exc: BaseException) -> DetectorFailure:
+def error(name: str, exc: BaseException) -> DetectorFailure:
+    """Return the failure that stands for what detector *name* raised."""
     return DetectorFailure(name, "error", storable(f"{type(exc).__name__}: {exc}"))
 
 
-def _timeout(name: str, timeout: float) -> DetectorFailure:
+def timed_out(name: str, timeout: float) -> DetectorFailure:
+    """Return the failure of detector *name* that overran *timeout* seconds."""
     return DetectorFailure(name, "timeout", f"no answer within {timeout:g} s")
 
 
-def _split(outcomes: Sequence[_Outcome]) -> tuple[list[Finding], list[DetectorFailure]]:
+def split(outcomes: Sequence[Outcome]) -> tuple[list[Finding], list[DetectorFailure]]:
+    """Return the findings of *outcomes*, in order, and their failures."""
     findings: list[Finding] = []
     errors: list[DetectorFailure] = []
     for outcome in outcomes:
@@ -85,8 +183,8 @@ def _split(outcomes: Sequence[_Outcome]) -> tuple[list[Finding], list[DetectorFa
 
 def _run_in_thread(
     detector: Detector, text: str, context: DetectionContext, timeout: float
-) -> _Outcome:
-    box: list[_Outcome] = []
+) -> Outcome:
+    box: list[Outcome] = []
 
     def work() -> None:
         box.append(run_detector(detector, text, context))
@@ -96,7 +194,7 @@ def _run_in_thread(
     worker.start()
     worker.join(timeout)
     if not box:
-        return _timeout(detector.name, timeout)
+        return timed_out(detector.name, timeout)
     return box[0]
 
 
@@ -122,124 +220,5 @@ def run_detectors(
         The findings, in detector order, and the failures.
     """
     if timeout is None:
-        return _split([run_detector(d, text, context) for d in detectors])
-    return _split([_run_in_thread(d, text, context, timeout) for d in detectors])
-
-
-# -- async --------------------------------------------------------------------
-
-
-async def _aresult(
-    detector: AsyncDetector | Detector, text: str, context: DetectionContext, mode: SyncMode
-) -> object:
-    adetect = getattr(detector, "adetect", None)
-    if callable(adetect):
-        result = adetect(text, context)
-    elif mode == "thread":
-        result = await asyncio.to_thread(detector.detect, text, context)  # type: ignore[union-attr]
-    else:
-        result = detector.detect(text, context)  # type: ignore[union-attr]
-    # A plain function returning an awaitable counts as async too.
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-async def arun_detector(
-    detector: AsyncDetector | Detector,
-    text: str,
-    context: DetectionContext,
-    *,
-    detector_timeout: float | None = None,
-    sync_detectors: SyncMode = "inline",
-) -> tuple[Finding, ...] | DetectorFailure:
-    """Run one detector in the event loop, isolating whatever it does.
-
-    ``adetect`` is preferred when a detector has both methods.
-
-    Args:
-        detector: A sync or async detector.
-        text: The user's original text.
-        context: The turn's detection context.
-        detector_timeout: Seconds it may take; ``None`` for no limit.
-        sync_detectors: ``"inline"`` runs ``detect`` in the event loop (no
-            timeout can interrupt it); ``"thread"`` runs it in a worker thread
-            under *detector_timeout*.
-
-    Returns:
-        Its findings, or the failure that stands for them.
-    """
-    name = detector.name
-    try:
-        async with asyncio.timeout(detector_timeout) as scope:
-            result = await _aresult(detector, text, context, sync_detectors)
-    except TimeoutError as exc:
-        # Only our own deadline is a timeout; a detector's own TimeoutError is its error.
-        if scope.expired() and detector_timeout is not None:
-            return _timeout(name, detector_timeout)
-        return _error(name, exc)
-    except Exception as exc:  # noqa: BLE001 - a detector's failure is recorded, not raised
-        return _error(name, exc)
-    return check_findings(name, result)
-
-
-def _is_inline(detector: object, mode: SyncMode) -> bool:
-    return mode == "inline" and not callable(getattr(detector, "adetect", None))
-
-
-async def arun_detectors(
-    detectors: Sequence[AsyncDetector | Detector],
-    text: str,
-    context: DetectionContext,
-    *,
-    detector_timeout: float | None = None,
-    sync_detectors: SyncMode = "inline",
-) -> tuple[list[Finding], list[DetectorFailure]]:
-    """Run a turn's detectors concurrently, each under its own timeout.
-
-    Sync detectors run inline first when *sync_detectors* is ``"inline"``
-    (they take microseconds; a task would cost more than they do); the rest
-    run concurrently with :func:`asyncio.gather`.
-
-    Args:
-        detectors: Sync and async detectors alike.
-        text: The user's original text.
-        context: The turn's detection context.
-        detector_timeout: Seconds each detector may take; ``None`` for no limit.
-        sync_detectors: See :func:`arun_detector`.
-
-    Returns:
-        The findings, in detector order, and the failures.
-    """
-    outcomes: list[_Outcome | None] = [None] * len(detectors)
-    pending: list[int] = []
-    for index, detector in enumerate(detectors):
-        if _is_inline(detector, sync_detectors):
-            outcomes[index] = run_detector(detector, text, context)  # type: ignore[arg-type]
-        else:
-            pending.append(index)
-    if len(pending) == 1:
-        (index,) = pending
-        outcomes[index] = await arun_detector(
-            detectors[index],
-            text,
-            context,
-            detector_timeout=detector_timeout,
-            sync_detectors=sync_detectors,
-        )
-    elif pending:
-        results = await asyncio.gather(
-            *(
-                arun_detector(
-                    detectors[i],
-                    text,
-                    context,
-                    detector_timeout=detector_timeout,
-                    sync_detectors=sync_detectors,
-                )
-                for i in pending
-            )
-        )
-        for index, outcome in zip(pending, results, strict=True):
-            outcomes[index] = outcome
-    return _split([o for o in outcomes if o is not None])
+        return split([run_detector(d, text, context) for d in detectors])
+    return split([_run_in_thread(d, text, context, timeout) for d in detectors])
