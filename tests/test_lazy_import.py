@@ -15,6 +15,7 @@ LAZY = (
     "asyncio",
     "convguard._aio",
     "convguard._records",
+    "convguard._replay",
     "convguard._tools",
     "convguard.detectors._async_runner",
     "convguard.detectors.moderation",

@@ -54,11 +54,10 @@ if TYPE_CHECKING:
         FeedbackRecord,
         FindingRecord,
         MessageRecord,
-        Replay,
-        ReplayBranch,
         StateRecord,
         VerdictRecord,
     )
+    from ._replay import Replay, ReplayBranch
     from ._tools import ToolResult, end_conversation_tool, report_risk_tool
 
     __version__: str
@@ -73,8 +72,8 @@ _LAZY: Final = {
     "FeedbackRecord": "._records",
     "FindingRecord": "._records",
     "MessageRecord": "._records",
-    "Replay": "._records",
-    "ReplayBranch": "._records",
+    "Replay": "._replay",
+    "ReplayBranch": "._replay",
     "StateRecord": "._records",
     "ToolResult": "._tools",
     "VerdictRecord": "._records",

@@ -21,7 +21,8 @@ from .stores._listing import check_limit
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._findings import DetectorFailure, Finding
-    from ._records import ConversationRecord, Replay
+    from ._records import ConversationRecord
+    from ._replay import Replay
     from ._tools import ModelDump, ToolResult
     from .detectors._protocols import DetectionContext
 
@@ -187,7 +188,7 @@ class _GuardBase:
         Raises:
             FormatError: When *record* is not a valid conversation record.
         """
-        from ._records import check_record  # noqa: PLC0415 - records load on first use
+        from ._replay import check_record  # noqa: PLC0415 - records load on first use
 
         return self._judge_record(check_record(record, "replay"))
 
@@ -209,7 +210,7 @@ class _GuardBase:
             FormatError: When the record is invalid.
             InvalidOperationError: When its id is already stored.
         """
-        from ._records import (  # noqa: PLC0415 - records load on first use
+        from ._replay import (  # noqa: PLC0415 - records load on first use
             check_record,
             import_of,
             stored_messages,
@@ -237,7 +238,7 @@ class _GuardBase:
 
     def _judge_record(self, record: ConversationRecord) -> Replay:
         """Judge every branch of *record*, each turn's detectors run as a live turn runs them."""
-        from ._records import RecordWalk  # noqa: PLC0415 - records load on first use
+        from ._replay import RecordWalk  # noqa: PLC0415 - records load on first use
 
         walk = RecordWalk(self._engine, record)
         while (turn := walk.next_turn()) is not None:

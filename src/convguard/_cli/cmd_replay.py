@@ -21,7 +21,8 @@ from ..detectors import default_detectors
 from ._console import Output
 
 if TYPE_CHECKING:
-    from .._records import ConversationRecord, Replay
+    from .._records import ConversationRecord
+    from .._replay import Replay
     from ..formats import Loaded
 
 __all__ = ["register"]
