@@ -1,15 +1,19 @@
 # ruff: noqa: INP001 - a dev-time script, not part of a package
-"""Write the sync front end from the asyncio one, as httpcore writes ``_sync/`` from ``_async/``.
+"""Write the sync modules from their asyncio sources, as httpcore writes ``_sync/``.
 
-``src/convguard/_front_async.py`` (the guard's shared methods and
-``AsyncConversation``) is the source; ``src/convguard/_front_sync.py``
-(``_GuardBase`` and ``Conversation``) is written from it by the rewrites
-below, then formatted with ruff, and committed. What differs for real
-between the front ends (threads, timeouts) is hand-written
-in ``_aio.py`` and ``_guard.py``, never here.
+Each source below is the one place its code is written; its sync twin is
+written from it by the rewrites below, formatted with ruff, and committed:
 
-    python scripts/unasync.py            # write the sync file
-    python scripts/unasync.py --check    # exit 1 (with a diff) when the committed one differs
+- ``_front_async.py`` (the guard's shared methods and ``AsyncConversation``)
+  gives ``_front_sync.py`` (``_GuardBase`` and ``Conversation``);
+- ``stores/_store_async.py`` (the ``AsyncStore`` protocol) gives
+  ``stores/_store.py`` (``Store``).
+
+What differs for real between the front ends (threads, timeouts) is
+hand-written in ``_aio.py`` and ``_guard.py``, never here.
+
+    python scripts/unasync.py            # write the sync files
+    python scripts/unasync.py --check    # exit 1 (with a diff) when a committed one differs
 
 ``make lint`` runs the check.
 """
@@ -21,21 +25,51 @@ import difflib
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-SOURCE: Final = ROOT / "src" / "convguard" / "_front_async.py"
-TARGET: Final = ROOT / "src" / "convguard" / "_front_sync.py"
-FORMAT_AS: Final = TARGET  # the path ruff reads its settings for, wherever TARGET points
+PACKAGE: Final = ROOT / "src" / "convguard"
 
-HEADER: Final = '''\
+
+@dataclass(frozen=True)
+class Pair:
+    """One asyncio source and the sync module written from it."""
+
+    source: Path
+    target: Path
+    header: str
+    """The generated module's opening: a comment and its docstring."""
+    subs: tuple[tuple[str, str], ...] = ()
+    """Rewrites of this pair only, applied before the shared ones."""
+
+
+PAIRS: Final = (
+    Pair(
+        PACKAGE / "_front_async.py",
+        PACKAGE / "_front_sync.py",
+        '''\
 # Written by scripts/unasync.py from _front_async.py: edit that file, then run the script.
 """The turn, written once: the guard's shared methods and ``Conversation``.
 
 Generated from ``_front_async.py`` by ``scripts/unasync.py``; see there.
 """
-'''
+''',
+    ),
+    Pair(
+        PACKAGE / "stores" / "_store_async.py",
+        PACKAGE / "stores" / "_store.py",
+        '''\
+# Written by scripts/unasync.py from _store_async.py: edit that file, then run the script.
+"""The ``Store`` protocol: what every store does, each call returning at once.
+
+Generated from ``_store_async.py`` by ``scripts/unasync.py``; see there.
+"""
+''',
+        ((r", awaited\.\n", ".\n"),),
+    ),
+)
 
 # (pattern, replacement), applied in order to the whole text. The first
 # rewrites strip the store calls of their thread hop before ``await`` goes.
@@ -59,18 +93,19 @@ SUBS: Final[tuple[tuple[str, str], ...]] = (
     (r"\b_AsyncGuardBase\b", "_GuardBase"),
     (r"\bAsyncConversation\b", "Conversation"),
     (r"\bAsyncGuard\b", "Guard"),
+    (r"\bAsyncStore\b", "Store"),
 )
 
 _DOCSTRING: Final = re.compile(r'\A"""(?:.|\n)*?"""\n')
 
 
-def unasync(text: str) -> str:
-    """Return the sync source for the async *text*, before formatting."""
-    text, found = _DOCSTRING.subn(HEADER, text, count=1)
+def unasync(pair: Pair, text: str) -> str:
+    """Return the sync source for the async *text* of *pair*, before formatting."""
+    text, found = _DOCSTRING.subn(lambda _: pair.header, text, count=1)
     if not found:
-        msg = f"{SOURCE.name} must open with a module docstring"
+        msg = f"{pair.source.name} must open with a module docstring"
         raise SystemExit(msg)
-    for pattern, replacement in SUBS:
+    for pattern, replacement in (*pair.subs, *SUBS):
         text = re.sub(pattern, replacement, text)
     leftover = re.search(r"\b(async|await|asyncio|Async\w*)\b", text)
     if leftover is not None:
@@ -80,10 +115,10 @@ def unasync(text: str) -> str:
     return text
 
 
-def formatted(text: str) -> str:
+def formatted(text: str, path: Path) -> str:
     """Format *text* with the project's ruff settings, as ``ruff format`` would."""
     result = subprocess.run(  # noqa: S603 - our own interpreter and ruff, no shell
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(FORMAT_AS), "-"],
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
         input=text,
         capture_output=True,
         text=True,
@@ -95,26 +130,31 @@ def formatted(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write (or with ``--check``, compare) the sync front end."""
+    """Write (or with ``--check``, compare) the sync modules."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the committed file differs")
+    parser.add_argument("--check", action="store_true", help="fail when a committed file differs")
     args = parser.parse_args(argv)
-    expected = formatted(unasync(SOURCE.read_text(encoding="utf-8")))
-    if not args.check:
-        TARGET.write_text(expected, encoding="utf-8")
-        return 0
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if current == expected:
-        return 0
-    diff = difflib.unified_diff(
-        current.splitlines(keepends=True),
-        expected.splitlines(keepends=True),
-        f"{TARGET.name} (committed)",
-        f"{TARGET.name} (from {SOURCE.name})",
-    )
-    sys.stderr.writelines(diff)
-    sys.stderr.write("\nrun: python scripts/unasync.py\n")
-    return 1
+    status = 0
+    for pair in PAIRS:
+        # Formatted as a file beside the source, wherever the target points.
+        text = unasync(pair, pair.source.read_text(encoding="utf-8"))
+        expected = formatted(text, pair.source.with_name(pair.target.name))
+        if not args.check:
+            pair.target.write_text(expected, encoding="utf-8")
+            continue
+        current = pair.target.read_text(encoding="utf-8") if pair.target.exists() else ""
+        if current == expected:
+            continue
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            expected.splitlines(keepends=True),
+            f"{pair.target.name} (committed)",
+            f"{pair.target.name} (from {pair.source.name})",
+        )
+        sys.stderr.writelines(diff)
+        sys.stderr.write("\nrun: python scripts/unasync.py\n")
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ PUBLIC = {
     "Action",
     "AsyncConversation",
     "AsyncGuard",
+    "AsyncStore",
     "Branch",
     "Category",
     "CategoryClass",

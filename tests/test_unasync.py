@@ -1,4 +1,4 @@
-"""scripts/unasync.py: the sync front end is written from the async one, and checked."""
+"""scripts/unasync.py: the sync modules are written from their async sources, and checked."""
 
 from __future__ import annotations
 
@@ -31,26 +31,32 @@ def unasync() -> ModuleType:
 
 
 class TestGenerator:
-    def test_the_committed_sync_file_is_what_the_script_writes(self, unasync: ModuleType) -> None:
+    def test_the_committed_sync_files_are_what_the_script_writes(self, unasync: ModuleType) -> None:
         """The check `make lint` runs passes on the tree as committed."""
         assert unasync.main(["--check"]) == 0
 
-    def test_a_hand_edit_of_the_sync_file_fails_the_check(
+    @pytest.mark.parametrize(("index", "method"), [(0, "send"), (1, "append")])
+    def test_a_hand_edit_of_a_sync_file_fails_the_check(  # noqa: PLR0913 - fixtures
         self,
         unasync: ModuleType,
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
+        index: int,
+        method: str,
     ) -> None:
-        """An edit made in the generated file, not in the source, is caught with a diff."""
-        target = tmp_path / "_front_sync.py"
-        text = unasync.TARGET.read_text(encoding="utf-8")
-        target.write_text(text.replace("def send(", "def send_(", 1), encoding="utf-8")
-        monkeypatch.setattr(unasync, "TARGET", target)
+        """An edit made in a generated file, not in its source, is caught with a diff."""
+        pair = unasync.PAIRS[index]
+        target = tmp_path / pair.target.name
+        text = pair.target.read_text(encoding="utf-8")
+        target.write_text(text.replace(f"def {method}(", f"def {method}_(", 1), encoding="utf-8")
+        pairs = list(unasync.PAIRS)
+        pairs[index] = unasync.Pair(pair.source, target, pair.header, pair.subs)
+        monkeypatch.setattr(unasync, "PAIRS", tuple(pairs))
         assert unasync.main(["--check"]) == 1
         err = capsys.readouterr().err
-        assert "-    def send_(" in err
-        assert "+    def send(" in err
+        assert f"-    def {method}_(" in err
+        assert f"+    def {method}(" in err
         assert "run: python scripts/unasync.py" in err
         assert unasync.main([]) == 0
         assert target.read_text(encoding="utf-8") == text
@@ -69,7 +75,7 @@ class TestGenerator:
             "        await self.tip()\n"
             "    return AsyncConversation(_AsyncGuardBase, AsyncGuard)\n"
         )
-        out = unasync.unasync(source)
+        out = unasync.unasync(unasync.PAIRS[0], source)
         assert "Doc." not in out
         assert out.startswith("# Written by scripts/unasync.py")
         assert "def f(self) -> Conversation:" in out
@@ -91,11 +97,23 @@ class TestGenerator:
     ) -> None:
         """An async name without a rewrite stops the script instead of leaking through."""
         with pytest.raises(SystemExit, match=leftover):
-            unasync.unasync(source)
+            unasync.unasync(unasync.PAIRS[0], source)
+
+    def test_the_store_protocol_is_written_from_the_async_one(self, unasync: ModuleType) -> None:
+        """Every method of AsyncStore is a coroutine; Store has the same ones, plain."""
+        from convguard.stores._store_async import AsyncStore
+
+        def methods(cls: type) -> set[str]:
+            return {n for n in vars(cls) if not n.startswith("_")}
+
+        assert methods(AsyncStore) == methods(cg.Store)
+        assert all(asyncio.iscoroutinefunction(getattr(AsyncStore, n)) for n in methods(AsyncStore))
+        assert not any(asyncio.iscoroutinefunction(getattr(cg.Store, n)) for n in methods(cg.Store))
+        assert "awaited" not in (cg.Store.__doc__ or "")
 
     def test_the_source_must_open_with_a_docstring(self, unasync: ModuleType) -> None:
         with pytest.raises(SystemExit, match="module docstring"):
-            unasync.unasync("import attrs\n")
+            unasync.unasync(unasync.PAIRS[0], "import attrs\n")
 
 
 class TestOneShape:

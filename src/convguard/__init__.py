@@ -44,7 +44,7 @@ from ._policy import (
 from ._taxonomy import Category, CategoryClass
 from ._tree import Branch, ConversationTree, Message, Role
 from .detectors import DetectionContext, Detector, default_detectors
-from .stores import Feedback, MemoryStore, PostgresStore, SQLiteStore, Store
+from .stores import AsyncStore, Feedback, MemoryStore, PostgresStore, SQLiteStore, Store
 
 if TYPE_CHECKING:
     from . import formats, testing
@@ -87,6 +87,7 @@ __all__ = [
     "Action",
     "AsyncConversation",
     "AsyncGuard",
+    "AsyncStore",
     "Branch",
     "Category",
     "CategoryClass",

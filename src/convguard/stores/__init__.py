@@ -1,16 +1,21 @@
 """Where conversations live: in memory, SQLite, or PostgreSQL.
 
 Every store implements the :class:`Store` protocol; pick one with
-``Guard(store=...)``. :class:`PostgresStore` imports its driver (the
-``postgres`` extra) only when one is built. See ``docs/storage.md``.
+``Guard(store=...)``. :class:`AsyncStore` is the same protocol awaited, for
+stores with native asyncio I/O that ``AsyncGuard`` calls without threads.
+:class:`PostgresStore` imports its driver (the ``postgres`` extra) only when
+one is built. See ``docs/storage.md``.
 """
 
-from ._base import ConversationInfo, ConversationPage, Feedback, Head, Store
+from ._base import ConversationInfo, ConversationPage, Feedback, Head
 from ._memory import MemoryStore
 from ._postgres import PostgresStore
 from ._sqlite import SQLiteStore
+from ._store import Store
+from ._store_async import AsyncStore
 
 __all__ = [
+    "AsyncStore",
     "ConversationInfo",
     "ConversationPage",
     "Feedback",
