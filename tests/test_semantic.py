@@ -1,4 +1,4 @@
-"""The semantic detector, on a tiny model these tests build themselves.
+"""The semantic detector, on tiny models these tests build themselves.
 
 The model is a real ONNX graph (an embedding table looked up per token,
 masked) with a real ``tokenizers`` word-level tokenizer, written to a
@@ -20,13 +20,14 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from tokenizers import Tokenizer, models, pre_tokenizers
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
 import convguard as cg
 from convguard.detectors import DetectionContext, LexiconDetector
 from convguard.detectors import semantic as sem
 from convguard.detectors._semantic_head import HEAD_FORMAT
 from convguard.detectors.semantic import (
+    PACKAGED_HEADS,
     SemanticDetector,
     SemanticHead,
     SentenceEncoder,
@@ -500,3 +501,107 @@ class TestDefaultStack:
         report = json.loads(capsys.readouterr().out)
         assert report["categories"]["self_harm_risk"]["recall"] == 1.0
         assert report["categories"]["mass_violence"]["recall"] == 1.0
+
+
+def write_ids_only_model(directory: Path) -> Path:
+    """Write a model shaped like the multilingual export: input_ids only, one vector per text.
+
+    Its tokenizer is a SentencePiece-style Unigram model that marks word
+    starts with ``▁`` and wraps the pieces in ``<s> … </s>``, as the
+    multilingual encoder's tokenizer does; ``<s>`` and ``</s>`` read as
+    nothing, so a text's vector comes from its words.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    pieces = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0), ("▁hallo", -1.0), ("▁bombe", -1.0)]
+    table = np.array(
+        [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], np.float32
+    )
+    nodes = [
+        helper.make_node("Squeeze", ["input_ids", "axis0"], ["ids"]),
+        helper.make_node("Gather", ["table", "ids"], ["vectors"]),
+        helper.make_node("ReduceSum", ["vectors", "axis0"], ["sentence_embedding"], keepdims=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ids-only",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "tokens"])],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, [1, 4])],
+        [
+            helper.make_tensor("table", TensorProto.FLOAT, table.shape, table.flatten().tolist()),
+            helper.make_tensor("axis0", TensorProto.INT64, [1], [0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, directory / "model.onnx")
+    tokenizer = Tokenizer(models.Unigram(pieces, unk_id=0, byte_fallback=False))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)]
+    )
+    tokenizer.save(str(directory / "tokenizer.json"))
+    return directory
+
+
+class TestModelChoice:
+    def test_packaged_heads_by_name(self) -> None:
+        """Both packaged heads load by name, each naming the model it was trained for."""
+        assert set(PACKAGED_HEADS) == {"english", "multilingual"}
+        assert packaged_head("english") == packaged_head()
+        multilingual = packaged_head("multilingual")
+        assert multilingual.model == "universal-sentence-encoder-multilingual-3"
+        assert multilingual.dimensions == 512
+        assert {c.category for c in multilingual.categories} == {
+            c.category for c in packaged_head().categories
+        }
+        assert multilingual.neighbours is not None
+        assert multilingual.neighbours.vectors.shape[1] == 512
+
+    @pytest.mark.parametrize("name", ["german", "", "English"])
+    def test_unknown_packaged_head(self, name: str) -> None:
+        """A name that is not a packaged head is refused with the choices."""
+        with pytest.raises(cg.ConfigurationError, match=r"no packaged semantic head.*multilingual"):
+            packaged_head(name)
+
+    def test_head_chosen_by_name(self, tmp_path: Path) -> None:
+        """head="multilingual" takes the packaged multilingual head (for a 512-wide model)."""
+        detector = SemanticDetector(write_model(tmp_path, width=512), head="multilingual")
+        assert detector.head == packaged_head("multilingual")
+        assert set(detector.scores("hello")) == {c.category for c in detector.head.categories}
+
+    def test_head_name_does_not_fit_a_narrower_model(self, model_dir: Path) -> None:
+        """The multilingual head on a model of another width is refused, naming its model."""
+        with pytest.raises(cg.ConfigurationError, match=r"needs 512.*universal-sentence-encoder"):
+            SemanticDetector(model_dir, head="multilingual")
+
+    def test_model_on_no_hub_needs_a_directory(self) -> None:
+        """Leaving the model out of a head whose model is on no hub says what to give."""
+        with pytest.raises(cg.ConfigurationError, match=r"on no model hub.*export_use_onnx"):
+            SemanticDetector(head="multilingual")
+
+    def test_an_ids_only_model_with_a_sentencepiece_tokenizer(self, tmp_path: Path) -> None:
+        """A graph reading input_ids alone, giving one vector per text, is scored as any other."""
+        directory = write_ids_only_model(tmp_path)
+        encoder = SentenceEncoder(directory)
+        np.testing.assert_allclose(encoder.vector("hallo bombe"), [0, 0, 0.7071068, 0.7071068])
+        detector = SemanticDetector(directory, head=SemanticHead.from_dict(head_dict()))
+        assert set(detect(detector, "bombe bombe")) == {"mass_violence"}
+        assert detect(detector, "hallo") == {}
+
+    def test_default_stack_reads_the_head_from_the_environment(
+        self, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CONVGUARD_SEMANTIC_HEAD picks the head: a packaged name or a head file."""
+        head_file = tmp_path / "head.json"
+        head_file.write_text(json.dumps(head_dict(model="acme/other")))
+        monkeypatch.setenv(sem.ENV_VAR, str(model_dir))
+        monkeypatch.setenv(sem.HEAD_ENV_VAR, str(head_file))
+        stack = default_stack()
+        assert isinstance(stack[-1], SemanticDetector)
+        assert stack[-1].head.model == "acme/other"
+        monkeypatch.setenv(sem.ENV_VAR, str(write_model(tmp_path / "wide", width=512)))
+        monkeypatch.setenv(sem.HEAD_ENV_VAR, "multilingual")
+        chosen = default_stack()[-1]
+        assert isinstance(chosen, SemanticDetector)
+        assert chosen.head.model == "universal-sentence-encoder-multilingual-3"

@@ -23,14 +23,21 @@ calibration part, which the fit never sees, places the operating points:
   tier, at the probability that keeps ``--recall`` of the category's
   calibration positives.
 
-Usage (the model directory comes from ``eval/semantic/export_onnx.py``)::
+Usage (the model directory comes from ``eval/semantic/export_onnx.py`` for
+the English head, ``eval/semantic/export_use_onnx.py`` for the multilingual
+one)::
 
-    .venv/bin/python eval/semantic/train.py MODEL_DIR [--out HEAD.json]
+    .venv/bin/python eval/semantic/train.py MODEL_DIR [--head english|multilingual] [--out HEAD.json]
     .venv/bin/python eval/semantic/train.py MODEL_DIR --holdout build/heldout/val.jsonl
 
-``--holdout FILE`` leaves one of the validation halves out of training and
-calibration and prints the figures on it: an unseen source to compare data
-and heads on. Without it the head is written (by default into the package).
+``--head`` picks the packaged head to write (and the model name it records):
+``english`` (all-MiniLM-L6-v2, the default) or ``multilingual`` (Universal
+Sentence Encoder Multilingual v3). ``--holdout FILE`` leaves one of the
+validation halves (or the dev set) out of training and calibration and prints
+the figures on it: an unseen source to compare data and heads on. Without it
+the head is written (by default into the package). Either way the language
+probes (``multilingual_probes.jsonl``, never trained on) are scored last, per
+language.
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ SOURCES = (
     HERE / "authored.jsonl",
 )
 MEMORY_FILE = "neighbours.npz"
-HEAD_OUT = ROOT / "src" / "convguard" / "detectors" / "data" / "semantic" / "head.json"
+PACKAGE_DATA = ROOT / "src" / "convguard" / "detectors" / "data" / "semantic"
+PROBES = HERE / "multilingual_probes.jsonl"
 CACHE = ROOT / "build" / "semantic"
 CATEGORIES = (
     "mass_violence",
@@ -70,7 +78,14 @@ CATEGORIES = (
     "self_harm_risk",
     "harm_to_others_risk",
 )
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# The packaged heads: the model name each records, and where it is written.
+HEADS = {
+    "english": ("sentence-transformers/all-MiniLM-L6-v2", PACKAGE_DATA / "head.json"),
+    "multilingual": (
+        "universal-sentence-encoder-multilingual-3",
+        PACKAGE_DATA / "multilingual" / "head.json",
+    ),
+}
 MAX_TOKENS = 128
 CONCERN, FULL = 0.3, 0.5
 CALIBRATION_SHARE = 0.3
@@ -315,6 +330,9 @@ def report(items: list[Item], scores: dict[str, npt.NDArray[np.float64]]) -> dic
         ),
         float(np.mean([blocked(i, lexicon_too=True) for i in protective_items])),
     )
+    figures["ending blocked semantic alone"] = float(
+        np.mean([blocked(i, lexicon_too=False) for i in protective_items])
+    )
     figures["[] flagged terminable semantic / with lexicon"] = (
         float(np.mean([any(scores[c][i] >= FULL for c in TERMINABLE) for i in benign])),
         float(
@@ -349,20 +367,101 @@ def report(items: list[Item], scores: dict[str, npt.NDArray[np.float64]]) -> dic
     return figures
 
 
+def language_report(
+    items: list[Item], scores: dict[str, npt.NDArray[np.float64]]
+) -> dict[str, dict[str, float]]:
+    """Return the probe figures per language: what is found, and what is flagged wrongly.
+
+    - *ending blocked*: protective items with a protective score >= 0.3;
+    - *support*: protective items with a protective score >= 0.5;
+    - *terminable recall*: terminable items whose own category scores >= 0.5;
+    - *detected*: harmful items of any kind found at their category's tier
+      (0.3 for a protective category, 0.5 for a terminable one);
+    - *benign flagged*: ``[]`` items with a terminable or protective score >= 0.5;
+    - *benign concern*: ``[]`` items with a protective score >= 0.3.
+    """
+
+    def found(i: int, category: str) -> bool:
+        return bool(scores[category][i] >= (CONCERN if category in PROTECTIVE else FULL))
+
+    table: dict[str, dict[str, float]] = {}
+    for lang in sorted({str(item.get("lang", "?")) for item in items}):
+        rows = [i for i, item in enumerate(items) if item.get("lang", "?") == lang]
+        protective = [i for i in rows if set(items[i]["labels"]) & PROTECTIVE]
+        terminable = [i for i in rows if set(items[i]["labels"]) & TERMINABLE]
+        harmful = [i for i in rows if items[i]["labels"]]
+        benign = [i for i in rows if not items[i]["labels"]]
+        table[lang] = {
+            "items": len(rows),
+            "ending blocked": float(
+                np.mean([any(scores[c][i] >= CONCERN for c in PROTECTIVE) for i in protective])
+            ),
+            "support": float(
+                np.mean([any(scores[c][i] >= FULL for c in PROTECTIVE) for i in protective])
+            ),
+            "terminable recall": float(
+                np.mean(
+                    [
+                        any(scores[c][i] >= FULL for c in set(items[i]["labels"]) & TERMINABLE)
+                        for i in terminable
+                    ]
+                )
+            ),
+            "detected": float(
+                np.mean([any(found(i, c) for c in items[i]["labels"]) for i in harmful])
+            ),
+            "benign flagged": float(
+                np.mean([any(scores[c][i] >= FULL for c in CATEGORIES) for i in benign])
+            ),
+            "benign concern": float(
+                np.mean([any(scores[c][i] >= CONCERN for c in PROTECTIVE) for i in benign])
+            ),
+        }
+    return table
+
+
+def show(figures: dict[str, Any]) -> None:
+    """Print a report's figures, pairs as ``a / b``."""
+    for name, value in figures.items():
+        shown = (
+            " / ".join(f"{v:.3f}" for v in value) if isinstance(value, tuple) else f"{value:.3f}"
+        )
+        print(f"{name}: {shown}")
+
+
+def show_languages(table: dict[str, dict[str, float]]) -> None:
+    """Print the per-language probe figures as a table."""
+    columns = list(next(iter(table.values())))
+    print("lang  " + "  ".join(f"{c:>17}" for c in columns))
+    for lang, row in table.items():
+        print(f"{lang:5} " + "  ".join(f"{row[c]:17.3f}" for c in columns))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Train the head; write it, or score a left-out validation half."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="the ONNX model directory (or a hub name)")
-    parser.add_argument("--out", type=Path, default=HEAD_OUT, help="where to write the head")
+    parser.add_argument(
+        "--head", choices=sorted(HEADS), default="english", help="which packaged head to train"
+    )
+    parser.add_argument("--out", type=Path, help="where to write the head (default: the package)")
     parser.add_argument("--holdout", type=Path, help="a validation half to leave out and score")
+    parser.add_argument(
+        "--probes", type=Path, default=PROBES, help="language probes to score (never trained on)"
+    )
+    parser.add_argument("--figures", type=Path, help="also write the printed figures as JSON")
     parser.add_argument("--l2", type=float, default=1.0, help="the L2 penalty (default 1.0)")
     parser.add_argument("--precision", type=float, default=0.005, help="negatives allowed at 0.5")
     parser.add_argument("--recall", type=float, default=0.95, help="positives kept at 0.3")
     parser.add_argument("--no-authored", action="store_true", help="leave the authored data out")
     args = parser.parse_args(argv)
+    model_name, default_out = HEADS[args.head]
+    out: Path = args.out or default_out
     sources = [s for s in SOURCES if not (args.no_authored and s.name == "authored.jsonl")]
     if args.holdout is not None:
         sources = [s for s in sources if s.resolve() != args.holdout.resolve()]
+    if args.probes.resolve() in {s.resolve() for s in sources}:
+        sys.exit("the language probes are for measuring only: they cannot be a training source")
     items = [item for source in sources for item in read(source)]
     encoder = SentenceEncoder(args.model, max_tokens=MAX_TOKENS)
     vectors = embed(encoder, [item["text"] for item in items])
@@ -370,25 +469,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         items, vectors, l2=args.l2, precision=args.precision, recall=args.recall
     )
     print(json.dumps(figures, indent=1))
+    record: dict[str, Any] = {"head": args.head, "calibration": figures}
     if args.holdout is not None:
         unseen = read(args.holdout)
         scores = score_items(heads, memory, embed(encoder, [item["text"] for item in unseen]))
-        for name, value in report(unseen, scores).items():
-            shown = (
-                " / ".join(f"{v:.3f}" for v in value)
-                if isinstance(value, tuple)
-                else f"{value:.3f}"
-            )
-            print(f"{name}: {shown}")
+        print(f"-- left out: {args.holdout}")
+        record["holdout"] = {"file": str(args.holdout), "figures": report(unseen, scores)}
+        show(record["holdout"]["figures"])
+    if args.probes.exists():
+        probes = read(args.probes)
+        scores = score_items(heads, memory, embed(encoder, [item["text"] for item in probes]))
+        print(f"-- language probes: {args.probes}")
+        record["probes"] = language_report(probes, scores)
+        show_languages(record["probes"])
+    if args.figures is not None:
+        args.figures.parent.mkdir(parents=True, exist_ok=True)
+        args.figures.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    if args.holdout is not None:
         return
     head = {
         "format": HEAD_FORMAT,
-        "model": MODEL_NAME,
+        "model": model_name,
         "max_tokens": MAX_TOKENS,
         "categories": heads,
         "neighbours": {"k": NEIGHBOURS, "file": MEMORY_FILE},
         "info": {
             "trained_by": "eval/semantic/train.py",
+            "head": args.head,
             "sources": [str(s.relative_to(ROOT.parent)) for s in sources],
             "items": len(items),
             "l2": args.l2,
@@ -397,14 +504,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             "calibration": figures,
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(head, separators=(",", ":")) + "\n", encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(head, separators=(",", ":")) + "\n", encoding="utf-8")
     np.savez(
-        args.out.parent / MEMORY_FILE,
+        out.parent / MEMORY_FILE,
         vectors=memory.vectors.astype(np.float16),
         labels=memory.labels,
     )
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

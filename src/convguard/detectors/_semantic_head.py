@@ -3,7 +3,8 @@
 A head scores a message's sentence embedding per category (calibrated to
 convguard's score scale), optionally backed by the nearest labelled
 examples; it is read from a ``head.json`` file, and :func:`packaged_head`
-returns the one convguard ships. numpy is imported only when a head is read.
+returns one of those convguard ships (:data:`PACKAGED_HEADS`). numpy is
+imported only when a head is read.
 """
 
 from __future__ import annotations
@@ -30,9 +31,22 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 
-__all__ = ["HEAD_FORMAT", "CategoryHead", "Neighbours", "SemanticHead", "packaged_head", "require"]
+__all__ = [
+    "HEAD_FORMAT",
+    "PACKAGED_HEADS",
+    "CategoryHead",
+    "Neighbours",
+    "SemanticHead",
+    "packaged_head",
+    "require",
+]
 
 HEAD_FORMAT: Final = "convguard-semantic-head/1"
+PACKAGED_HEADS: Final = {
+    "english": "data/semantic",
+    "multilingual": "data/semantic/multilingual",
+}
+"""The heads convguard ships, by name: where each lives in the package."""
 _INSTALL: Final = "pip install 'convguard[semantic]'"
 
 
@@ -294,15 +308,25 @@ class SemanticHead:
         return cls.from_dict(data, directory=Path(path).parent)
 
 
-def packaged_head() -> SemanticHead:
-    """Return the head convguard ships, trained for all-MiniLM-L6-v2.
+def packaged_head(name: str = "english") -> SemanticHead:
+    """Return a head convguard ships.
+
+    Args:
+        name: ``"english"`` (trained for all-MiniLM-L6-v2, English only) or
+            ``"multilingual"`` (trained for Universal Sentence Encoder
+            Multilingual v3, 16 languages); see ``docs/semantic.md``.
 
     Returns:
         The head; ``head.model`` names the embedding model it needs.
 
     Raises:
-        ConfigurationError: If numpy (the ``semantic`` extra) is missing.
+        ConfigurationError: If *name* is not a packaged head, or numpy (the
+            ``semantic`` extra) is missing.
     """
-    directory = resources.files("convguard.detectors").joinpath("data/semantic")
+    where = PACKAGED_HEADS.get(name) if isinstance(name, str) else None
+    if where is None:
+        msg = f"no packaged semantic head named {name!r}: choose one of {sorted(PACKAGED_HEADS)}"
+        raise ConfigurationError(msg)
+    directory = resources.files("convguard.detectors").joinpath(where)
     data = json.loads(directory.joinpath("head.json").read_text(encoding="utf-8"))
     return SemanticHead.from_dict(data, directory=directory)

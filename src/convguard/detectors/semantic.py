@@ -3,12 +3,15 @@
 Word lists find what they list; :class:`SemanticDetector` finds what reads
 *like* a harmful message. It embeds the message with a small sentence-embedding
 model run by ONNX Runtime on the CPU (no PyTorch at run time), and scores each
-category with a logistic head that convguard trains and ships in the package
-(``convguard/detectors/data/semantic/head.json``). The model itself is not
-shipped: point the detector at a local directory holding ``model.onnx`` and
-``tokenizer.json``, or at a model-hub name resolved through ``huggingface_hub``
-(its cache, so ``HF_HUB_OFFLINE=1`` works). ``eval/semantic/export_onnx.py``
-makes such a directory from a safetensors checkpoint.
+category with a logistic head that convguard trains and ships in the package.
+Two heads ship (:data:`PACKAGED_HEADS`): ``"english"``, the default, for
+all-MiniLM-L6-v2, and ``"multilingual"``, for Universal Sentence Encoder
+Multilingual v3 (16 languages). The model itself is not shipped: point the
+detector at a local directory holding ``model.onnx`` and ``tokenizer.json``,
+or at a model-hub name resolved through ``huggingface_hub`` (its cache, so
+``HF_HUB_OFFLINE=1`` works). ``eval/semantic/export_onnx.py`` makes such a
+directory from a safetensors checkpoint, ``eval/semantic/export_use_onnx.py``
+from the multilingual encoder's weights.
 
 Scores are calibrated for the policy's two tiers: a protective category
 reaches ``0.3`` (a *concern*, which blocks ending silently) at a high-recall
@@ -31,6 +34,7 @@ from .._errors import ConfigurationError
 from .._findings import Finding
 from ._builtin import default_detectors
 from ._semantic_head import (
+    PACKAGED_HEADS,
     CategoryHead,
     Neighbours,
     SemanticHead,
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VAR",
+    "HEAD_ENV_VAR",
+    "PACKAGED_HEADS",
     "CategoryHead",
     "Neighbours",
     "SemanticDetector",
@@ -62,6 +68,9 @@ del _obj
 
 ENV_VAR: Final = "CONVGUARD_SEMANTIC_MODEL"
 """The environment variable :func:`default_stack` reads the model from."""
+
+HEAD_ENV_VAR: Final = "CONVGUARD_SEMANTIC_HEAD"
+"""The environment variable :func:`default_stack` reads the head from (a name or a file)."""
 
 _MODEL_FILES: Final = ("model.onnx", "onnx/model.onnx")
 _TOKENIZER: Final = "tokenizer.json"
@@ -228,9 +237,12 @@ class SemanticDetector:
         model: A directory with ``model.onnx`` (or ``onnx/model.onnx``) and
             ``tokenizer.json``, or a model-hub name found through
             ``huggingface_hub`` (its cache; ``HF_HUB_OFFLINE=1`` is honoured).
-            The head's ``model`` when omitted.
-        head: The classifier head, or the path of its JSON file; the packaged
-            one when omitted.
+            The head's ``model`` when omitted (a hub name; a head whose model
+            is on no hub needs a directory).
+        head: The classifier head, the name of a packaged head (``"english"``,
+            the default, or ``"multilingual"``; see :data:`PACKAGED_HEADS`),
+            or the path of a head's JSON file. It must be the one trained for
+            *model*.
         name: The detector's name, shown in findings.
         min_score: Leave out findings scoring below this (the default is the
             policy's default ``concern_threshold``).
@@ -271,8 +283,16 @@ class SemanticDetector:
             raise ConfigurationError(msg)
         if head is None:
             head = packaged_head()
+        elif isinstance(head, str) and head in PACKAGED_HEADS:
+            head = packaged_head(head)
         elif not isinstance(head, SemanticHead):
             head = SemanticHead.load(head)
+        if model is None and not _looks_like_hub_name(head.model):
+            msg = (
+                f"the head's model {head.model!r} is on no model hub: give the directory "
+                "that eval/semantic/export_use_onnx.py writes (see docs/semantic.md)"
+            )
+            raise ConfigurationError(msg)
         encoder = SentenceEncoder(
             head.model if model is None else model, max_tokens=head.max_tokens, threads=threads
         )
@@ -361,9 +381,10 @@ def default_stack() -> list[Detector]:
     """Return the built-in detectors plus a :class:`SemanticDetector`.
 
     The model comes from the ``CONVGUARD_SEMANTIC_MODEL`` environment
-    variable (a directory or a hub name), else the packaged head's model.
-    Made for ``convguard eval FILE --detectors
-    convguard.detectors.semantic:default_stack``.
+    variable (a directory or a hub name), else the head's model; the head from
+    ``CONVGUARD_SEMANTIC_HEAD`` (a packaged head's name, such as
+    ``multilingual``, or a head file), else the English one. Made for
+    ``convguard eval FILE --detectors convguard.detectors.semantic:default_stack``.
 
     Returns:
         A new list: the built-in set, then the semantic detector.
@@ -371,7 +392,10 @@ def default_stack() -> list[Detector]:
     Raises:
         ConfigurationError: If the semantic detector cannot be loaded.
     """
-    return [*default_detectors(), SemanticDetector(os.environ.get(ENV_VAR) or None)]
+    semantic = SemanticDetector(
+        os.environ.get(ENV_VAR) or None, head=os.environ.get(HEAD_ENV_VAR) or None
+    )
+    return [*default_detectors(), semantic]
 
 
 def __dir__() -> list[str]:
