@@ -17,6 +17,7 @@ PUBLIC = {
     "Action",
     "AsyncConversation",
     "AsyncGuard",
+    "AsyncPostgresStore",
     "AsyncStore",
     "Branch",
     "Category",

@@ -319,10 +319,16 @@ def pg() -> Iterator[tuple[PostgresStore, str]]:
 
 
 def terminate(app: str, *, waiting: bool = False) -> int:
-    """Kill the server processes of every connection named *app*; return how many."""
+    """Kill the server processes of every connection named *app*; return how many.
+
+    Returns once they are gone (PostgreSQL 14's wait), so the kill has
+    happened, not merely been asked for, by the time the test goes on.
+    """
     import psycopg
 
-    query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+    query = (
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = %s"
+    )
     if waiting:
         query += " AND wait_event_type = 'Lock'"
     with psycopg.connect(DSN, autocommit=True) as conn:
@@ -348,7 +354,12 @@ class KillingDetector:
 
 class TestPostgresKilled:
     def test_a_connection_killed_mid_turn_is_replaced(self, pg: tuple[PostgresStore, str]) -> None:
-        """Connections killed between a turn's read and write are replaced; the turn lands."""
+        """Connections killed between a turn's read and write are replaced; the turn lands.
+
+        The write borrows a connection lent a moment before, which the pool
+        lends without a check round trip, unless its socket already says the
+        server hung up, as it does here.
+        """
         store, app = pg
         killer = KillingDetector(app)
         guard = cg.Guard(detectors=[killer], store=store)
@@ -554,7 +565,8 @@ class TestPostgresFaults:
         store, _ = pg
         from psycopg_pool import ConnectionPool
 
-        pool: ConnectionPool[Any] = store._pool
+        pool: ConnectionPool[Any] | None = store._pool
+        assert pool is not None
         held = [pool.getconn(), pool.getconn()]
         try:
             pool.timeout = 0.1
@@ -657,9 +669,9 @@ class TestPostgresRacingStarts:
     def test_a_unique_violation_is_an_invalid_operation(self) -> None:
         """The driver's duplicate-key error maps to InvalidOperationError, not StoreError."""
         psycopg = pytest.importorskip("psycopg")
-        from convguard.stores._postgres import _translate
+        from convguard.stores._pg import translate
 
-        error = _translate(psycopg, psycopg.errors.UniqueViolation("duplicate key"), "c1")
+        error = translate(psycopg, psycopg.errors.UniqueViolation("duplicate key"), "c1")
         assert isinstance(error, cg.InvalidOperationError)
         assert "'c1' already exists" in str(error)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sqlite3
@@ -12,13 +13,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
 
 import convguard as cg
 from convguard.stores import (
+    AsyncPostgresStore,
     ConversationInfo,
     Feedback,
     MemoryStore,
@@ -61,14 +63,47 @@ def drop_schema(schema: str) -> None:
 StoreFactory = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+class AwaitedStore:
+    """A sync ``Store`` over an ``AsyncStore``: each call awaited on a loop of its own.
+
+    So the one behaviour suite below checks ``AsyncPostgresStore`` too, calls
+    from many threads included (they run as concurrent tasks on the loop).
+    """
+
+    def __init__(self, store: cg.AsyncStore) -> None:
+        """Wrap *store* and start its event loop in a thread."""
+        self.inner = store
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        """Return the store's method *name*, called and awaited on the loop."""
+        method = getattr(self.inner, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return asyncio.run_coroutine_threadsafe(method(*args, **kwargs), self.loop).result()
+
+        return call
+
+    def close(self) -> None:
+        """Close the store, then stop its loop."""
+        try:
+            self.__getattr__("close")()
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join()
+            self.loop.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "async-postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Open stores of one kind; every one opened on the same backing database."""
     opened: list[Store] = []
     kind = request.param
     schema = f"t_{uuid.uuid4().hex[:16]}"
     memory = MemoryStore()
-    if kind == "postgres" and PG_SKIP:
+    if kind.endswith("postgres") and PG_SKIP:
         pytest.skip(PG_SKIP)
 
     def factory() -> Store:
@@ -77,15 +112,17 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
             store = memory
         elif kind == "sqlite":
             store = SQLiteStore(tmp_path / "convguard.db")
-        else:
+        elif kind == "postgres":
             store = PostgresStore(DSN, schema=schema, max_size=4)
+        else:
+            store = cast("Store", AwaitedStore(AsyncPostgresStore(DSN, schema=schema, max_size=4)))
         opened.append(store)
         return store
 
     yield factory
     for store in opened:
         store.close()
-    if kind == "postgres":
+    if kind.endswith("postgres"):
         drop_schema(schema)
 
 
@@ -957,13 +994,13 @@ class TestListingMigration:
         """Step 3 backfills PostgreSQL tables the same way."""
         import psycopg
 
-        from convguard.stores import _postgres
+        from convguard.stores import _pg, _postgres_sync  # the store's body migrates
 
         schema = f"t_{uuid.uuid4().hex[:16]}"
-        full = _postgres.migrations
+        full = _pg.migrations
         try:
             with monkeypatch.context() as patch:
-                patch.setattr(_postgres, "migrations", lambda s: full(s)[:2])
+                patch.setattr(_postgres_sync, "migrations", lambda s: full(s)[:2])
                 PostgresStore(DSN, schema=schema).close()
             meta = '{"user_id":"u1","n":7,"ok":true,"no":false,"x":null,"f":0.5,"big":1e3}'
             with psycopg.connect(DSN, autocommit=True) as conn:
@@ -1130,7 +1167,7 @@ class TestPostgresRoundTrips:
         return sent
 
     def test_a_write_is_one_statement(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """append() sends one statement, no BEGIN/COMMIT (the pool's empty liveness check aside)."""
+        """append() sends one statement: no BEGIN/COMMIT, no check of a connection just used."""
         import psycopg
 
         schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -1144,14 +1181,56 @@ class TestPostgresRoundTrips:
             )
             sent = self._count(monkeypatch)
             store.append("c1", node("m1", root), expected_version=0)
-            assert len([q for q in sent if q]) == 1
+            assert len(sent) == 1
             assert store.head("c1").version == 1
             with pytest.raises(cg.StoreConflictError):
                 store.append("c1", node("m2", root), expected_version=0)
-            assert len([q for q in sent if q]) == 3
+            assert len(sent) == 3
             assert transactions == []
         finally:
             monkeypatch.undo()
+            store.close()
+            drop_schema(schema)
+
+    def test_a_connection_idle_for_a_while_is_checked_first(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A connection lent longer ago than FRESH_SECONDS gets the pool's empty check first."""
+        from convguard.stores import _postgres_sync
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, max_size=1)
+        try:
+            store.create("c1", created_at=T0)
+            monkeypatch.setattr(_postgres_sync, "FRESH_SECONDS", 0.0)  # every lending is late
+            sent = self._count(monkeypatch)
+            store.head("c1")
+            assert sent[0] == ""
+            assert len(sent) == 2
+        finally:
+            monkeypatch.undo()
+            store.close()
+            drop_schema(schema)
+
+    def test_a_connection_the_server_closed_is_checked_and_replaced(self) -> None:
+        """A connection lent a moment ago whose server hung up is seen and replaced."""
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        app = f"cg_{uuid.uuid4().hex[:12]}"
+        store = PostgresStore(make_conninfo(DSN, application_name=app), schema=schema, max_size=1)
+        try:
+            store.create("c1", created_at=T0)
+            with psycopg.connect(DSN, autocommit=True) as conn:
+                killed = conn.execute(
+                    "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                    " WHERE application_name = %s",
+                    (app,),
+                ).fetchall()
+            assert killed == [(True,)]
+            assert store.head("c1").version == 0
+        finally:
             store.close()
             drop_schema(schema)
 

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
     from ._replay import Replay, ReplayBranch
     from ._tools import ToolResult, end_conversation_tool, report_risk_tool
+    from .stores._postgres_aio import AsyncPostgresStore
 
     __version__: str
 
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 _LAZY: Final = {
     "AsyncConversation": "._aio",
     "AsyncGuard": "._aio",
+    "AsyncPostgresStore": ".stores._postgres_aio",
     "ConversationRecord": "._records",
     "FeedbackRecord": "._records",
     "FindingRecord": "._records",
@@ -87,6 +89,7 @@ __all__ = [
     "Action",
     "AsyncConversation",
     "AsyncGuard",
+    "AsyncPostgresStore",
     "AsyncStore",
     "Branch",
     "Category",

@@ -1,16 +1,7 @@
-"""The logic SQLite and PostgreSQL stores share: checks, migrations, the walks.
+# Written by scripts/unasync.py from _sql_async.py: edit that file, then run the script.
+"""The logic SQLite and PostgreSQL stores share: ``SQLStore``.
 
-A backend supplies two context managers, one for a read and one for a write
-transaction, each yielding a connection whose ``execute(sql, params)``
-returns a cursor (``sqlite3`` and ``psycopg`` both fit), and translates its
-driver's exceptions into :class:`~convguard.StoreError` subclasses there.
-Everything else (compare-and-set, the ended-parent check, bounded history
-walks) is written once, here, over the statements of :mod:`._statements`.
-
-A turn touches a bounded number of rows whatever the conversation's size:
-:meth:`head` is one indexed join, :meth:`ancestors` walks at most ``limit``
-rows with a recursive query, and :meth:`append` updates one conversation row
-and inserts one message row.
+Generated from ``_sql_async.py`` by ``scripts/unasync.py``; see there.
 """
 
 from __future__ import annotations
@@ -18,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from .._errors import (
     ConversationEndedError,
@@ -30,15 +21,7 @@ from .._errors import (
 )
 from .._tree import EMPTY_METADATA, ConversationTree, Message, check_id
 from ._base import ConversationInfo, ConversationPage, Feedback, Head
-from ._codec import (
-    dump_metadata,
-    dump_state,
-    dump_time,
-    dump_verdict,
-    load_message,
-    load_metadata,
-    load_time,
-)
+from ._codec import dump_metadata, dump_time, load_metadata, load_time
 from ._listing import (
     check_batch,
     check_cutoff,
@@ -46,24 +29,26 @@ from ._listing import (
     dump_cursor,
     epoch_us,
     filter_tags,
-    from_epoch_us,
     load_cursor,
     metadata_tags,
     title_of,
 )
+from ._rows import (
+    NO_LIMIT,
+    Migration,
+    info_of,
+    lookup_conversation_id,
+    lookup_message_id,
+    message_of,
+    message_params,
+)
 from ._statements import prepare_listing, prepare_statements
 
-__all__ = ["Connection", "Cursor", "Migration", "SQLStore"]
-
-Migration = tuple[int, tuple[str, ...]]
-"""One step of a schema: the version it leads to and its DDL."""
-
-# A walk without a limit still needs a bound the database accepts.
-_NO_LIMIT: Final = 2**31 - 1
+__all__ = ["Connection", "Cursor", "SQLStore"]
 
 
 class Cursor(Protocol):
-    """What a statement returns (``sqlite3.Cursor`` and ``psycopg.Cursor`` fit)."""
+    """What a statement returns (``sqlite3.Cursor`` and ``psycopg``'s cursors fit)."""
 
     @property
     def rowcount(self) -> int:
@@ -80,68 +65,29 @@ class Cursor(Protocol):
 
 
 class Connection(Protocol):
-    """Runs statements (``sqlite3.Connection`` and ``psycopg.Connection`` fit)."""
+    """Runs statements (``sqlite3.Connection`` and ``psycopg``'s connections fit)."""
 
     def execute(self, sql: str, params: Sequence[object] = ..., /) -> Cursor:
         """Run one statement and return its cursor."""
         ...
 
 
-def _conversation_id(value: object) -> str:
-    """Accept an id to look up; one no database could hold names no conversation."""
-    try:
-        return check_id(value, "conversation id")
-    except InvalidOperationError:
-        if not isinstance(value, str):
-            raise
-        raise UnknownConversationError(value) from None
+def _one(conn: Connection, sql: str, params: Sequence[object]) -> Sequence[Any] | None:
+    """Run one statement and return its first row."""
+    cursor = conn.execute(sql, params)
+    return cursor.fetchone()
 
 
-def _message_id(conversation_id: str, value: object) -> str:
-    try:
-        return check_id(value)
-    except InvalidOperationError:
-        if not isinstance(value, str):
-            raise
-        raise UnknownMessageError(conversation_id, value) from None
+def _all(conn: Connection, sql: str, params: Sequence[object]) -> Sequence[Sequence[Any]]:
+    """Run one statement and return its rows."""
+    cursor = conn.execute(sql, params)
+    return cursor.fetchall()
 
 
-def _info(conversation_id: str, row: Sequence[Any]) -> ConversationInfo:
-    created_at, metadata, version, tip_id, ended, count, at_risk, updated_us, title = row[:9]
-    meta = load_metadata(metadata)
-    given = meta.get("title")
-    return ConversationInfo(
-        id=conversation_id,
-        created_at=load_time(created_at),
-        metadata=meta,
-        version=int(version),
-        tip_id=tip_id,
-        ended_branches=int(ended),
-        message_count=int(count),
-        at_risk=bool(at_risk),
-        updated_at=from_epoch_us(int(updated_us)),
-        title=given if isinstance(given, str) else title,
-    )
-
-
-def _message(row: Sequence[Any]) -> Message:
-    return load_message(*row)
-
-
-def _message_params(conversation_id: str, message: Message) -> tuple[object, ...]:
-    return (
-        conversation_id,
-        message.id,
-        message.parent_id,
-        message.role.value,
-        message.content,
-        dump_time(message.created_at),
-        dump_state(message.state),
-        dump_verdict(message.verdict, message),
-        dump_metadata(message.metadata),
-        message.depth,
-        message.ended,
-    )
+def _changed(conn: Connection, sql: str, params: Sequence[object]) -> int:
+    """Run one statement and return how many rows it changed."""
+    cursor = conn.execute(sql, params)
+    return cursor.rowcount
 
 
 class SQLStore:
@@ -188,7 +134,8 @@ class SQLStore:
             " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         latest_sql = f"SELECT MAX(version) FROM {version_table}"  # noqa: S608 - our table
-        row = conn.execute(latest_sql).fetchone()
+        cursor = conn.execute(latest_sql)
+        row = cursor.fetchone()
         current = 0 if row is None or row[0] is None else int(row[0])
         latest = steps[-1][0]
         if current > latest:
@@ -231,7 +178,7 @@ class SQLStore:
             tree.switch(tip_id)
         elif messages:
             tree.switch(messages[-1].id)
-        rows = [_message_params(conversation_id, m) for m in messages]
+        rows = [message_params(conversation_id, m) for m in messages]
         conversation = (
             conversation_id,
             dump_time(created_at),
@@ -245,7 +192,7 @@ class SQLStore:
         )
         sql = self._sql
         with self._write(conversation_id) as conn:
-            if conn.execute(sql["version"], (conversation_id,)).fetchone() is not None:
+            if _one(conn, sql["version"], (conversation_id,)) is not None:
                 msg = f"conversation {conversation_id!r} already exists"
                 raise InvalidOperationError(msg)
             conn.execute(sql["insert_conversation"], conversation)
@@ -260,12 +207,12 @@ class SQLStore:
         Raises:
             UnknownConversationError: For an unknown id.
         """
-        conversation_id = _conversation_id(conversation_id)
+        conversation_id = lookup_conversation_id(conversation_id)
         with self._read() as conn:
-            row = conn.execute(self._sql["head"], (conversation_id,)).fetchone()
+            row = _one(conn, self._sql["head"], (conversation_id,))
         if row is None:
             raise UnknownConversationError(conversation_id)
-        tip = None if row[3] is None else _message(row[3:])
+        tip = None if row[3] is None else message_of(row[3:])
         return Head(conversation_id, int(row[0]), tip, int(row[1]), bool(row[2]))
 
     def info(self, conversation_id: str) -> ConversationInfo:
@@ -274,18 +221,18 @@ class SQLStore:
         Raises:
             UnknownConversationError: For an unknown id.
         """
-        conversation_id = _conversation_id(conversation_id)
+        conversation_id = lookup_conversation_id(conversation_id)
         with self._read() as conn:
-            row = conn.execute(self._sql["info"], (conversation_id,)).fetchone()
+            row = _one(conn, self._sql["info"], (conversation_id,))
         if row is None:
             raise UnknownConversationError(conversation_id)
-        return _info(conversation_id, row)
+        return info_of(conversation_id, row)
 
     def _missing(
         self, conn: Connection, conversation_id: str, message_id: str
     ) -> StoreError | UnknownConversationError | UnknownMessageError:
         """Return the error for a message that is not there."""
-        if conn.execute(self._sql["version"], (conversation_id,)).fetchone() is None:
+        if _one(conn, self._sql["version"], (conversation_id,)) is None:
             return UnknownConversationError(conversation_id)
         return UnknownMessageError(conversation_id, message_id)
 
@@ -296,13 +243,13 @@ class SQLStore:
             UnknownConversationError: For an unknown conversation.
             UnknownMessageError: For an unknown message.
         """
-        conversation_id = _conversation_id(conversation_id)
-        message_id = _message_id(conversation_id, message_id)
+        conversation_id = lookup_conversation_id(conversation_id)
+        message_id = lookup_message_id(conversation_id, message_id)
         with self._read() as conn:
-            row = conn.execute(self._sql["get"], (conversation_id, message_id)).fetchone()
+            row = _one(conn, self._sql["get"], (conversation_id, message_id))
             if row is None:
                 raise self._missing(conn, conversation_id, message_id)
-        return _message(row)
+        return message_of(row)
 
     def ancestors(
         self, conversation_id: str, message_id: str, limit: int | None = None
@@ -315,20 +262,21 @@ class SQLStore:
             UnknownConversationError: For an unknown conversation.
             UnknownMessageError: For an unknown message.
         """
-        conversation_id = _conversation_id(conversation_id)
-        message_id = _message_id(conversation_id, message_id)
-        bound = _NO_LIMIT if limit is None else min(int(limit), _NO_LIMIT)
+        conversation_id = lookup_conversation_id(conversation_id)
+        message_id = lookup_message_id(conversation_id, message_id)
+        bound = NO_LIMIT if limit is None else min(int(limit), NO_LIMIT)
         if bound <= 0:
             self.get(conversation_id, message_id)
             return []
         with self._read() as conn:
-            rows = conn.execute(
+            rows = _all(
+                conn,
                 self._sql["ancestors"],
                 (conversation_id, message_id, conversation_id, bound),
-            ).fetchall()
+            )
             if not rows:
                 raise self._missing(conn, conversation_id, message_id)
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
     def messages(self, conversation_id: str) -> list[Message]:
         """Return every message, parents before children.
@@ -336,12 +284,12 @@ class SQLStore:
         Raises:
             UnknownConversationError: For an unknown id.
         """
-        conversation_id = _conversation_id(conversation_id)
+        conversation_id = lookup_conversation_id(conversation_id)
         with self._read() as conn:
-            if conn.execute(self._sql["version"], (conversation_id,)).fetchone() is None:
+            if _one(conn, self._sql["version"], (conversation_id,)) is None:
                 raise UnknownConversationError(conversation_id)
-            rows = conn.execute(self._sql["messages"], (conversation_id,)).fetchall()
-        return [_message(row) for row in rows]
+            rows = _all(conn, self._sql["messages"], (conversation_id,))
+        return [message_of(row) for row in rows]
 
     def append(
         self,
@@ -366,12 +314,13 @@ class SQLStore:
             UnknownMessageError: When the parent is not in the conversation.
             InvalidOperationError: For a duplicate id or a wrong depth.
         """
-        conversation_id = _conversation_id(conversation_id)
+        conversation_id = lookup_conversation_id(conversation_id)
         check_id(message.id)
-        row = _message_params(conversation_id, message)
+        row = message_params(conversation_id, message)
         sql = self._sql
         with self._write(conversation_id) as conn:
-            bumped = conn.execute(
+            bumped = _changed(
+                conn,
                 sql["bump"],
                 (
                     1 if message.ended else 0,
@@ -383,8 +332,8 @@ class SQLStore:
                     expected_version,
                 ),
             )
-            if bumped.rowcount != 1:
-                found = conn.execute(sql["version"], (conversation_id,)).fetchone()
+            if bumped != 1:
+                found = _one(conn, sql["version"], (conversation_id,))
                 if found is None:
                     raise UnknownConversationError(conversation_id)
                 raise StoreConflictError(
@@ -397,12 +346,12 @@ class SQLStore:
 
     def _check_node(self, conn: Connection, conversation_id: str, message: Message) -> None:
         sql = self._sql
-        if conn.execute(sql["exists"], (conversation_id, message.id)).fetchone():
+        if _one(conn, sql["exists"], (conversation_id, message.id)):
             msg = f"message id {message.id!r} is already in the conversation"
             raise InvalidOperationError(msg)
         depth = 0
         if message.parent_id is not None:
-            parent = conn.execute(sql["parent"], (conversation_id, message.parent_id)).fetchone()
+            parent = _one(conn, sql["parent"], (conversation_id, message.parent_id))
             if parent is None:
                 raise UnknownMessageError(conversation_id, message.parent_id)
             if parent[1]:
@@ -422,14 +371,14 @@ class SQLStore:
             UnknownConversationError: For an unknown conversation.
             UnknownMessageError: For an unknown message.
         """
-        conversation_id = _conversation_id(conversation_id)
-        message_id = _message_id(conversation_id, message_id)
+        conversation_id = lookup_conversation_id(conversation_id)
+        message_id = lookup_message_id(conversation_id, message_id)
         sql = self._sql
         with self._write(conversation_id) as conn:
-            if conn.execute(sql["exists"], (conversation_id, message_id)).fetchone() is None:
+            if _one(conn, sql["exists"], (conversation_id, message_id)) is None:
                 raise self._missing(conn, conversation_id, message_id)
             conn.execute(sql["switch"], (message_id, conversation_id))
-            row = conn.execute(sql["version"], (conversation_id,)).fetchone()
+            row = _one(conn, sql["version"], (conversation_id,))
         return 0 if row is None else int(row[0])
 
     def add_feedback(self, feedback: Feedback) -> None:
@@ -438,7 +387,7 @@ class SQLStore:
         Raises:
             UnknownConversationError: For an unknown conversation.
         """
-        conversation_id = _conversation_id(feedback.conversation_id)
+        conversation_id = lookup_conversation_id(feedback.conversation_id)
         params = (
             feedback.id,
             conversation_id,
@@ -450,7 +399,7 @@ class SQLStore:
         )
         sql = self._sql
         with self._write(conversation_id) as conn:
-            if conn.execute(sql["version"], (conversation_id,)).fetchone() is None:
+            if _one(conn, sql["version"], (conversation_id,)) is None:
                 raise UnknownConversationError(conversation_id)
             conn.execute(sql["insert_feedback"], params)
 
@@ -458,11 +407,11 @@ class SQLStore:
         """Return feedback records, oldest first, of one or every conversation."""
         with self._read() as conn:
             if conversation_id is None:
-                rows = conn.execute(self._sql["feedback_all"], ()).fetchall()
+                rows = _all(conn, self._sql["feedback_all"], ())
             elif not isinstance(conversation_id, str):
                 rows = []
             else:
-                rows = conn.execute(self._sql["feedback_one"], (conversation_id,)).fetchall()
+                rows = _all(conn, self._sql["feedback_one"], (conversation_id,))
         return [
             Feedback(
                 id=fid,
@@ -479,7 +428,7 @@ class SQLStore:
     def conversations(self) -> list[str]:
         """Return every conversation id, oldest first."""
         with self._read() as conn:
-            rows = conn.execute(self._sql["conversations"], ()).fetchall()
+            rows = _all(conn, self._sql["conversations"], ())
         return [row[0] for row in rows]
 
     def list_conversations(
@@ -517,11 +466,11 @@ class SQLStore:
             params.extend(cursor)
         if where:
             sql += (" AND " if tags else " WHERE ") + " AND ".join(where)
-        params.append(_NO_LIMIT if limit is None else limit + 1)
+        params.append(NO_LIMIT if limit is None else limit + 1)
         with self._read() as conn:
-            rows = conn.execute(sql + order, params).fetchall()
+            rows = _all(conn, sql + order, params)
         page = rows if limit is None else rows[:limit]
-        items = tuple(_info(row[0], row[1:]) for row in page)
+        items = tuple(info_of(row[0], row[1:]) for row in page)
         more = limit is not None and len(rows) > limit
         last = page[-1] if page else None
         cursor_next = dump_cursor(int(last[8]), int(last[10])) if more and last else None
@@ -539,9 +488,9 @@ class SQLStore:
             UnknownConversationError: For an unknown id.
             StoreError: When the database fails; nothing is erased.
         """
-        conversation_id = _conversation_id(conversation_id)
+        conversation_id = lookup_conversation_id(conversation_id)
         with self._write(conversation_id) as conn:
-            if conn.execute(self._sql["lock_for_delete"], (conversation_id,)).rowcount != 1:
+            if _changed(conn, self._sql["lock_for_delete"], (conversation_id,)) != 1:
                 raise UnknownConversationError(conversation_id)
             self._erase(conn, conversation_id)
         self._erased()
@@ -563,9 +512,9 @@ class SQLStore:
         sql = self._sql
         erased = 0
         with self._write() as conn:
-            idle = conn.execute(sql["idle"], (cutoff, bound)).fetchall()
+            idle = _all(conn, sql["idle"], (cutoff, bound))
             for (conversation_id,) in idle:
-                locked = conn.execute(sql["lock_idle"], (conversation_id, cutoff)).rowcount
+                locked = _changed(conn, sql["lock_idle"], (conversation_id, cutoff))
                 # Not locked: written since the SELECT (a PostgreSQL race), so kept.
                 if locked == 1:  # pragma: no branch - only a race takes the other way
                     self._erase(conn, conversation_id)

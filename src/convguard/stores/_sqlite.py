@@ -19,7 +19,8 @@ from .._errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ._sql import Migration, SQLStore
+from ._rows import Migration
+from ._sql import SQLStore
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
