@@ -11,6 +11,7 @@ import pytest
 import convguard as cg
 from convguard._cli import main
 from convguard._diagram import Transition, render, render_dot, render_mermaid, transition_table
+from tests.test_guard import OneStrike
 
 A, R, S, E = cg.Status.ACTIVE, cg.Status.REDIRECTING, cg.Status.SUPPORTING, cg.Status.ENDED
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -81,6 +82,13 @@ class TestTable:
         """Something that is not a policy is refused."""
         with pytest.raises(cg.ConfigurationError, match="Policy protocol"):
             transition_table("policy")  # type: ignore[arg-type]
+
+    def test_a_policy_without_config_cannot_be_drawn(self) -> None:
+        """The diagram explores a policy over its config's categories; without one it says so."""
+        with pytest.raises(cg.ConfigurationError, match=r"cannot draw .* no config"):
+            transition_table(OneStrike())
+        with pytest.raises(cg.ConfigurationError, match="cannot draw"):
+            render(OneStrike(), "dot")
 
     def test_unbounded_policy_is_refused(self) -> None:
         """A policy whose states never settle is refused instead of looping."""

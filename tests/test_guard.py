@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 import convguard as cg
 from convguard import Action, Role
+from convguard._state import EndRequester
 from tests.conftest import MakeGuard, scripted
 
 A, R, W, S, E = Action.ALLOW, Action.REDIRECT, Action.WARN, Action.SUPPORT, Action.END
@@ -380,6 +382,143 @@ class TestMaxEndedBranches:
             conv.reply("hello")
         assert conv.messages() == before
         assert conv.feedback("unexpected_end").kind == "unexpected_end"
+
+
+class OneStrike:
+    """A policy written from scratch, with no ``config``: the first terminable turn ends.
+
+    It grants every end request but a user's at risk. *max_ended_branches*,
+    *protective* and *grant_as* set the optional members the guard reads.
+    """
+
+    def __init__(
+        self,
+        max_ended_branches: object = None,
+        protective: object = None,
+        grant_as: str | None = None,
+    ) -> None:
+        if max_ended_branches is not None:
+            self.max_ended_branches = max_ended_branches
+        if protective is not None:
+            self.protective = protective
+        self.grant_as = grant_as
+
+    def initial_state(self) -> cg.PolicyState:
+        return cg.PolicyState()
+
+    def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
+        if any(f.category == "abuse" for f in turn.findings) and not turn.at_risk:
+            state, action = attrs.evolve(state, status=cg.Status.ENDED), E
+        else:
+            action = A
+        return state, cg.Verdict(action=action, state=state, message_id=turn.message_id)
+
+    def on_reply(self, state: cg.PolicyState, *, redirect: bool) -> cg.PolicyState:
+        return state
+
+    def request_end(  # noqa: PLR0913 - the protocol's signature
+        self,
+        state: cg.PolicyState,
+        *,
+        by: EndRequester,
+        message_id: str,
+        reason: str | None = None,
+        locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
+    ) -> tuple[cg.PolicyState, cg.Verdict]:
+        if at_risk:
+            return state, cg.Verdict(action=S, state=state, message_id=None, reasons=("no",))
+        ended = attrs.evolve(state, status=cg.Status.ENDED)
+        granted = self.grant_as or message_id
+        return ended, cg.Verdict(action=E, state=ended, message_id=granted)
+
+
+class TestCustomPolicy:
+    def test_needs_no_config(self, make_guard: MakeGuard) -> None:
+        """A policy with only the four protocol methods sends, ends and edits; nothing closes."""
+        policy = OneStrike()
+        assert not hasattr(policy, "config")
+        conv = make_guard(policy=policy).start()
+        assert conv.send("hello").action is A
+        first = conv.send("[abuse] go away")
+        assert first.action is E
+        assert conv.ended()
+        with pytest.raises(cg.ConversationEndedError):
+            conv.send("hello?")
+        for _ in range(5):  # without max_ended_branches the conversation never closes
+            assert conv.edit(first.message_id or "", "[abuse] again").action is E
+        assert not conv.closed()
+        assert conv.edit(first.message_id or "", "sorry").action is A
+
+    def test_max_ended_branches_without_config(self, make_guard: MakeGuard) -> None:
+        """A plain max_ended_branches attribute closes the conversation."""
+        conv = make_guard(policy=OneStrike(max_ended_branches=2)).start()
+        first = conv.send("[abuse] go away")
+        conv.edit(first.message_id or "", "[abuse] still")
+        assert conv.closed()
+        with pytest.raises(cg.ConversationEndedError) as caught:
+            conv.edit(first.message_id or "", "sorry")
+        assert caught.value.closed
+
+    def test_end_requests(self, make_guard: MakeGuard) -> None:
+        """A grant names the id it was given and stores the event; a refusal (None) nothing."""
+        conv = make_guard(policy=OneStrike()).start()
+        conv.send("hello")
+        conv.report_risk("self_harm_risk")  # the built-in protective categories by default
+        before = snapshot(conv)
+        refused = conv.request_end(by="user", confirmed=True)
+        assert (refused.action, refused.message_id) == (S, None)
+        assert snapshot(conv) == before
+        other = make_guard(policy=OneStrike()).start()
+        other.send("hello")
+        granted = other.request_end(by="assistant")
+        event = other.tip()
+        assert event is not None
+        assert granted.message_id == event.id
+        assert event.role is Role.EVENT
+        assert other.ended()
+
+    def test_protective_categories(self, make_guard: MakeGuard) -> None:
+        """Without protective the built-in categories are reported; with it, its own."""
+        conv = make_guard(policy=OneStrike()).start()
+        with pytest.raises(cg.InvalidOperationError, match="self_harm_risk"):
+            conv.report_risk("grief")
+        own = make_guard(policy=OneStrike(protective=("grief",))).start()
+        assert own.report_risk("grief").at_risk
+        with pytest.raises(cg.InvalidOperationError, match="grief"):
+            own.report_risk("self_harm_risk")
+
+    @pytest.mark.parametrize(
+        ("options", "named"),
+        [
+            ({"max_ended_branches": 0}, "max_ended_branches"),
+            ({"max_ended_branches": "2"}, "max_ended_branches"),
+            ({"max_ended_branches": True}, "max_ended_branches"),
+            ({"protective": "self_harm_risk"}, "protective"),
+            ({"protective": [1]}, "protective"),
+        ],
+    )
+    def test_bad_optional_members(
+        self, make_guard: MakeGuard, options: dict[str, Any], named: str
+    ) -> None:
+        """An optional member of the wrong shape is refused when the guard is built."""
+        with pytest.raises(cg.ConfigurationError, match=named):
+            make_guard(policy=OneStrike(**options))
+
+    def test_a_class_is_not_a_policy(self, make_guard: MakeGuard) -> None:
+        """A policy class passed without () is named, not taken for a policy."""
+        with pytest.raises(cg.ConfigurationError, match=r"OneStrike is a class; .* OneStrike\(\)"):
+            make_guard(policy=OneStrike)
+
+    def test_grant_under_another_id(self, make_guard: MakeGuard) -> None:
+        """A grant must name the id it was given; another id stores nothing."""
+        conv = make_guard(policy=OneStrike(grant_as="elsewhere")).start()
+        conv.send("hello")
+        before = snapshot(conv)
+        with pytest.raises(cg.ConfigurationError, match="elsewhere"):
+            conv.request_end(by="user")
+        assert snapshot(conv) == before
 
 
 class TestFeedback:

@@ -13,6 +13,7 @@ import convguard as cg
 from convguard._policy import EndRequester
 from convguard.testing import ContractViolation, PolicyContract
 from convguard.testing._contract import INVARIANTS
+from tests.test_guard import OneStrike
 
 #: Shrunk failing scripts must be at most this many steps.
 SHORT: Final = 8
@@ -218,6 +219,24 @@ class TestConfiguration:
 
         with pytest.raises(cg.ConfigurationError, match="warn_befor_end"):
             Typo()
+
+    def test_expected_config(self) -> None:
+        """expected_config sets the limits checked: a PolicyConfig, a mapping, else the policy's."""
+
+        class Expecting(PolicyContract):
+            expected_config: ClassVar[Any] = {"max_redirections": 1}
+
+        assert Expecting().config.max_redirections == 1
+        Expecting.expected_config = cg.PolicyConfig(warn_before_end=False)
+        assert not Expecting().config.warn_before_end
+        Expecting.expected_config = None
+        Expecting.policy = cg.LastResortPolicy(cg.PolicyConfig(max_redirections=2))
+        assert Expecting().config.max_redirections == 2
+        Expecting.policy = OneStrike()  # no config of its own: the defaults
+        assert Expecting().config == cg.PolicyConfig()
+        Expecting.expected_config = ["max_redirections"]
+        with pytest.raises(cg.ConfigurationError, match="expected_config"):
+            Expecting()
 
     def test_invariant_names(self) -> None:
         """Every invariant of the design has a name users can switch off."""

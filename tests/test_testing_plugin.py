@@ -291,4 +291,4 @@ class TestCustomPolicyExample:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "6 passed" in done.stdout
+        assert "7 passed" in done.stdout

@@ -20,6 +20,7 @@ from convguard.testing import (
     load_scenarios,
 )
 from convguard.testing._scenario_files import check_paths
+from tests.test_guard import OneStrike
 
 PERSISTENT = """
 name = "persistent abuse ends after a warning"
@@ -179,6 +180,10 @@ class TestFluent:
         Scenario(detectors=[ScriptedDetector({"?": "abuse"})]).send("?", expect="redirect").run()
         Scenario(markers={"@": "mass_violence"}).send("@", expect="redirect").run()
         Scenario(guard=lambda: cg.Guard([], policy)).send("[abuse] x", expect="allow").run()
+
+    def test_a_policy_class_is_a_factory(self) -> None:
+        """A policy class (it has the protocol's methods too) is called for each run."""
+        Scenario(policy=OneStrike).send("[abuse] x", expect="end").run()
 
     def test_bad_options_are_refused(self) -> None:
         """Conflicting options, bad factories and bad expectations are named."""

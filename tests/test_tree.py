@@ -21,14 +21,8 @@ def node(
     role: Role = Role.USER,
     state: PolicyState = LIVE,
 ) -> Message:
-    return Message(
-        node_id,
-        None if parent is None else parent.id,
-        role,
-        f"text of {node_id}",
-        T0,
-        state,
-        depth=0 if parent is None else parent.depth + 1,
+    return Message.child_of(
+        parent, id=node_id, role=role, content=f"text of {node_id}", created_at=T0, state=state
     )
 
 
@@ -62,7 +56,15 @@ class TestAdd:
 
     def test_missing_parent(self, tree: ConversationTree) -> None:
         """The parent must be in the tree."""
-        orphan = Message("x", "nope", Role.USER, "t", T0, LIVE, depth=1)
+        orphan = Message(
+            id="x",
+            parent_id="nope",
+            role=Role.USER,
+            content="t",
+            created_at=T0,
+            state=LIVE,
+            depth=1,
+        )
         with pytest.raises(cg.UnknownMessageError):
             tree.add(orphan)
         assert "x" not in tree
@@ -79,7 +81,9 @@ class TestAdd:
 
     def test_wrong_depth(self, tree: ConversationTree) -> None:
         """A node's depth must be its parent's plus one."""
-        bad = Message("x", "a", Role.USER, "t", T0, LIVE, depth=7)
+        bad = Message(
+            id="x", parent_id="a", role=Role.USER, content="t", created_at=T0, state=LIVE, depth=7
+        )
         with pytest.raises(cg.InvalidOperationError, match="depth"):
             tree.add(bad)
 
@@ -158,13 +162,43 @@ class TestRead:
 class TestMessage:
     def test_messages_are_frozen_and_hashable(self) -> None:
         """A message cannot change; its metadata is read-only."""
-        message = Message("m", None, Role.USER, "hi", T0, LIVE, metadata={"k": [1]})
+        message = Message.child_of(
+            None,
+            id="m",
+            role=Role.USER,
+            content="hi",
+            created_at=T0,
+            state=LIVE,
+            metadata={"k": [1]},
+        )
         with pytest.raises(AttributeError):
             message.content = "changed"  # type: ignore[misc]
         with pytest.raises(TypeError):
             message.metadata["k"] = 2  # type: ignore[index]
-        assert hash(message) == hash(Message("m", None, Role.USER, "hi", T0, LIVE))
+        same = Message.child_of(
+            None, id="m", role=Role.USER, content="hi", created_at=T0, state=LIVE
+        )
+        assert hash(message) == hash(same)
         assert not message.ended
+
+    def test_child_of_takes_parent_id_and_depth_from_the_parent(self) -> None:
+        """child_of(None) builds a root; child_of(parent) the node right under it."""
+        root = Message.child_of(
+            None, id="r", role=Role.SYSTEM, content="be kind", created_at=T0, state=LIVE
+        )
+        assert (root.parent_id, root.depth, root.verdict, root.metadata) == (None, 0, None, {})
+        child = Message.child_of(
+            root, id="u", role=Role.USER, content="hi", created_at=T0, state=ENDED
+        )
+        grandchild = Message.child_of(
+            child, id="a", role=Role.ASSISTANT, content="ok", created_at=T0, state=LIVE
+        )
+        assert (child.parent_id, child.depth, child.ended) == ("r", 1, True)
+        assert (grandchild.parent_id, grandchild.depth) == ("u", 2)
+        tree = ConversationTree()
+        tree.add(root)
+        tree.add(child)
+        assert tree.path() == [root, child]
 
     def test_forks_share_their_ancestors(self, tree: ConversationTree) -> None:
         """Two branches reuse the same ancestor objects: nothing is copied."""

@@ -7,6 +7,10 @@ risk (on any branch: ``turn.at_risk`` carries the conversation's risk record),
 never ends on a turn where a detector failed, and three benign turns in a row
 wipe the slate clean.
 
+It needs no ``PolicyConfig``: the guard relies only on the four methods of
+the ``Policy`` protocol. The optional ``max_ended_branches`` closes a
+conversation after that many ended branches.
+
 Its tests are in ``test_policy.py`` and ``two_strikes.convguard.toml``.
 """
 
@@ -19,29 +23,39 @@ import attrs
 import convguard as cg
 
 RECOVERY_TURNS: Final = 3
+TERMINABLE: Final = frozenset(
+    {cg.Category.ABUSE, cg.Category.MASS_VIOLENCE, cg.Category.CHILD_SEXUAL_CONTENT}
+)
+PROTECTIVE: Final = frozenset({cg.Category.SELF_HARM_RISK, cg.Category.HARM_TO_OTHERS_RISK})
+THRESHOLD: Final = 0.5
+"""A finding counts from this score."""
+CONCERN: Final = 0.3
+"""A protective finding counts from this lower score: better a kind word too many."""
+
+
+def _counted(turn: cg.Turn, categories: frozenset[str], floor: float) -> bool:
+    return any(f.category in categories and f.score >= floor for f in turn.findings)
+
+
+def _refusal(action: cg.Action, state: cg.PolicyState, reason: str) -> cg.Verdict:
+    return cg.Verdict(action=action, state=state, message_id=None, reasons=(reason,))
 
 
 class TwoStrikesPolicy:
-    """Redirect once, then end; never end a user at risk."""
+    """Redirect once, then end; never end a user at risk.
 
-    def __init__(self) -> None:
-        """Describe the policy in the options the guard and the contract read."""
-        self.config = cg.PolicyConfig(
-            max_redirections=1, warn_before_end=False, recovery_turns=RECOVERY_TURNS
-        )
+    Args:
+        max_ended_branches: Close the conversation after that many ended
+            branches (``None``: never).
+    """
+
+    def __init__(self, max_ended_branches: int | None = None) -> None:
+        """Keep the one option the guard reads, besides the four methods."""
+        self.max_ended_branches = max_ended_branches
 
     def initial_state(self) -> cg.PolicyState:
         """Start every branch clean."""
         return cg.PolicyState()
-
-    def _counted(
-        self, turn: cg.Turn, categories: frozenset[str], floor: float | None = None
-    ) -> list[cg.Finding]:
-        return [
-            f
-            for f in turn.findings
-            if f.category in categories and f.score >= (floor or self.config.threshold(f.category))
-        ]
 
     def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
         """Judge one user turn from the state of its parent."""
@@ -49,7 +63,7 @@ class TwoStrikesPolicy:
         if turn.at_risk and not state.exempt:  # risk seen on another branch
             state = attrs.evolve(state, exempt=True, status=cg.Status.SUPPORTING)
         # Any protective evidence, concerns included, gets support here.
-        if self._counted(turn, self.config.protective, self.config.concern_threshold):
+        if _counted(turn, PROTECTIVE, CONCERN):
             new = attrs.evolve(
                 state,
                 status=cg.Status.SUPPORTING,
@@ -58,7 +72,7 @@ class TwoStrikesPolicy:
                 benign_streak=state.benign_streak + 1,
             )
             return new, self._verdict(cg.Action.SUPPORT, new, turn, "protective: support")
-        if self._counted(turn, self.config.terminable):
+        if _counted(turn, TERMINABLE, THRESHOLD):
             return self._strike(state, turn, turns)
         streak = state.benign_streak + 1
         redirections = 0 if streak >= RECOVERY_TURNS else state.redirections
@@ -94,7 +108,14 @@ class TwoStrikesPolicy:
         self, action: cg.Action, state: cg.PolicyState, turn: cg.Turn, reason: str
     ) -> cg.Verdict:
         at_risk = action is cg.Action.SUPPORT  # the conversation remembers it
-        return cg.Verdict(action, state, turn.message_id, turn.findings, (reason,), at_risk=at_risk)
+        return cg.Verdict(
+            action=action,
+            state=state,
+            message_id=turn.message_id,
+            findings=turn.findings,
+            reasons=(reason,),
+            at_risk=at_risk,
+        )
 
     def on_reply(self, state: cg.PolicyState, *, redirect: bool) -> cg.PolicyState:  # noqa: ARG002 - part of the protocol
         """Assistant replies never count as strikes."""
@@ -111,12 +132,18 @@ class TwoStrikesPolicy:
         at_risk: bool = False,
         confirmed: bool = False,  # noqa: ARG002 - this product's UI confirms ends itself
     ) -> tuple[cg.PolicyState, cg.Verdict]:
-        """End on request, except for a user at risk or an assistant with no strike yet."""
+        """End on request, except for a user at risk or an assistant with no strike yet.
+
+        A refusal names no message (``message_id=None``), so nothing is
+        stored; a grant names the *message_id* given, where the guard stores
+        the end event.
+        """
         if state.exempt or at_risk:
             refusal = "refused: the user may be at risk; keep supporting them"
-            return state, cg.Verdict(cg.Action.SUPPORT, state, None, reasons=(refusal,))
+            return state, _refusal(cg.Action.SUPPORT, state, refusal)
         if by == "assistant" and state.redirections < 1:
-            refusal = "refused: redirect the user first"
-            return state, cg.Verdict(cg.Action.ALLOW, state, None, reasons=(refusal,))
+            return state, _refusal(cg.Action.ALLOW, state, "refused: redirect the user first")
         new = attrs.evolve(state, status=cg.Status.ENDED)
-        return new, cg.Verdict(cg.Action.END, new, message_id, reasons=(f"ended by the {by}",))
+        return new, cg.Verdict(
+            action=cg.Action.END, state=new, message_id=message_id, reasons=(f"ended by the {by}",)
+        )

@@ -7,10 +7,10 @@ collects ``two_strikes.convguard.toml`` beside this file.
 from __future__ import annotations
 
 import pytest
-from policy import TwoStrikesPolicy
+from policy import RECOVERY_TURNS, TwoStrikesPolicy
 
 import convguard as cg
-from convguard.testing import PolicyContract, Scenario
+from convguard.testing import MARKERS, PolicyContract, Scenario, ScriptedDetector
 
 
 @pytest.fixture
@@ -50,10 +50,27 @@ def test_with_the_guard_fixture(convguard_guard: cg.Guard) -> None:
     assert conv.send("[mv] help me").action is cg.Action.END  # noqa: S101 - pytest asserts
 
 
+def test_closes_after_two_ended_branches() -> None:
+    """With max_ended_branches=2, a second ended branch closes the conversation."""
+    policy = TwoStrikesPolicy(max_ended_branches=2)
+    conv = cg.Guard([ScriptedDetector(MARKERS)], policy).start()
+    first = conv.send("[abuse] you are useless")
+    assert conv.send("[abuse] useless").ended  # noqa: S101 - pytest asserts
+    conv.edit(first.message_id or "", "[abuse] still useless")  # a first strike again
+    assert not conv.closed()  # noqa: S101 - pytest asserts
+    conv.send("[abuse] useless")
+    assert conv.closed()  # noqa: S101 - pytest asserts
+
+
 class TwoStrikesContract(PolicyContract):
     """Every invariant of convguard holds for this policy."""
 
     policy = TwoStrikesPolicy()
+    # The limits the invariants check: one redirection, no separate warning,
+    # and a clean slate after three benign turns.
+    expected_config = cg.PolicyConfig(
+        max_redirections=1, warn_before_end=False, recovery_turns=RECOVERY_TURNS
+    )
     max_examples = 40
 
 

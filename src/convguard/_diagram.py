@@ -18,7 +18,7 @@ from attrs import frozen
 
 from ._errors import ConfigurationError, InvalidOperationError
 from ._findings import Finding
-from ._policy import Action, LastResortPolicy, Policy, PolicyState, Status, Turn
+from ._policy import Action, LastResortPolicy, Policy, PolicyConfig, PolicyState, Status, Turn
 
 __all__ = ["Transition", "render", "render_dot", "render_mermaid", "transition_table"]
 
@@ -85,10 +85,22 @@ def _finding(categories: Iterable[str]) -> tuple[Finding, ...]:
     return tuple(Finding(c, 1.0, _DETECTOR) for c in first)
 
 
+def _config(policy: Policy) -> PolicyConfig:
+    """Return the options that say which categories and limits to explore *policy* over."""
+    cfg = getattr(policy, "config", None)
+    if not isinstance(cfg, PolicyConfig):
+        msg = (
+            f"cannot draw {policy!r}: the diagram explores a policy over the categories "
+            "and limits of its config, and this policy has no config (a PolicyConfig, "
+            "as LastResortPolicy's)"
+        )
+        raise ConfigurationError(msg)
+    return cfg
+
+
 def _step(
-    policy: Policy, state: PolicyState, name: Input
+    policy: Policy, cfg: PolicyConfig, state: PolicyState, name: Input
 ) -> tuple[PolicyState, Action | None] | None:
-    cfg = policy.config
     if name == "assistant redirect":
         return policy.on_reply(state, redirect=True), None
     if name in ("user asks to end", "assistant asks to end"):
@@ -104,7 +116,7 @@ def _step(
         findings = _finding(cfg.protective)
     if name != "no finding" and not findings:
         return None
-    new, verdict = policy.step(state, Turn("turn", findings))
+    new, verdict = policy.step(state, Turn(message_id="turn", findings=findings))
     return new, verdict.action
 
 
@@ -121,14 +133,15 @@ def transition_table(
         The distinct transitions, sorted.
 
     Raises:
-        ConfigurationError: When *policy* is not a policy, or its states do
+        ConfigurationError: When *policy* is not a policy, has no ``config``
+            (a :class:`PolicyConfig`) to explore it over, or its states do
             not settle into a finite set.
     """
     policy = LastResortPolicy() if policy is None else policy
     if not isinstance(policy, Policy):
         msg = f"{policy!r} does not implement the Policy protocol"
         raise ConfigurationError(msg)
-    cfg = policy.config
+    cfg = _config(policy)
     recovery = cfg.recovery_turns
     cap = max([cfg.max_redirections, *cfg.category_max_redirections.values()]) + 1
     start = policy.initial_state()
@@ -138,7 +151,7 @@ def transition_table(
     while queue:
         state = queue.popleft()
         for name in _INPUTS:
-            result = _step(policy, state, name)
+            result = _step(policy, cfg, state, name)
             if result is None:
                 continue
             new, action = result
@@ -217,6 +230,7 @@ def render(policy: Policy | None = None, fmt: str = "mermaid") -> str:
         The diagram source.
 
     Raises:
+        ConfigurationError: For a policy :func:`transition_table` cannot draw.
         InvalidOperationError: For another format.
     """
     if fmt == "mermaid":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, final
 
@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._findings import DetectorFailure, Finding
 from ._state import Action, EndRequester, Policy, PolicyState, Turn, Verdict
+from ._taxonomy import PROTECTIVE
 from ._tree import EMPTY_METADATA, Message, Role, check_id
 from .detectors._normalize import normalize
 from .detectors._protocols import DetectionContext
@@ -43,6 +44,33 @@ def utc_now() -> datetime:
 def new_id() -> str:
     """Return a new random id (32 hex digits)."""
     return uuid.uuid4().hex
+
+
+def _max_ended_branches(policy: Policy) -> int | None:
+    """Read the policy's optional ``max_ended_branches`` (``None`` when it has none)."""
+    limit = getattr(policy, "max_ended_branches", None)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        msg = (
+            f"policy {policy!r}: max_ended_branches must be a positive integer or None, "
+            f"got {limit!r}"
+        )
+        raise ConfigurationError(msg)
+    return limit
+
+
+def _protective(policy: Policy) -> frozenset[str]:
+    """Read the policy's optional ``protective`` categories (the built-in ones when it has none)."""
+    categories = getattr(policy, "protective", PROTECTIVE)
+    if isinstance(categories, str | bytes) or not isinstance(categories, Collection):
+        msg = (
+            f"policy {policy!r}: protective must be a collection of category names, "
+            f"got {categories!r}"
+        )
+        raise ConfigurationError(msg)
+    if not all(isinstance(c, str) for c in categories):
+        msg = f"policy {policy!r}: protective must hold category names (str), got {categories!r}"
+        raise ConfigurationError(msg)
+    return frozenset(categories)
 
 
 def check_store(store: object) -> Store:
@@ -104,10 +132,12 @@ class Engine:
         "clock",
         "history_window",
         "ids",
+        "max_ended_branches",
         "max_message_chars",
         "max_retries",
         "normalizer",
         "policy",
+        "protective",
     )
 
     def __init__(  # noqa: PLR0913 - every knob of a guard lands here
@@ -121,12 +151,18 @@ class Engine:
         max_retries: int,
     ) -> None:
         """Check and keep the guard's options."""
+        if isinstance(policy, type):  # has the methods, unbound: a forgotten ()
+            msg = f"policy {policy.__name__} is a class; pass an instance: {policy.__name__}()"
+            raise ConfigurationError(msg)
         if not isinstance(policy, Policy):
             msg = (
                 f"policy {policy!r} does not implement the Policy protocol "
-                "(config, initial_state, step, on_reply, request_end)"
+                "(initial_state, step, on_reply, request_end)"
             )
             raise ConfigurationError(msg)
+        # Read once: a policy is immutable, and closed() runs on every turn.
+        max_ended_branches = _max_ended_branches(policy)
+        protective = _protective(policy)
         for label, value, low in (
             ("max_message_chars", max_message_chars, 1),
             ("history_window", history_window, 0),
@@ -136,6 +172,8 @@ class Engine:
                 msg = f"{label} must be an integer >= {low}, got {value!r}"
                 raise ConfigurationError(msg)
         self.policy = policy
+        self.max_ended_branches = max_ended_branches
+        self.protective = protective
         self.clock = clock or utc_now
         self.ids = ids or new_id
         self.max_message_chars = max_message_chars
@@ -261,7 +299,7 @@ class Engine:
         A conversation that remembers risk is never closed: its branches can
         still end one by one, but editing one stays a way forward.
         """
-        limit = self.policy.config.max_ended_branches
+        limit = self.max_ended_branches
         return limit is not None and head.ended_branches >= limit and not head.at_risk
 
     def check_not_closed(self, head: Head) -> None:
@@ -352,18 +390,23 @@ class Engine:
 
         *at_risk* is the conversation's risk record before the turn.
         """
-        turn = Turn(message_id, tuple(findings), tuple(errors), locale, at_risk)
+        turn = Turn(
+            message_id=message_id,
+            findings=tuple(findings),
+            errors=tuple(errors),
+            locale=locale,
+            at_risk=at_risk,
+        )
         state, verdict = self.policy.step(self.state_of(parent), turn)
-        message = Message(
-            message_id,
-            None if parent is None else parent.id,
-            Role.USER,
-            text,
-            self.clock(),
-            state,
-            verdict,
-            metadata,
-            0 if parent is None else parent.depth + 1,
+        message = Message.child_of(
+            parent,
+            id=message_id,
+            role=Role.USER,
+            content=text,
+            created_at=self.clock(),
+            state=state,
+            verdict=verdict,
+            metadata=metadata,
         )
         return message, verdict
 
@@ -383,16 +426,14 @@ class Engine:
             if redirect:
                 # Kept on the node so that a replay judges the reply the same way.
                 metadata = {**metadata, "redirect": True}
-        return Message(
-            self.ids(),
-            None if parent is None else parent.id,
-            role,
-            text,
-            self.clock(),
-            state,
-            None,
-            metadata,
-            0 if parent is None else parent.depth + 1,
+        return Message.child_of(
+            parent,
+            id=self.ids(),
+            role=role,
+            content=text,
+            created_at=self.clock(),
+            state=state,
+            metadata=metadata,
         )
 
     def risk_report(
@@ -404,7 +445,7 @@ class Engine:
         locale: str | None,
     ) -> tuple[Message, Verdict]:
         """Build the event node of the model's report that the user may be at risk."""
-        protective = self.policy.config.protective
+        protective = self.protective
         if not isinstance(category, str) or category not in protective:
             msg = f"category must be one of {sorted(protective)}, not {category!r}"
             raise InvalidOperationError(msg)
@@ -418,11 +459,11 @@ class Engine:
             state, verdict = report(state, finding, message_id=message_id, locale=locale)
         else:  # a custom policy without the hook: remember the risk, change nothing else
             verdict = Verdict(
-                Action.SUPPORT,
-                state,
-                message_id,
-                (finding,),
-                (f"protective: {finding.describe()}", "risk reported by the assistant"),
+                action=Action.SUPPORT,
+                state=state,
+                message_id=message_id,
+                findings=(finding,),
+                reasons=(f"protective: {finding.describe()}", "risk reported by the assistant"),
                 at_risk=True,
             )
         verdict = attrs.evolve(verdict, at_risk=True)
@@ -465,11 +506,30 @@ class Engine:
             at_risk=at_risk,
             confirmed=confirmed,
         )
-        if verdict.message_id is None:
+        if not self.granted(verdict, message_id):
             return None, verdict
         text = f"conversation ended at the {by}'s request"
         event = self._event(parent, state, verdict, text, {"end_requested_by": by}, reason)
         return event, verdict
+
+    def granted(self, verdict: Verdict, message_id: str) -> bool:
+        """Whether the policy granted an end requested under *message_id*.
+
+        Granted: the verdict names *message_id*. Refused: it names ``None``.
+
+        Raises:
+            ConfigurationError: When the policy named another id, which
+                would store the end event where nobody looks for it.
+        """
+        if verdict.message_id is None:
+            return False
+        if verdict.message_id != message_id:
+            msg = (
+                f"policy {self.policy!r} answered an end request for {message_id!r} with a "
+                f"verdict for {verdict.message_id!r}; grant with the id given, refuse with None"
+            )
+            raise ConfigurationError(msg)
+        return True
 
     def _event(  # noqa: PLR0913 - the parts of one node
         self,
@@ -484,14 +544,13 @@ class Engine:
         if reason:
             metadata["reason"] = reason
             text = f"{text}: {reason}"
-        return Message(
-            verdict.message_id or self.ids(),
-            None if parent is None else parent.id,
-            Role.EVENT,
-            text,
-            self.clock(),
-            state,
-            verdict,
-            metadata,
-            0 if parent is None else parent.depth + 1,
+        return Message.child_of(
+            parent,
+            id=verdict.message_id or self.ids(),
+            role=Role.EVENT,
+            content=text,
+            created_at=self.clock(),
+            state=state,
+            verdict=verdict,
+            metadata=metadata,
         )

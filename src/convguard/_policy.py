@@ -101,6 +101,16 @@ class LastResortPolicy:
         """The policy's options."""
         return self._config
 
+    @property
+    def max_ended_branches(self) -> int | None:
+        """Ended branches that close the conversation (``config.max_ended_branches``)."""
+        return self._config.max_ended_branches
+
+    @property
+    def protective(self) -> frozenset[str]:
+        """The categories a risk report may name (``config.protective``)."""
+        return self._config.protective
+
     def initial_state(self) -> PolicyState:
         """Return the state of a branch before its first node."""
         return _INITIAL
@@ -369,13 +379,13 @@ class LastResortPolicy:
         if concern:
             guidance = "\n\n".join(g for g in (guidance, self._config.guidance.concern) if g)
         return Verdict(
-            action,
-            state,
-            turn.message_id,
-            turn.findings,
-            tuple(reasons),
-            guidance,
-            turn.errors,
+            action=action,
+            state=state,
+            message_id=turn.message_id,
+            findings=turn.findings,
+            reasons=tuple(reasons),
+            guidance=guidance,
+            errors=turn.errors,
             at_risk=action is Action.SUPPORT or concern,
         )
 
@@ -485,7 +495,7 @@ class LastResortPolicy:
                 f"no warning or end for {self._span(until)}"
             ),
         ]
-        turn = Turn(message_id, (finding,), (), locale)
+        turn = Turn(message_id=message_id, findings=(finding,), locale=locale)
         return new, self._verdict(Action.SUPPORT, new, turn, reasons, ())
 
     # -- end requests ---------------------------------------------------------
@@ -544,26 +554,26 @@ class LastResortPolicy:
             if refusal == UNCONFIRMED:
                 guidance = self._fill(cfg.guidance.confirm_end, locale=locale)
             return state, Verdict(
-                action,
-                state,
-                None,
+                action=action,
+                state=state,
+                message_id=None,
                 reasons=(asked, f"refused: {refusal}"),
                 guidance=guidance,
             )
         if cfg.mode == "shadow":
             return state, Verdict(
-                Action.REDIRECT,
-                state,
-                None,
+                action=Action.REDIRECT,
+                state=state,
+                message_id=None,
                 reasons=(asked, "granted (shadow mode: nothing ended, would end)"),
                 guidance=self.guidance(Action.REDIRECT, categories=state.seen, locale=locale),
                 would_end=True,
             )
         new = attrs.evolve(state, status=Status.ENDED, turn_counted=True)
         return new, Verdict(
-            Action.END,
-            new,
-            message_id,
+            action=Action.END,
+            state=new,
+            message_id=message_id,
             reasons=(asked, "granted: the branch is ended"),
             guidance=self.guidance(Action.END, locale=locale),
         )

@@ -112,16 +112,15 @@ def _message_from_record(
     except ConvguardError as exc:
         msg = f"message {record.id!r}: {exc}"
         raise FormatError(msg) from exc
-    return Message(
-        record.id,
-        record.parent_id,
-        record.role,
-        record.content,
-        record.created_at or engine.clock(),
-        state,
-        verdict,
-        metadata,
-        0 if parent is None else parent.depth + 1,
+    return Message.child_of(
+        parent,
+        id=record.id,
+        role=record.role,
+        content=record.content,
+        created_at=record.created_at or engine.clock(),
+        state=state,
+        verdict=verdict,
+        metadata=metadata,
     )
 
 
@@ -258,7 +257,7 @@ class RecordWalk:
                 confirmed=True,  # a stored end event was granted, so confirmed
             )
             self._verdicts[rec.id] = decided
-            if decided.message_id is not None:
+            if engine.granted(decided, rec.id):
                 state, verdict = new_state, decided
         elif rec.role is Role.EVENT and rec.metadata.get("risk_reported_by") == "assistant":
             event, verdict = engine.risk_report(

@@ -9,14 +9,11 @@ The guard and a policy meet here: the guard hands the policy a frozen
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, Protocol, final, runtime_checkable
+from typing import Literal, Protocol, final, runtime_checkable
 
 from attrs import frozen
 
 from ._findings import DetectorFailure, Finding
-
-if TYPE_CHECKING:
-    from ._config import PolicyConfig
 
 __all__ = ["Action", "EndRequester", "Policy", "PolicyState", "Status", "Turn", "Verdict"]
 
@@ -126,8 +123,9 @@ class Verdict:
     Attributes:
         action: What the backend should do.
         state: The policy state after the turn.
-        message_id: The stored node the verdict belongs to (``None`` for a
-            refused end request, which stores nothing).
+        message_id: The stored node the verdict belongs to: the user
+            message, or the end event of a granted end request. ``None``
+            for a refused end request, which stores nothing.
         findings: Every finding of every detector, counted or not.
         reasons: The rule trace, one line each: which detector found what,
             and which rule decided.
@@ -163,30 +161,45 @@ class Verdict:
 class Policy(Protocol):
     """**Protocol:** decides, turn by turn, how to answer a user.
 
-    Every method is pure: same inputs, same outputs, no I/O. What the guard
-    relies on:
+    A policy is the four methods below, each pure: same inputs, same
+    outputs, no I/O. ``Guard(policy=...)`` checks them when the policy is
+    registered. What the guard relies on, and nothing more:
 
-    - ``config``: the guard reads ``max_ended_branches`` (closing a
-      conversation) and ``protective`` (the categories ``report_risk`` may
-      name) from it;
-    - a returned state whose ``status`` is ``ENDED`` ends the branch;
-    - ``verdict.at_risk`` on a user turn makes the conversation remember risk,
-      and the guard passes that record back in ``turn.at_risk`` and
+    - ``initial_state()`` is the state a branch starts from; every other
+      state is one the policy returned, stored with the node it belongs to.
+    - ``step`` judges a user turn: the guard stores the user message under
+      ``turn.message_id`` with the returned state and verdict.
+    - ``on_reply`` gives the state after an assistant reply.
+    - A returned state whose ``status`` is ``Status.ENDED`` ends the branch:
+      nothing more is stored under that node.
+    - ``verdict.at_risk`` on a user turn makes the conversation remember
+      risk, and the guard passes that record back in ``turn.at_risk`` and
       ``request_end(at_risk=...)``: a verdict depends on its branch path plus
-      that record;
+      that record.
     - ``request_end`` grants an end by returning a verdict whose
-      ``message_id`` is the id it was given (the guard stores an event node
-      under it), and refuses by returning ``message_id=None`` (nothing is
-      stored);
-    - an optional ``report_risk(state, finding, *, message_id, locale)``
-      method handles the model's ``report_risk`` tool; without it the event
-      only records the risk.
-    """
+      ``message_id`` is the *message_id* it was given: the guard stores an
+      end event with the returned state under that id. It refuses with
+      ``message_id=None``: the guard stores nothing, ignores the returned
+      state and hands the verdict (its ``reasons`` and ``guidance``) to the
+      caller. Any other id is refused as a ``ConfigurationError``.
 
-    @property
-    def config(self) -> PolicyConfig:
-        """The options the guard reads too (``max_ended_branches``)."""
-        ...
+    Optional members, read once when the guard is built (a plain attribute
+    or a property will do):
+
+    - ``max_ended_branches: int | None``: close the whole conversation once
+      that many branches have ended (unless it remembers risk). Without it,
+      ``None``: never closed.
+    - ``protective: Collection[str]``: the categories a risk report
+      (``conv.report_risk()``, the model's ``report_risk`` tool) may name.
+      Without it, the built-in protective categories (``self_harm_risk``,
+      ``harm_to_others_risk``).
+    - ``report_risk(state, finding, *, message_id, locale) -> (state,
+      verdict)``: handles the model's ``report_risk`` tool. Without it the
+      event only records the risk and leaves the state as it was.
+
+    A policy needs no :class:`~convguard.PolicyConfig`: that is
+    ``LastResortPolicy``'s own options.
+    """
 
     def initial_state(self) -> PolicyState:
         """Return the state of a branch before its first node."""

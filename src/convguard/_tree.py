@@ -105,6 +105,46 @@ class Message:
     )
     depth: int = 0
 
+    @classmethod
+    def child_of(  # noqa: PLR0913 - the fields of one node, by keyword
+        cls,
+        parent: Message | None,
+        *,
+        id: str,  # noqa: A002 - named as the field it fills
+        role: Role,
+        content: str,
+        created_at: datetime,
+        state: PolicyState,
+        verdict: Verdict | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Build a node under *parent*, its ``parent_id`` and ``depth`` taken from it.
+
+        Args:
+            parent: The node it answers; ``None`` for a root.
+            id: Unique within the conversation.
+            role: Who speaks.
+            content: The text.
+            created_at: When it is stored (timezone-aware).
+            state: The policy state after this node.
+            verdict: The verdict that produced it (user turns and events).
+            metadata: Free-form JSON-compatible data from the backend.
+
+        Returns:
+            The node, ready for :meth:`ConversationTree.add`.
+        """
+        return cls(
+            id=id,
+            parent_id=None if parent is None else parent.id,
+            role=role,
+            content=content,
+            created_at=created_at,
+            state=state,
+            verdict=verdict,
+            metadata=metadata,
+            depth=0 if parent is None else parent.depth + 1,
+        )
+
     @property
     def ended(self) -> bool:
         """Whether the branch is ended at this node."""

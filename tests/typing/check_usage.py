@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from anthropic.types import ToolUseBlock
 from openai.types.chat import ChatCompletionMessageToolCall
@@ -17,6 +18,34 @@ class KeywordDetector:
         if "idiot" in context.normalized.text:
             return [cg.Finding(cg.Category.ABUSE, 0.9, self.name)]
         return []
+
+
+class Lenient:
+    """A policy from scratch: no PolicyConfig, the protocol's four methods and one option."""
+
+    max_ended_branches = 3
+
+    def initial_state(self) -> cg.PolicyState:
+        return cg.PolicyState()
+
+    def step(self, state: cg.PolicyState, turn: cg.Turn) -> tuple[cg.PolicyState, cg.Verdict]:
+        return state, cg.Verdict(action=cg.Action.ALLOW, state=state, message_id=turn.message_id)
+
+    def on_reply(self, state: cg.PolicyState, *, redirect: bool) -> cg.PolicyState:
+        return state
+
+    def request_end(  # noqa: PLR0913 - the protocol's signature
+        self,
+        state: cg.PolicyState,
+        *,
+        by: Literal["user", "assistant"],
+        message_id: str,
+        reason: str | None = None,
+        locale: str | None = None,
+        at_risk: bool = False,
+        confirmed: bool = False,
+    ) -> tuple[cg.PolicyState, cg.Verdict]:
+        return state, cg.Verdict(action=cg.Action.ALLOW, state=state, message_id=None)
 
 
 def handle(conv: cg.Conversation, text: str) -> str:
@@ -55,3 +84,5 @@ def main() -> None:
     reported = conv.handle_tool_call("report_risk", '{"category": "self_harm_risk"}')
     print(risk["type"], reported.content, reported.verdict)  # noqa: T201
     print(state.redirections, len(branches), ended, result.granted, tool["name"])  # noqa: T201
+    lenient: cg.Policy = Lenient()
+    cg.Guard(policy=lenient).start().send("hello")

@@ -5,6 +5,7 @@ Subclass it with your policy (and detectors), and let pytest collect its
 
     class MyPolicyContract(PolicyContract):
         policy = MyPolicy()
+        expected_config = PolicyConfig(max_redirections=1)  # MyPolicy's limit
         disabled_invariants = {"warn_before_end"}  # this policy never warns
 
 
@@ -12,7 +13,9 @@ Subclass it with your policy (and detectors), and let pytest collect its
 
 Hypothesis then drives a guard through random chats (sends, replies, edits,
 switches, end requests, new chats, bad input) and checks, after every step,
-the invariants of convguard, each by name:
+the invariants of convguard, each by name, against the limits in ``expected_config``
+(a :class:`~convguard.PolicyConfig`; the policy's own ``config`` when it has
+one, as ``LastResortPolicy`` does):
 
 ``ended_branch_closed`` (1)
     An END verdict ends the branch; an ended branch accepts nothing and
@@ -51,7 +54,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from .._errors import ConfigurationError, ConversationEndedError, ConvguardError
 
@@ -165,6 +168,15 @@ class PolicyContract(RuleBasedStateMachine):
 
     Attributes:
         policy: The policy under test; ``LastResortPolicy()`` when ``None``.
+        expected_config: What the invariants expect of the policy, as options of the
+            default policy: the redirection limit (``max_redirections``,
+            ``category_max_redirections``), ``warn_before_end``,
+            ``recovery_turns``, ``exemption_scope``, ``mode``, and which
+            categories count at which threshold (or a mapping of those
+            options). When ``None``: the policy's
+            ``config`` if it is a :class:`~convguard.PolicyConfig` (as
+            ``LastResortPolicy``'s is), else ``PolicyConfig()``. A policy
+            needs no ``config`` of its own.
         detectors: The detectors; a :class:`ScriptedDetector` for *markers*
             when ``None``.
         markers: Markers the generated texts carry, marker -> category. With
@@ -176,6 +188,7 @@ class PolicyContract(RuleBasedStateMachine):
     """
 
     policy: ClassVar[Policy | None] = None
+    expected_config: ClassVar[PolicyConfig | Mapping[str, Any] | None] = None
     detectors: ClassVar[Sequence[object] | None] = None
     markers: ClassVar[Mapping[str, str]] = MARKERS
     disabled_invariants: ClassVar[Iterable[str]] = frozenset()
@@ -198,7 +211,7 @@ class PolicyContract(RuleBasedStateMachine):
             clock=FakeClock(tick=timedelta(seconds=1)),
             ids=lambda: f"m{next(numbers)}",
         )
-        self.config: PolicyConfig = self.guard.policy.config
+        self.config: PolicyConfig = self.make_expected_config()
         self.chats: list[Conversation] = [self.guard.start()]
         self.script: list[str] = []
         self._redirect_replies: set[str] = set()
@@ -212,6 +225,22 @@ class PolicyContract(RuleBasedStateMachine):
     def make_policy(self) -> Policy:
         """Return the policy under test (the ``policy`` attribute by default)."""
         return LastResortPolicy() if self.policy is None else self.policy
+
+    def make_expected_config(self) -> PolicyConfig:
+        """Return what the invariants expect (the ``expected_config`` attribute by default)."""
+        expected: object = self.expected_config
+        if isinstance(expected, Mapping):
+            return PolicyConfig.from_dict(expected)
+        if isinstance(expected, PolicyConfig):
+            return expected
+        if expected is not None:
+            msg = (
+                "expected_config must be a PolicyConfig or a mapping of its options, "
+                f"not {expected!r}"
+            )
+            raise ConfigurationError(msg)
+        own = getattr(self.guard.policy, "config", None)
+        return own if isinstance(own, PolicyConfig) else PolicyConfig()
 
     def make_detectors(self) -> list[object]:
         """Return the detectors (the ``detectors`` attribute by default)."""
@@ -514,7 +543,9 @@ class PolicyContract(RuleBasedStateMachine):
             parent = messages.get(message.parent_id or "")
             state = policy.initial_state() if parent is None else parent.state
             old = message.verdict
-            turn = Turn(message.id, old.findings, old.errors, None, at_risk)
+            turn = Turn(
+                message_id=message.id, findings=old.findings, errors=old.errors, at_risk=at_risk
+            )
             at_risk = at_risk or message.at_risk
             new_state, new = policy.step(state, turn)
             if (new.action, new_state) != (old.action, message.state):

@@ -327,8 +327,8 @@ class Scenario:
         policy: object
         if self._policy is None:
             policy = LastResortPolicy(self._config)
-        elif isinstance(self._policy, Policy):
-            policy = self._policy
+        elif isinstance(self._policy, Policy) and not isinstance(self._policy, type):
+            policy = self._policy  # an instance; a class is a factory, like a function
         else:
             policy = self._policy()
         if not isinstance(policy, Policy):

@@ -60,7 +60,9 @@ def _options(data: Mapping[str, Any], directory: Path) -> dict[str, Any]:
         options["config"] = PolicyConfig.from_dict(policy)
     elif policy is not None:
         found = _load_object(policy, "policy", directory)
-        options["policy"] = found if isinstance(found, Policy) else _callable(found, "policy")
+        # A class has the protocol's methods too: only an instance is a policy.
+        is_policy = isinstance(found, Policy) and not isinstance(found, type)
+        options["policy"] = found if is_policy else _callable(found, "policy")
     if "detectors" in data:
         found = _load_object(data["detectors"], "detectors", directory)
         options["detectors"] = found
