@@ -38,12 +38,18 @@ def built_in_set() -> tuple[cg.Detector, ...]:
 def user_history(texts: Sequence[str]) -> list[cg.Message]:
     """Return a branch's history: each user message followed by an assistant answer."""
     history: list[cg.Message] = []
-    parent: str | None = None
+    parent: cg.Message | None = None
     for number, text in enumerate(texts):
         for role, content in ((cg.Role.USER, text), (cg.Role.ASSISTANT, "I hear you.")):
-            node = f"{role}{number}"
-            history.append(cg.Message(node, parent, role, content, T0, cg.PolicyState()))
-            parent = node
+            parent = cg.Message.child_of(
+                parent,
+                id=f"{role}{number}",
+                role=role,
+                content=content,
+                created_at=T0,
+                state=cg.PolicyState(),
+            )
+            history.append(parent)
     return history
 
 

@@ -1034,16 +1034,18 @@ class TestPathWindow:
     def test_anthropic_system_blocks_are_kept_between_system_and_guidance(self) -> None:
         """A stored system node of content blocks stays blocks, with text blocks around it."""
         blocks = [{"type": "text", "text": "stored", "cache_control": {"type": "ephemeral"}}]
-        root = cg.Message(
-            "s",
+        root = cg.Message.child_of(
             None,
-            Role.SYSTEM,
-            "stored",
-            T,
-            cg.PolicyState(),
+            id="s",
+            role=Role.SYSTEM,
+            content="stored",
+            created_at=T,
+            state=cg.PolicyState(),
             metadata={"anthropic_content": blocks},
         )
-        user = cg.Message("u", "s", Role.USER, "hi", T, cg.PolicyState(), depth=1)
+        user = cg.Message.child_of(
+            root, id="u", role=Role.USER, content="hi", created_at=T, state=cg.PolicyState()
+        )
         body = cg.formats.anthropic.prompt([root, user], guidance="G", system="S")
         assert body["system"] == [
             {"type": "text", "text": "S"},

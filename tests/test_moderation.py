@@ -342,7 +342,14 @@ def node(role: Role, content: str, number: int) -> Message:
     """A history message."""
     guard = cg.Guard(detectors=[])
     state = guard.policy.initial_state()
-    return Message(f"m{number}", None, role, content, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), state)
+    return Message(
+        id=f"m{number}",
+        parent_id=None,
+        role=role,
+        content=content,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        state=state,
+    )
 
 
 HISTORY = (
