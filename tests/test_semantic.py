@@ -20,12 +20,13 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
 
 import convguard as cg
 from convguard.detectors import DetectionContext, LexiconDetector
 from convguard.detectors import semantic as sem
 from convguard.detectors._semantic_head import HEAD_FORMAT
+from convguard.detectors._semantic_unigram import UnigramTokenizer
 from convguard.detectors.semantic import (
     PACKAGED_HEADS,
     SemanticDetector,
@@ -605,3 +606,157 @@ class TestModelChoice:
         chosen = default_stack()[-1]
         assert isinstance(chosen, SemanticDetector)
         assert chosen.head.model == "universal-sentence-encoder-multilingual-3"
+
+
+UNIGRAM_PIECES = [
+    ("<unk>", 0.0),
+    ("<s>", 0.0),
+    ("</s>", 0.0),
+    ("▁", -2.0),
+    ("▁h", -3.0),
+    ("a", -3.0),
+    ("l", -3.0),
+    ("o", -3.0),
+    ("▁hallo", -4.0),
+    ("▁hall", -2.5),
+    ("lo", -2.0),
+    ("b", -3.5),
+    ("▁bo", -3.0),
+    ("m", -3.2),
+    ("be", -2.8),
+    ("e", -3.1),
+    ('"quoted"', -5.0),
+    ("ß", -4.0),
+    ("▁ß", -4.5),
+    ("lo", -2.2),  # a repeated piece: its last id and score count, as in tokenizers
+]
+
+
+def unigram_tokenizer(**changes: Any) -> Tokenizer:
+    """Return a SentencePiece-style Unigram tokenizer, as the multilingual export writes one."""
+    tokenizer = Tokenizer(
+        models.Unigram(UNIGRAM_PIECES, unk_id=0, byte_fallback=changes.get("byte_fallback", False))
+    )
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.post_processor = changes.get(
+        "post_processor",
+        processors.TemplateProcessing(
+            single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)]
+        ),
+    )
+    return tokenizer
+
+
+UNIGRAM_TEXTS = [
+    "hallo",
+    "hallo bombe",
+    "  hallo   hallo  ",
+    "hxyz hallo",  # unknown characters in a row fuse into one <unk>
+    "\uff48\uff41\uff4c\uff4c\uff4f",  # fullwidth letters: NFKC first
+    'say "quoted" ß ẞ',
+    "日本 hallo 😀",
+    "",
+    "   ",
+    "lo lo lo " * 40,  # cut to max_tokens
+]
+
+
+class TestUnigramTokenizer:
+    @pytest.mark.parametrize("text", UNIGRAM_TEXTS)
+    def test_same_ids_as_tokenizers(self, text: str) -> None:
+        """The lean reader gives tokenizers' ids, truncation and fused unknowns included."""
+        import tokenizers
+
+        reference = unigram_tokenizer()
+        reference.no_padding()
+        reference.enable_truncation(16)
+        lean = UnigramTokenizer.read(reference.to_str().encode(), tokenizers, max_tokens=16)
+        assert lean is not None
+        assert lean.encode(text) == reference.encode(text).ids
+
+    def test_without_post_processor_or_normalizer(self) -> None:
+        """A file with neither a template nor a normalizer is read as well."""
+        import tokenizers
+
+        reference = unigram_tokenizer(post_processor=None)
+        data = json.loads(reference.to_str())
+        data["normalizer"] = None
+        data["pre_tokenizer"] = None
+        reference = Tokenizer.from_str(json.dumps(data))
+        lean = UnigramTokenizer.read(json.dumps(data).encode(), tokenizers, max_tokens=64)
+        assert lean is not None
+        for text in ("hallo", "▁hallo▁bombe", "xyz", ""):
+            assert lean.encode(text) == reference.encode(text).ids
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"byte_fallback": True},
+            {"post_processor": processors.BertProcessing(("</s>", 2), ("<s>", 1))},
+        ],
+    )
+    def test_other_files_are_left_to_tokenizers(self, change: dict[str, Any]) -> None:
+        """Byte fallback or another post-processor: the file is not read here."""
+        import tokenizers
+
+        raw = unigram_tokenizer(**change).to_str().encode()
+        assert UnigramTokenizer.read(raw, tokenizers, max_tokens=16) is None
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"model": {"type": "Unigram", "unk_id": 0, "vocab": []}},
+            {"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", "not a score"]]}},
+            {"model": {"type": "Unigram", "unk_id": 7, "vocab": [["a", -1.0]]}},
+            {"post_processor": {"type": "TemplateProcessing", "single": [], "special_tokens": {}}},
+            {
+                "post_processor": {
+                    "type": "TemplateProcessing",
+                    "single": [{"SpecialToken": {"id": "<x>"}}, {"Sequence": {"id": "A"}}],
+                    "special_tokens": {},
+                }
+            },
+            {
+                "post_processor": {
+                    "type": "TemplateProcessing",
+                    "single": [{"Sequence": {"id": "A"}}, {"Sequence": {"id": "B"}}],
+                    "special_tokens": {},
+                }
+            },
+        ],
+    )
+    def test_unusual_layouts_are_left_to_tokenizers(self, change: dict[str, Any]) -> None:
+        """An empty or odd vocabulary, or a template other than specials around the text."""
+        import tokenizers
+
+        data = {**json.loads(unigram_tokenizer().to_str()), **change}
+        assert UnigramTokenizer.read(json.dumps(data).encode(), tokenizers, max_tokens=8) is None
+
+    def test_added_tokens_and_other_models_are_left_to_tokenizers(self, tmp_path: Path) -> None:
+        """Added tokens, or a model that is not Unigram, are left to tokenizers."""
+        import tokenizers
+
+        with_added = unigram_tokenizer()
+        with_added.add_special_tokens(["<s>"])
+        assert UnigramTokenizer.read(with_added.to_str().encode(), tokenizers, max_tokens=8) is None
+        write_model(tmp_path)  # a WordLevel tokenizer
+        raw = (tmp_path / "tokenizer.json").read_bytes()
+        assert UnigramTokenizer.read(raw, tokenizers, max_tokens=8) is None
+
+    def test_detector_reads_a_unigram_file_with_the_lean_reader(self, tmp_path: Path) -> None:
+        """A model directory with a Unigram tokenizer.json gives the ids tokenizers gives."""
+        directory = write_ids_only_model(tmp_path)
+        encoder = SentenceEncoder(directory, max_tokens=3)  # <s>, one piece, </s>
+        np.testing.assert_allclose(encoder.vector("bombe hallo"), [0, 0, 1, 0])
+
+    def test_an_unreadable_normalizer_is_a_configuration_error(self, tmp_path: Path) -> None:
+        """A Unigram file whose normalizer tokenizers cannot build is refused clearly."""
+        directory = write_ids_only_model(tmp_path)
+        data = json.loads((directory / "tokenizer.json").read_text(encoding="utf-8"))
+        data["normalizer"] = {"type": "NoSuchNormalizer"}
+        (directory / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+        with pytest.raises(cg.ConfigurationError, match="cannot load the model"):
+            SentenceEncoder(directory)

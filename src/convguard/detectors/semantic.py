@@ -26,9 +26,9 @@ Needs the ``semantic`` extra (``pip install 'convguard[semantic]'``);
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from .._errors import ConfigurationError
 from .._findings import Finding
@@ -41,6 +41,7 @@ from ._semantic_head import (
     packaged_head,
     require,
 )
+from ._semantic_unigram import UnigramTokenizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,7 +75,13 @@ HEAD_ENV_VAR: Final = "CONVGUARD_SEMANTIC_HEAD"
 
 _MODEL_FILES: Final = ("model.onnx", "onnx/model.onnx")
 _TOKENIZER: Final = "tokenizer.json"
-_HUB_FILES: Final = ("tokenizer.json", "model.onnx", "onnx/model.onnx")
+_HUB_FILES: Final = (
+    "tokenizer.json",
+    "model.onnx",
+    "model.onnx_data",  # the weights, where a graph keeps them beside itself
+    "onnx/model.onnx",
+    "onnx/model.onnx_data",
+)
 _TOKEN_VECTORS: Final = 3  # rank of a (batch, tokens, dimensions) output: mean-pool it
 
 
@@ -128,11 +135,34 @@ def _files(directory: Path) -> tuple[Path, Path]:
     return graph, tokenizer
 
 
+def _tokenizer(
+    tokenizers: Any,  # noqa: ANN401 - the tokenizers module, imported lazily
+    file: Path,
+    max_tokens: int,
+) -> Callable[[str], list[int]]:
+    """Return the function that gives a text's token ids, cut to *max_tokens*.
+
+    A SentencePiece-Unigram file is read by :class:`UnigramTokenizer`, the
+    same ids in a fraction of the memory ``tokenizers`` takes for a large
+    vocabulary; any other file by ``tokenizers`` itself.
+    """
+    raw = file.read_bytes()
+    lean = UnigramTokenizer.read(raw, tokenizers, max_tokens=max_tokens)
+    if lean is not None:
+        return lean.encode
+    tokenizer = tokenizers.Tokenizer.from_str(raw.decode("utf-8"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    return lambda text: tokenizer.encode(text).ids
+
+
 @final
 class SentenceEncoder:
     """The embedding half: a tokenizer and an ONNX graph, run on the CPU.
 
-    Token vectors are mean-pooled over the message's tokens and scaled to
+    The graph reads ``input_ids`` and, where it asks for them,
+    ``attention_mask`` and ``token_type_ids``, for one text at a time. Token
+    vectors are mean-pooled over the message's tokens and scaled to
     unit length, as sentence-transformers does for all-MiniLM-L6-v2; a graph
     whose output is already one vector per text is used as it is.
 
@@ -164,9 +194,7 @@ class SentenceEncoder:
         self.directory = _resolve(model)
         graph, tokenizer_file = _files(self.directory)
         try:
-            tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
-            tokenizer.no_padding()
-            tokenizer.enable_truncation(max_tokens)
+            tokenizer = _tokenizer(tokenizers, tokenizer_file, max_tokens)
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -211,11 +239,10 @@ class SentenceEncoder:
             An array of shape ``(dimensions,)``.
         """
         np = self._np
-        encoding = self._tokenizer.encode(text)
-        ids = np.asarray([encoding.ids], dtype=np.int64)
+        ids = np.asarray([self._tokenizer(text)], dtype=np.int64)
         feeds = {
             "input_ids": ids,
-            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+            "attention_mask": np.ones_like(ids),  # one text, never padded
             "token_type_ids": np.zeros_like(ids),
         }
         output = self._session.run(None, {name: feeds[name] for name in self._wants})[0][0]
