@@ -22,7 +22,7 @@ from typing import Any, TypedDict, cast
 import pytest
 
 import convguard as cg
-from convguard.stores import MemoryStore, PostgresStore, SQLiteStore, Store
+from convguard.stores import AsyncPostgresStore, MemoryStore, PostgresStore, SQLiteStore, Store
 from convguard.testing import ScriptedDetector
 
 DSN = os.environ.get("CONVGUARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -251,6 +251,23 @@ def postgres_spec() -> Iterator[tuple[Store, Spec]]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{spec[1]}" CASCADE')
 
 
+@pytest.fixture
+def async_postgres_store() -> Iterator[Store]:
+    """A fresh schema behind an AsyncPostgresStore, called from threads through its loop."""
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
+    import psycopg
+
+    from tests.test_stores import AwaitedStore
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    store = AwaitedStore(AsyncPostgresStore(DSN, schema=schema, max_size=WORKERS + 2))
+    yield cast("Store", store)
+    store.close()
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 # (conversations, turns): one hot conversation, and many quieter ones. The ten
 # races add up to 10,000 turns; TestLongRace adds 4,000 more on one hot file.
 SHAPES = [pytest.param(1, 1000, id="one-conversation"), pytest.param(16, 1000, id="many")]
@@ -274,6 +291,14 @@ class TestThreads:
     ) -> None:
         """Threads sharing one PostgresStore lose nothing and never write under an end."""
         assert race_threads(postgres_spec[0], conversations, turns) > 0
+
+    @pytest.mark.postgres
+    @pytest.mark.parametrize(("conversations", "turns"), SHAPES)
+    def test_async_postgres(
+        self, async_postgres_store: Store, conversations: int, turns: int
+    ) -> None:
+        """Threads on one AsyncPostgresStore (concurrent tasks on its loop) lose nothing."""
+        assert race_threads(async_postgres_store, conversations, turns) > 0
 
 
 class TestProcesses:
