@@ -1192,6 +1192,26 @@ class TestPostgresRoundTrips:
             store.close()
             drop_schema(schema)
 
+    def test_a_new_conversation_is_one_statement(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """create() of an empty conversation, tags and all, is one statement; a taken id, none."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, max_size=1)
+        try:
+            store.conversations()  # the connection was just used: no check below
+            sent = self._count(monkeypatch)
+            store.create("c1", created_at=T0, metadata={"user_id": "u1", "n": 7, "x": [1]})
+            assert len(sent) == 1
+            with pytest.raises(cg.InvalidOperationError, match="'c1' already exists"):
+                store.create("c1", created_at=T0, metadata={"user_id": "u2"})
+            monkeypatch.undo()
+            assert store.list_conversations(metadata={"user_id": "u1", "n": 7}).ids == ["c1"]
+            assert store.list_conversations(metadata={"user_id": "u2"}).ids == []
+            assert store.info("c1").metadata == {"user_id": "u1", "n": 7, "x": [1]}
+        finally:
+            monkeypatch.undo()
+            store.close()
+            drop_schema(schema)
+
     def test_a_connection_idle_for_a_while_is_checked_first(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

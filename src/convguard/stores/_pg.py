@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import select
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from types import ModuleType
 from typing import Any, Final
 
@@ -26,16 +27,19 @@ from .._errors import (
     UnknownMessageError,
 )
 from .._tree import Message
-from ._listing import epoch_us, title_of
+from ._codec import dump_metadata, dump_time
+from ._listing import epoch_us, metadata_tags, title_of
 from ._rows import Migration, message_params
 
 __all__ = [
     "APPEND",
+    "CREATE",
     "FRESH_SECONDS",
     "SCHEMA_NAME",
     "append_outcome",
     "append_params",
     "check_schema",
+    "create_params",
     "driver",
     "has_news",
     "migrations",
@@ -184,6 +188,37 @@ APPEND: Final = (
     " SELECT (SELECT version FROM bump), (SELECT version FROM {conversations} WHERE id = %(cid)s),"
     " EXISTS (SELECT 1 FROM taken), (SELECT depth FROM parent), (SELECT ended FROM parent)"
 )
+
+
+# An empty conversation with its metadata tags, in one statement (the shared
+# body needs a transaction of four: a SELECT for the id, two INSERTs, COMMIT).
+# The id's primary key refuses a taken one (UniqueViolation, which translate()
+# reports as InvalidOperationError); the tags' INSERT reads the conversation's
+# CTE, so a refused conversation stores no tag.
+CREATE: Final = (
+    "WITH conversation AS (INSERT INTO {conversations} (id, created_at, metadata, version,"
+    " tip_id, ended_branches, message_count, at_risk, updated_us, title)"
+    " VALUES (%(cid)s, %(created_at)s, %(metadata)s, 0, NULL, 0, 0, FALSE, %(updated_us)s, NULL)"
+    " RETURNING id)"
+    " INSERT INTO {tags} (key, value, conversation_id)"
+    " SELECT t.key, t.value, conversation.id FROM conversation,"
+    " unnest(%(keys)s::text[], %(values)s::text[]) AS t(key, value)"
+)
+
+
+def create_params(
+    conversation_id: str, created_at: datetime, metadata: Mapping[str, Any]
+) -> Mapping[str, object]:
+    """Return the parameters of :data:`CREATE` for an empty conversation."""
+    tags = metadata_tags(metadata)
+    return {
+        "cid": conversation_id,
+        "created_at": dump_time(created_at),
+        "metadata": dump_metadata(metadata),
+        "updated_us": epoch_us(created_at),
+        "keys": [key for key, _ in tags],
+        "values": [value for _, value in tags],
+    }
 
 
 def driver(owner: str) -> tuple[ModuleType, ModuleType]:

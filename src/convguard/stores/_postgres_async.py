@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import ModuleType
@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from .._errors import ConfigurationError, StoreUnavailableError
-from .._tree import Message, check_id
+from .._tree import EMPTY_METADATA, Message, check_id
 from ._pg import (
     APPEND,
+    CREATE,
     FRESH_SECONDS,
     append_outcome,
     append_params,
     check_schema,
+    create_params,
     driver,
     has_news,
     migrations,
@@ -56,6 +58,7 @@ class _AsyncPostgresBase(AsyncSQLStore):
     __slots__ = (
         "_append_sql",
         "_closed",
+        "_create_sql",
         "_given",
         "_lent",
         "_limits",
@@ -110,6 +113,9 @@ class _AsyncPostgresBase(AsyncSQLStore):
         )
         self._append_sql = APPEND.format(
             conversations=prefix + "conversations", messages=prefix + "messages"
+        )
+        self._create_sql = CREATE.format(
+            conversations=prefix + "conversations", tags=prefix + "conversation_tags"
         )
         self._pool: AsyncConnectionPool[Any] | None = None
         self._given: AsyncConnectionPool[Any] | None = None
@@ -284,6 +290,38 @@ class _AsyncPostgresBase(AsyncSQLStore):
             raise translate(self._psycopg, exc, conversation_id) from exc
 
     # -- the protocol, where PostgreSQL does better than the shared body ----------
+
+    async def create(
+        self,
+        conversation_id: str,
+        *,
+        created_at: datetime,
+        metadata: Mapping[str, Any] = EMPTY_METADATA,
+        messages: Sequence[Message] = (),
+        tip_id: str | None = None,
+    ) -> None:
+        """Create a conversation, optionally with a whole tree (parents first).
+
+        A new, empty conversation (``guard.start()``) is one statement (see
+        ``_pg.CREATE``); an imported tree is one transaction.
+
+        Raises:
+            InvalidOperationError: When the id is taken or the tree is invalid.
+            StoreError: When the database fails; nothing is written.
+        """
+        if messages or tip_id is not None:
+            await super().create(
+                conversation_id,
+                created_at=created_at,
+                metadata=metadata,
+                messages=messages,
+                tip_id=tip_id,
+            )
+            return
+        check_id(conversation_id, "conversation id")
+        params = create_params(conversation_id, created_at, metadata)
+        async with self._statement(conversation_id) as conn:
+            await conn.execute(self._create_sql, params)  # type: ignore[arg-type]
 
     async def append(
         self,
