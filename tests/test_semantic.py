@@ -148,6 +148,15 @@ class TestDetect:
         """Obfuscated words are read after de-obfuscation, as the lexicons read them."""
         assert set(detect(detector, "MYS3LF")) == {"self_harm_risk"}
 
+    def test_a_head_that_reads_the_original_text(self, model_dir: Path) -> None:
+        """A head made to read the text as written sees no de-obfuscation."""
+        original = SemanticDetector(
+            model_dir, head=SemanticHead.from_dict(head_dict(reads="original"))
+        )
+        assert original.head.reads == "original"
+        assert detect(original, "MYS3LF") == {}
+        assert set(detect(original, "myself")) == {"self_harm_risk"}
+
     def test_findings_strongest_first_and_named(self, detector: SemanticDetector) -> None:
         """Findings come strongest first and carry the detector's name."""
         findings = detector.detect("myself idiot idiot", DetectionContext("myself idiot idiot"))
@@ -350,6 +359,7 @@ class TestHead:
             ({"format": "other"}, "not a convguard semantic head"),
             ({"categories": {}}, "weights of one length"),
             ({"max_tokens": 0}, "max_tokens"),
+            ({"reads": "folded"}, "reads one of"),
             ({"categories": {"abuse": {"weights": [1]}}}, "malformed.*bias"),
             ({"categories": {"abuse": {"weights": [1], "bias": 0, "calibration": 3}}}, "pairs"),
             (

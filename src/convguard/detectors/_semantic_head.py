@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HEAD_FORMAT",
     "PACKAGED_HEADS",
+    "READS",
     "CategoryHead",
     "Neighbours",
     "SemanticHead",
@@ -47,6 +48,7 @@ PACKAGED_HEADS: Final = {
     "multilingual": "data/semantic/multilingual",
 }
 """The heads convguard ships, by name: where each lives in the package."""
+READS: Final = frozenset({"normalized", "original"})
 _INSTALL: Final = "pip install 'convguard[semantic]'"
 
 
@@ -214,6 +216,11 @@ class SemanticHead:
         neighbours: Labelled example vectors for the neighbour feature, or
             ``None`` for a purely linear head.
         info: What the training script recorded (data, figures), as is.
+        reads: Which text the model reads: ``"normalized"``, the
+            de-obfuscated view the lexicons read (English: folds accents and
+            look-alike letters), or ``"original"``, the text as written (for
+            a multilingual model, whose own tokenizer normalizes it and
+            whose languages the folding would garble).
     """
 
     model: str
@@ -221,6 +228,7 @@ class SemanticHead:
     categories: tuple[CategoryHead, ...]
     neighbours: Neighbours | None = None
     info: Mapping[str, object] = attrs.field(factory=dict, eq=False, repr=False)
+    reads: str = attrs.field(default="normalized", kw_only=True)
 
     @property
     def dimensions(self) -> int:
@@ -262,6 +270,7 @@ class SemanticHead:
                 max_tokens=int(data["max_tokens"]),
                 categories=heads,
                 info=dict(data.get("info", {})),
+                reads=str(data.get("reads", "normalized")),
             )
             spec = data.get("neighbours")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -271,6 +280,9 @@ class SemanticHead:
             raise ConfigurationError(msg) from exc
         if not heads or len({len(h.weights) for h in heads}) != 1 or head.max_tokens < 1:
             msg = "a semantic head needs categories with weights of one length, and max_tokens >= 1"
+            raise ConfigurationError(msg)
+        if head.reads not in READS:
+            msg = f"a semantic head reads one of {sorted(READS)}, not {head.reads!r}"
             raise ConfigurationError(msg)
         if spec is None:
             return head

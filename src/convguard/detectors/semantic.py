@@ -255,8 +255,10 @@ class SentenceEncoder:
 class SemanticDetector:
     """Score the five acted-on categories with an embedding model and a trained head.
 
-    The model reads the normalized (de-obfuscated) view of the message, cut
-    to the head's ``max_tokens``; each category's head turns the sentence
+    The model reads the text the head was trained on (``head.reads``): the
+    normalized (de-obfuscated) view of the message for the English head, the
+    message as written for the multilingual one; cut to the head's
+    ``max_tokens``; each category's head turns the sentence
     vector into a calibrated score. A finding is reported for every category
     scoring at least ``min_score``.
 
@@ -386,14 +388,14 @@ class SemanticDetector:
         """Return a finding for each category scoring at least ``min_score``.
 
         Args:
-            text: The user's original text (the normalized view is read).
-            context: The turn's context.
+            text: The user's original text.
+            context: The turn's context (its normalized view is read unless
+                the head reads the original).
 
         Returns:
             The findings, strongest first.
         """
-        del text  # the normalized view carries the same words, de-obfuscated
-        prepared = context.normalized.text
+        prepared = text if self._head.reads == "original" else context.normalized.text
         if not prepared.strip():
             return []
         found = [
