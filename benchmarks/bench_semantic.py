@@ -1,22 +1,27 @@
 """Measure the semantic detector against the built-in lexicon detector on the same messages.
 
-Run with ``CONVGUARD_SEMANTIC_MODEL=DIR python benchmarks/bench_semantic.py
-[FILE.jsonl] [--threads N]``, where ``DIR`` is the ONNX directory that
-``eval/semantic/export_onnx.py`` writes. Over the messages of the shared dev
-set (``../shared/eval/dev.jsonl``) it measures, interleaved message by message
-so the machine's noise falls on both alike:
+Run with ``python benchmarks/bench_semantic.py [FILE.jsonl] --model
+HEAD=DIR [--model HEAD=DIR ...] [--threads N]``, where ``HEAD`` is a packaged
+head's name (``english``, ``multilingual``) or a head file and ``DIR`` the
+ONNX directory that ``eval/semantic/export_onnx.py`` (English) or
+``eval/semantic/export_use_onnx.py`` (multilingual) writes; without
+``--model``, ``CONVGUARD_SEMANTIC_MODEL=DIR`` with ``CONVGUARD_SEMANTIC_HEAD``
+(default ``english``). Over the messages of the shared dev set
+(``../shared/eval/dev.jsonl``) it measures, interleaved message by message so
+the machine's noise falls on all alike:
 
 - the *baseline*: the built-in ``LexiconDetector`` with normalization (a fresh
   context per message);
-- the ``SemanticDetector`` on the same messages (a fresh context per message,
+- each ``SemanticDetector`` on the same messages (a fresh context per message,
   so it pays for normalization too);
 
 and prints median and p99 per message, by the wall clock and by CPU time (what
 the work costs when other jobs share the machine), each with its ratio to the
 baseline,
-then, in a fresh interpreter, the peak resident memory after loading the
-semantic detector and scoring every message (against a fresh interpreter that
-only imports convguard), and whether torch was imported. Nothing here asserts.
+then, for each model in a fresh interpreter, the peak resident memory after
+loading the semantic detector and scoring every message (against a fresh
+interpreter that only imports convguard), and whether torch was imported.
+Nothing here asserts.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from convguard.detectors import DetectionContext, LexiconDetector
-from convguard.detectors.semantic import ENV_VAR, SemanticDetector
+from convguard.detectors.semantic import ENV_VAR, HEAD_ENV_VAR, SemanticDetector
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -46,7 +51,7 @@ import convguard
 if sys.argv[1] == "semantic":
     from convguard.detectors import DetectionContext
     from convguard.detectors.semantic import SemanticDetector
-    detector = SemanticDetector(sys.argv[2], threads=int(sys.argv[4]))
+    detector = SemanticDetector(sys.argv[2], head=sys.argv[5], threads=int(sys.argv[4]))
     with open(sys.argv[3], encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
@@ -90,10 +95,10 @@ def interleaved(
     return wall, cpu
 
 
-def memory(kind: str, model: str, path: Path, threads: int) -> dict[str, object]:
+def memory(kind: str, model: str, head: str, path: Path, threads: int) -> dict[str, object]:
     """Return the peak RSS (KiB) and whether torch was loaded, from a fresh interpreter."""
     done = subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [sys.executable, "-c", MEMORY_PROBE, kind, model, str(path), str(threads)],
+        [sys.executable, "-c", MEMORY_PROBE, kind, model, str(path), str(threads), head],
         capture_output=True,
         text=True,
         check=True,
@@ -102,28 +107,50 @@ def memory(kind: str, model: str, path: Path, threads: int) -> dict[str, object]
     return result
 
 
+def runner(detector: SemanticDetector) -> Callable[[str], object]:
+    """Return one timed call: *detector* on a message, with a fresh context."""
+    return lambda text: detector.detect(text, DetectionContext(text))
+
+
+def models(pairs: Sequence[str]) -> list[tuple[str, str]]:
+    """Return the (head, model directory) pairs to measure, from ``--model`` or the environment."""
+    if not pairs:
+        model = os.environ.get(ENV_VAR)
+        if not model:
+            sys.exit(f"give --model HEAD=DIR, or set {ENV_VAR} to the ONNX model directory")
+        return [(os.environ.get(HEAD_ENV_VAR) or "english", model)]
+    chosen = []
+    for pair in pairs:
+        head, _, model = pair.partition("=")
+        if not (head and model):
+            sys.exit(f"--model takes HEAD=DIR, not {pair!r}")
+        chosen.append((head, model))
+    return chosen
+
+
 def main() -> None:
     """Print the timings and the memory."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", nargs="?", type=Path, default=DEV, help="a labelled JSONL file")
+    parser.add_argument(
+        "--model", action="append", default=[], help="HEAD=DIR: a head and its ONNX directory"
+    )
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
     args = parser.parse_args()
-    model = os.environ.get(ENV_VAR)
-    if not model:
-        sys.exit(f"set {ENV_VAR} to the ONNX model directory (eval/semantic/export_onnx.py)")
+    chosen = models(args.model)
     texts = load_texts(args.file)
     lexicon = LexiconDetector()
-    semantic = SemanticDetector(model, threads=args.threads)
-    for text in texts[:50]:  # warm up both: caches, ONNX Runtime's first runs
-        semantic.detect(text, DetectionContext(text))
+    runs: dict[str, Callable[[str], object]] = {
+        "lexicon (baseline)": lambda t: lexicon.detect(t, DetectionContext(t))
+    }
+    for head, model in chosen:
+        semantic = SemanticDetector(model, head=head, threads=args.threads)
+        for text in texts[:50]:  # warm up: caches, ONNX Runtime's first runs
+            semantic.detect(text, DetectionContext(text))
+        runs[f"semantic {head}"] = runner(semantic)
+    for text in texts[:50]:
         lexicon.detect(text, DetectionContext(text))
-    wall, cpu = interleaved(
-        texts,
-        {
-            "lexicon (baseline)": lambda t: lexicon.detect(t, DetectionContext(t)),
-            "semantic": lambda t: semantic.detect(t, DetectionContext(t)),
-        },
-    )
+    wall, cpu = interleaved(texts, runs)
     print(f"{len(texts)} messages x {PASSES} passes, {args.threads} ONNX Runtime thread(s)")
     for clock, times in (("wall", wall), ("cpu", cpu)):
         base_median = statistics.median(times["lexicon (baseline)"])
@@ -131,18 +158,20 @@ def main() -> None:
         for name, values in times.items():
             median, p99 = statistics.median(values), percentile(values, 0.99)
             print(
-                f"{clock:4} {name:20} median {median * 1e3:7.3f} ms "
+                f"{clock:4} {name:22} median {median * 1e3:7.3f} ms "
                 f"({median / max(base_median, 1e-9):6.1f}x)   "
                 f"p99 {p99 * 1e3:7.3f} ms ({p99 / max(base_p99, 1e-9):6.1f}x)"
             )
-    bare = memory("import", model, args.file, args.threads)
-    loaded = memory("semantic", model, args.file, args.threads)
-    bare_kib, loaded_kib = int(str(bare["peak_kib"])), int(str(loaded["peak_kib"]))
-    print(
-        f"peak RSS: import convguard {bare_kib / 1024:.0f} MB; semantic detector after every "
-        f"message {loaded_kib / 1024:.0f} MB ({loaded_kib / bare_kib:.1f}x)"
-    )
-    print(f"torch imported: {loaded['torch']}")
+    bare = memory("import", "", "", args.file, args.threads)
+    bare_kib = int(str(bare["peak_kib"]))
+    print(f"peak RSS: import convguard {bare_kib / 1024:.0f} MB")
+    for head, model in chosen:
+        loaded = memory("semantic", model, head, args.file, args.threads)
+        loaded_kib = int(str(loaded["peak_kib"]))
+        print(
+            f"peak RSS: semantic {head} after every message {loaded_kib / 1024:.0f} MB "
+            f"({loaded_kib / bare_kib:.1f}x); torch imported: {loaded['torch']}"
+        )
 
 
 if __name__ == "__main__":
