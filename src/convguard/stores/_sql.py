@@ -286,9 +286,10 @@ class SQLStore:
         """
         conversation_id = lookup_conversation_id(conversation_id)
         with self._read() as conn:
-            if _one(conn, self._sql["version"], (conversation_id,)) is None:
-                raise UnknownConversationError(conversation_id)
             rows = _all(conn, self._sql["messages"], (conversation_id,))
+            # Only no rows asks whether the conversation is there at all.
+            if not rows and _one(conn, self._sql["version"], (conversation_id,)) is None:
+                raise UnknownConversationError(conversation_id)
         return [message_of(row) for row in rows]
 
     def append(

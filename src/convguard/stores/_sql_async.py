@@ -304,9 +304,10 @@ class AsyncSQLStore:
         """
         conversation_id = lookup_conversation_id(conversation_id)
         async with self._read() as conn:
-            if await _one(conn, self._sql["version"], (conversation_id,)) is None:
-                raise UnknownConversationError(conversation_id)
             rows = await _all(conn, self._sql["messages"], (conversation_id,))
+            # Only no rows asks whether the conversation is there at all.
+            if not rows and await _one(conn, self._sql["version"], (conversation_id,)) is None:
+                raise UnknownConversationError(conversation_id)
         return [message_of(row) for row in rows]
 
     async def append(
