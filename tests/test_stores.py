@@ -1212,6 +1212,35 @@ class TestPostgresRoundTrips:
             store.close()
             drop_schema(schema)
 
+    def test_switch_and_feedback_are_one_statement_each(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """switch() and add_feedback() send one statement; an unknown id costs one more."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, max_size=1)
+        try:
+            root = node("m0")
+            store.create("c1", created_at=T0, messages=[root, node("m1", root)])
+            sent = self._count(monkeypatch)
+            assert store.switch("c1", "m0") == 1
+            feedback = Feedback("f1", "c1", "unexpected_end", "hm", "m0", T0, {"ui": "web"})
+            store.add_feedback(feedback)
+            assert len(sent) == 2
+            with pytest.raises(cg.UnknownMessageError):
+                store.switch("c1", "nope")
+            with pytest.raises(cg.UnknownConversationError):
+                store.switch("c9", "m0")
+            with pytest.raises(cg.UnknownConversationError):
+                store.add_feedback(attrs.evolve(feedback, conversation_id="c9"))
+            monkeypatch.undo()
+            assert store.feedback("c1") == [feedback]
+            head = store.head("c1")
+            assert (head.version, head.tip) == (1, root)
+        finally:
+            monkeypatch.undo()
+            store.close()
+            drop_schema(schema)
+
     def test_a_connection_idle_for_a_while_is_checked_first(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -27,20 +27,24 @@ from .._errors import (
     UnknownMessageError,
 )
 from .._tree import Message
+from ._base import Feedback
 from ._codec import dump_metadata, dump_time
 from ._listing import epoch_us, metadata_tags, title_of
 from ._rows import Migration, message_params
 
 __all__ = [
+    "ADD_FEEDBACK",
     "APPEND",
     "CREATE",
     "FRESH_SECONDS",
     "SCHEMA_NAME",
+    "SWITCH",
     "append_outcome",
     "append_params",
     "check_schema",
     "create_params",
     "driver",
+    "feedback_params",
     "has_news",
     "migrations",
     "milliseconds",
@@ -204,6 +208,35 @@ CREATE: Final = (
     " SELECT t.key, t.value, conversation.id FROM conversation,"
     " unnest(%(keys)s::text[], %(values)s::text[]) AS t(key, value)"
 )
+
+
+# The tip moves only to a message of the conversation; no row back means the
+# conversation or the message is not there (a second query says which).
+SWITCH: Final = (
+    "UPDATE {conversations} SET version = version + 1, tip_id = %s WHERE id = %s"
+    " AND EXISTS (SELECT 1 FROM {messages} WHERE conversation_id = %s AND id = %s)"
+    " RETURNING version"
+)
+
+# Feedback lands only on a conversation that is there: no row inserted means
+# an unknown id. (The foreign key still stops one erased meanwhile.)
+ADD_FEEDBACK: Final = (
+    "INSERT INTO {feedback} (id, conversation_id, kind, comment, message_id, created_at,"
+    " metadata) SELECT %s, id, %s, %s, %s, %s, %s::json FROM {conversations} WHERE id = %s"
+)
+
+
+def feedback_params(conversation_id: str, feedback: Feedback) -> tuple[object, ...]:
+    """Return the parameters of :data:`ADD_FEEDBACK`."""
+    return (
+        feedback.id,
+        feedback.kind,
+        feedback.comment,
+        feedback.message_id,
+        dump_time(feedback.created_at),
+        dump_metadata(feedback.metadata),
+        conversation_id,
+    )
 
 
 def create_params(

@@ -25,24 +25,28 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from .._errors import ConfigurationError, StoreUnavailableError
+from .._errors import ConfigurationError, StoreUnavailableError, UnknownConversationError
 from .._tree import EMPTY_METADATA, Message, check_id
+from ._base import Feedback
 from ._pg import (
+    ADD_FEEDBACK,
     APPEND,
     CREATE,
     FRESH_SECONDS,
+    SWITCH,
     append_outcome,
     append_params,
     check_schema,
     create_params,
     driver,
+    feedback_params,
     has_news,
     migrations,
     milliseconds,
     startup_options,
     translate,
 )
-from ._rows import lookup_conversation_id
+from ._rows import lookup_conversation_id, lookup_message_id
 from ._sql_async import AsyncConnection, AsyncSQLStore
 
 if TYPE_CHECKING:
@@ -59,6 +63,7 @@ class _AsyncPostgresBase(AsyncSQLStore):
         "_append_sql",
         "_closed",
         "_create_sql",
+        "_feedback_sql",
         "_given",
         "_lent",
         "_limits",
@@ -69,6 +74,7 @@ class _AsyncPostgresBase(AsyncSQLStore):
         "_psycopg",
         "_psycopg_pool",
         "_schema",
+        "_switch_sql",
     )
 
     def _configure(  # noqa: PLR0913 - the pool's few knobs, all keyword-only
@@ -116,6 +122,12 @@ class _AsyncPostgresBase(AsyncSQLStore):
         )
         self._create_sql = CREATE.format(
             conversations=prefix + "conversations", tags=prefix + "conversation_tags"
+        )
+        self._switch_sql = SWITCH.format(
+            conversations=prefix + "conversations", messages=prefix + "messages"
+        )
+        self._feedback_sql = ADD_FEEDBACK.format(
+            conversations=prefix + "conversations", feedback=prefix + "feedback"
         )
         self._pool: AsyncConnectionPool[Any] | None = None
         self._given: AsyncConnectionPool[Any] | None = None
@@ -353,6 +365,39 @@ class _AsyncPostgresBase(AsyncSQLStore):
             cursor = await conn.execute(self._append_sql, params)  # type: ignore[arg-type]
             found = await cursor.fetchone()
         return append_outcome(conversation_id, message, expected_version, found)
+
+    async def switch(self, conversation_id: str, message_id: str) -> int:
+        """Make *message_id* the active tip, in one statement (see ``_pg.SWITCH``).
+
+        Returns:
+            The new version.
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+            UnknownMessageError: For an unknown message.
+        """
+        conversation_id = lookup_conversation_id(conversation_id)
+        message_id = lookup_message_id(conversation_id, message_id)
+        params = (message_id, conversation_id, conversation_id, message_id)
+        async with self._statement(conversation_id) as conn:
+            cursor = await conn.execute(self._switch_sql, params)
+            row = await cursor.fetchone()
+            if row is None:
+                raise await self._missing(conn, conversation_id, message_id)
+        return int(row[0])
+
+    async def add_feedback(self, feedback: Feedback) -> None:
+        """Keep a feedback record, in one statement (see ``_pg.ADD_FEEDBACK``).
+
+        Raises:
+            UnknownConversationError: For an unknown conversation.
+        """
+        conversation_id = lookup_conversation_id(feedback.conversation_id)
+        params = feedback_params(conversation_id, feedback)
+        async with self._statement(conversation_id) as conn:
+            cursor = await conn.execute(self._feedback_sql, params)
+            if cursor.rowcount != 1:
+                raise UnknownConversationError(conversation_id)
 
     async def close(self) -> None:
         """Close the pool (unless it was given). The store is unusable afterwards."""
