@@ -687,6 +687,17 @@ class TestUnigramTokenizer:
         assert lean is not None
         assert lean.encode(text) == reference.encode(text).ids
 
+    def test_a_huge_word_is_cut_before_the_search(self) -> None:
+        """A 100,000-character word still gives max_tokens ids, template included."""
+        import tokenizers
+
+        raw = unigram_tokenizer().to_str().encode()
+        lean = UnigramTokenizer.read(raw, tokenizers, max_tokens=8)
+        assert lean is not None
+        ids = lean.encode("lo" * 50_000)
+        assert len(ids) == 8
+        assert (ids[0], ids[-1]) == (1, 2)
+
     def test_without_post_processor_or_normalizer(self) -> None:
         """A file with neither a template nor a normalizer is read as well."""
         import tokenizers
