@@ -217,10 +217,10 @@ class SemanticHead:
             ``None`` for a purely linear head.
         info: What the training script recorded (data, figures), as is.
         reads: Which text the model reads: ``"normalized"``, the
-            de-obfuscated view the lexicons read (English: folds accents and
-            look-alike letters), or ``"original"``, the text as written (for
-            a multilingual model, whose own tokenizer normalizes it and
-            whose languages the folding would garble).
+            de-obfuscated view the lexicons read (it folds accents and
+            look-alike letters; both packaged heads read it), or
+            ``"original"``, the text as written (for a model whose
+            languages that folding garbles, such as Russian or Thai).
     """
 
     model: str

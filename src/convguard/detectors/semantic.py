@@ -6,7 +6,8 @@ model run by ONNX Runtime on the CPU (no PyTorch at run time), and scores each
 category with a logistic head that convguard trains and ships in the package.
 Two heads ship (:data:`PACKAGED_HEADS`): ``"english"``, the default, for
 all-MiniLM-L6-v2, and ``"multilingual"``, for Universal Sentence Encoder
-Multilingual v3 (16 languages). The model itself is not shipped: point the
+Multilingual v3 (trained on 16 languages; ``docs/semantic.md`` says which
+were measured). The model itself is not shipped: point the
 detector at a local directory holding ``model.onnx`` and ``tokenizer.json``,
 or at a model-hub name resolved through ``huggingface_hub`` (its cache, so
 ``HF_HUB_OFFLINE=1`` works). ``eval/semantic/export_onnx.py`` makes such a
@@ -255,12 +256,11 @@ class SentenceEncoder:
 class SemanticDetector:
     """Score the five acted-on categories with an embedding model and a trained head.
 
-    The model reads the text the head was trained on (``head.reads``): the
-    normalized (de-obfuscated) view of the message for the English head, the
-    message as written for the multilingual one; cut to the head's
-    ``max_tokens``; each category's head turns the sentence
-    vector into a calibrated score. A finding is reported for every category
-    scoring at least ``min_score``.
+    The model reads the text its head was trained on (``head.reads``): the
+    normalized (de-obfuscated) view of the message, as both packaged heads
+    do, or the message as written; cut to the head's ``max_tokens``. Each
+    category's head turns the sentence vector into a calibrated score. A
+    finding is reported for every category scoring at least ``min_score``.
 
     Args:
         model: A directory with ``model.onnx`` (or ``onnx/model.onnx``) and
