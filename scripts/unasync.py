@@ -4,13 +4,22 @@
 Each source below is the one place its code is written; its sync twin is
 written from it by the rewrites below, formatted with ruff, and committed:
 
-- ``_front_async.py`` (the guard's shared methods and ``AsyncConversation``)
-  gives ``_front_sync.py`` (``_GuardBase`` and ``Conversation``);
+- ``_front_async.py`` (the guard's shared methods) gives ``_front_sync.py``
+  (``_GuardBase``);
+- ``_conversation_async.py`` (``AsyncConversation``) gives ``_conversation.py``
+  (``Conversation``);
 - ``stores/_store_async.py`` (the ``AsyncStore`` protocol) gives
-  ``stores/_store.py`` (``Store``).
+  ``stores/_store.py`` (``Store``);
+- ``stores/_sql_async.py`` (``AsyncSQLStore``, the SQL body) gives
+  ``stores/_sql.py`` (``SQLStore``, under ``SQLiteStore`` and
+  ``PostgresStore``);
+- ``stores/_postgres_async.py`` (``_AsyncPostgresBase``) gives
+  ``stores/_postgres_sync.py`` (``_PostgresBase``).
 
 What differs for real between the front ends (threads, timeouts) is
-hand-written in ``_aio.py`` and ``_guard.py``, never here.
+hand-written in ``_aio.py`` and ``_guard.py``, and between the PostgreSQL
+stores (when the pool opens) in ``stores/_postgres_aio.py`` and
+``stores/_postgres.py``, never here.
 
     python scripts/unasync.py            # write the sync files
     python scripts/unasync.py --check    # exit 1 (with a diff) when a committed one differs
@@ -51,9 +60,20 @@ PAIRS: Final = (
         PACKAGE / "_front_sync.py",
         '''\
 # Written by scripts/unasync.py from _front_async.py: edit that file, then run the script.
-"""The turn, written once: the guard's shared methods and ``Conversation``.
+"""The guard's shared methods, written once: ``_GuardBase``.
 
 Generated from ``_front_async.py`` by ``scripts/unasync.py``; see there.
+"""
+''',
+    ),
+    Pair(
+        PACKAGE / "_conversation_async.py",
+        PACKAGE / "_conversation.py",
+        '''\
+# Written by scripts/unasync.py from _conversation_async.py: edit that file, then run the script.
+"""``Conversation``, written once: one chat, judged turn by turn.
+
+Generated from ``_conversation_async.py`` by ``scripts/unasync.py``; see there.
 """
 ''',
     ),
@@ -69,18 +89,55 @@ Generated from ``_store_async.py`` by ``scripts/unasync.py``; see there.
 ''',
         ((r", awaited\.\n", ".\n"),),
     ),
+    Pair(
+        PACKAGE / "stores" / "_sql_async.py",
+        PACKAGE / "stores" / "_sql.py",
+        '''\
+# Written by scripts/unasync.py from _sql_async.py: edit that file, then run the script.
+"""The logic SQLite and PostgreSQL stores share: ``SQLStore``.
+
+Generated from ``_sql_async.py`` by ``scripts/unasync.py``; see there.
+"""
+''',
+        (
+            (r"\bAsyncSQLStore\b", "SQLStore"),
+            (r"\bAsyncConnection\b", "Connection"),
+            (r"\bAsyncCursor\b", "Cursor"),
+        ),
+    ),
+    Pair(
+        PACKAGE / "stores" / "_postgres_async.py",
+        PACKAGE / "stores" / "_postgres_sync.py",
+        '''\
+# Written by scripts/unasync.py from _postgres_async.py: edit that file, then run the script.
+"""The PostgreSQL store's body, written once: ``_PostgresBase``.
+
+Generated from ``_postgres_async.py`` by ``scripts/unasync.py``; see there.
+"""
+''',
+        (
+            (r"\b_AsyncPostgresBase\b", "_PostgresBase"),
+            (r"\bAsyncPostgresStore\b", "PostgresStore"),
+            (r"\bAsyncConnectionPool\b", "ConnectionPool"),
+            (r"\bpsycopg\.AsyncConnection\b", "psycopg.Connection"),
+            (r"\bAsyncSQLStore\b", "SQLStore"),
+            (r"\bAsyncConnection\b", "Connection"),
+            # The lock one opener holds while the pool opens.
+            (r"\basyncio\.Lock\b", "threading.Lock"),
+            (r"(?m)^import asyncio$", "import threading"),
+        ),
+    ),
 )
 
 # (pattern, replacement), applied in order to the whole text. The first
 # rewrites strip the store calls of their thread hop before ``await`` goes.
 SUBS: Final[tuple[tuple[str, str], ...]] = (
-    # The thread hop: `await x._io(fn, a, b=c)` calls `fn(a, b=c)` directly.
-    (r"await [\w.]+\._io\(\s*([\w.]+),\s*", r"\1("),
-    (r"await [\w.]+\._io\(\s*([\w.]+)\s*\)", r"\1()"),
-    # ... and its declaration goes: the sync guard has no `_io`.
-    (r"\n *async def _io\(.*?\) -> _T: \.\.\.\n", "\n"),
-    (r"\n_P = ParamSpec\(\"_P\"\)\n", "\n"),
-    (r"ParamSpec, ", ""),
+    # Imports of a source name its sync twin.
+    *((rf"\b{p.source.stem}\b", p.target.stem) for p in PAIRS),
+    # The standard library's asyncio names and their sync twins.
+    (r"\bAbstractAsyncContextManager\b", "AbstractContextManager"),
+    (r"\basynccontextmanager\b", "contextmanager"),
+    (r"\bAsyncIterator\b", "Iterator"),
     # Awaitables.
     (r"\bAwaitable\[(\w+)\]", r"\1"),
     (r"\bAwaitable, ", ""),
@@ -101,13 +158,15 @@ _DOCSTRING: Final = re.compile(r'\A"""(?:.|\n)*?"""\n')
 
 def unasync(pair: Pair, text: str) -> str:
     """Return the sync source for the async *text* of *pair*, before formatting."""
-    text, found = _DOCSTRING.subn(lambda _: pair.header, text, count=1)
-    if not found:
+    docstring = _DOCSTRING.match(text)
+    if docstring is None:
         msg = f"{pair.source.name} must open with a module docstring"
         raise SystemExit(msg)
+    text = pair.header + text[docstring.end() :]
+    start = len(pair.header)  # the header is written as it should read
     for pattern, replacement in (*pair.subs, *SUBS):
-        text = re.sub(pattern, replacement, text)
-    leftover = re.search(r"\b(async|await|asyncio|Async\w*)\b", text)
+        text = text[:start] + re.sub(pattern, replacement, text[start:])
+    leftover = re.compile(r"\b(async|await|asyncio|Async\w*)\b").search(text, start)
     if leftover is not None:
         line = text.count("\n", 0, leftover.start()) + 1
         msg = f"no rewrite for {leftover.group()!r} (line {line} of the output)"

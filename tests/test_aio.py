@@ -19,7 +19,9 @@ import pytest
 import convguard as cg
 import tests.test_guard as behaviour
 import tests.test_tools as tools_behaviour
+import tests.test_write_path as write_path
 from convguard._aio import AsyncConversation, AsyncGuard
+from convguard._store_threads import StoreInThreads
 from convguard.stores import SQLiteStore
 from convguard.stores._base import ConversationPage, Feedback
 from tests.conftest import MakeGuard, StepClock, counter_ids, scripted
@@ -145,7 +147,11 @@ class SyncGuard:
 
     @property
     def store(self) -> cg.Store:
-        return self.inner.store
+        store = self.inner.store
+        if isinstance(store, AwaitedStore):
+            return store.inner  # the tests read it directly, without awaiting
+        assert isinstance(store, cg.Store)
+        return store
 
     @property
     def detectors(self) -> tuple[Any, ...]:
@@ -211,6 +217,46 @@ class OnAsyncGuard:
         return make
 
 
+class AwaitedStore:
+    """A sync store behind the AsyncStore protocol, each call yielding to the loop first.
+
+    The way a store with native asyncio I/O (``AsyncPostgresStore``) is
+    awaited: no worker thread, a suspension at every call.
+    """
+
+    def __init__(self, inner: cg.Store | None = None) -> None:
+        self.inner = cg.MemoryStore() if inner is None else inner
+        self.threads: set[int] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self.inner, name)
+
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            self.threads.add(threading.get_ident())
+            if isinstance(self.inner, cg.MemoryStore):
+                return call(*args, **kwargs)
+            # A test's store that stages a race by calling the guard from
+            # inside a store call must not run on the loop it waits for.
+            return await asyncio.to_thread(call, *args, **kwargs)
+
+        return awaited
+
+
+class OnAsyncGuardWithAwaitedStore:
+    """Mixin: as :class:`OnAsyncGuard`, on an AsyncStore awaited without threads."""
+
+    @pytest.fixture
+    def make_guard(self, runner: Runner) -> MakeGuard:
+        """Build AsyncGuards on awaited stores, wrapped to look like Guards."""
+
+        def make(**kwargs: Any) -> cg.Guard:
+            kwargs["store"] = AwaitedStore(kwargs.get("store"))
+            return cast("cg.Guard", SyncGuard(runner, build_async_guard(**kwargs)))
+
+        return make
+
+
 class OnAsyncGuardWithSQLite:
     """Mixin: as :class:`OnAsyncGuard`, on a SQLite store called through worker threads."""
 
@@ -230,13 +276,15 @@ class OnAsyncGuardWithSQLite:
             store.close()
 
 
-# Every behaviour class of test_guard.py, again on AsyncGuard (in memory, and on
-# SQLite through threads); new classes join by themselves.
-for _name, _cls in vars(behaviour).items():
+# Every behaviour class of test_guard.py and test_write_path.py, again on
+# AsyncGuard (in memory, and on SQLite through threads); new classes join by
+# themselves.
+for _name, _cls in [*vars(behaviour).items(), *vars(write_path).items()]:
     if _name.startswith("Test") and isinstance(_cls, type):
         for _mixin, _suffix in (
             (OnAsyncGuard, "OnAsyncGuard"),
             (OnAsyncGuardWithSQLite, "OnAsyncSQLite"),
+            (OnAsyncGuardWithAwaitedStore, "OnAwaitedStore"),
         ):
             globals()[f"{_name}{_suffix}"] = type(f"{_name}{_suffix}", (_mixin, _cls), {})
 
@@ -327,20 +375,52 @@ class TestTimeouts:
 class TestStores:
     def test_memory_store_is_called_directly_others_in_threads(self) -> None:
         """The default decides by type; it can be forced either way."""
-        assert not build_async_guard()._blocking
-        assert build_async_guard(store=behaviour.HookedStore())._blocking
-        assert build_async_guard(blocking_store=True)._blocking
-        assert not build_async_guard(store=behaviour.HookedStore(), blocking_store=False)._blocking
 
-    @pytest.mark.parametrize("blocking", [False, True])
-    def test_history_is_the_same_either_way(self, blocking: bool) -> None:
-        """Detectors see the same history whether the store blocks or not."""
+        def blocking(guard: cg.AsyncGuard) -> bool:
+            store = guard._store
+            assert isinstance(store, StoreInThreads)
+            return store.blocking
+
+        assert not blocking(build_async_guard())
+        assert blocking(build_async_guard(store=behaviour.HookedStore()))
+        assert blocking(build_async_guard(blocking_store=True))
+        assert not blocking(build_async_guard(store=behaviour.HookedStore(), blocking_store=False))
+
+    def test_an_async_store_is_awaited_in_the_event_loop(self) -> None:
+        """An AsyncStore is used as it is: no wrapper, no worker thread."""
+        store = AwaitedStore()
+
+        async def main() -> int:
+            guard = build_async_guard(store=store, blocking_store=True)
+            assert guard.store is store
+            assert guard._store is store
+            conv = await guard.start()
+            verdict = await conv.send("hello")
+            await conv.reply("hi", to=verdict.message_id)
+            assert [m.content for m in await conv.path()] == ["hello", "hi"]
+            return threading.get_ident()
+
+        assert store.threads == {asyncio.run(main())}
+
+    def test_the_sync_guard_refuses_an_async_store(self) -> None:
+        """Guard cannot await: an AsyncStore is a ConfigurationError that says where it goes."""
+        with pytest.raises(cg.ConfigurationError, match=r"AsyncStore.*AsyncGuard"):
+            cg.Guard(store=AwaitedStore())
+
+    def test_neither_protocol_is_refused(self) -> None:
+        with pytest.raises(cg.ConfigurationError, match="Store protocol"):
+            build_async_guard(store=object())
+
+    @pytest.mark.parametrize("blocking", [False, True, "awaited"])
+    def test_history_is_the_same_either_way(self, blocking: bool | str) -> None:
+        """Detectors see the same history whether the store blocks, or is awaited, or not."""
         recorder = HistoryRecorder()
 
         async def main() -> None:
-            guard = build_async_guard(
-                detectors=[recorder], blocking_store=blocking, history_window=2
+            options: dict[str, Any] = (
+                {"store": AwaitedStore()} if blocking == "awaited" else {"blocking_store": blocking}
             )
+            guard = build_async_guard(detectors=[recorder], history_window=2, **options)
             conv = await guard.start(system="sys")
             await conv.send("one")
             await conv.reply("two")

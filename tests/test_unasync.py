@@ -35,7 +35,7 @@ class TestGenerator:
         """The check `make lint` runs passes on the tree as committed."""
         assert unasync.main(["--check"]) == 0
 
-    @pytest.mark.parametrize(("index", "method"), [(0, "send"), (1, "append")])
+    @pytest.mark.parametrize(("index", "method"), [(0, "start"), (1, "send"), (2, "append")])
     def test_a_hand_edit_of_a_sync_file_fails_the_check(  # noqa: PLR0913 - fixtures
         self,
         unasync: ModuleType,
@@ -64,24 +64,24 @@ class TestGenerator:
         assert unasync.main(["--check"]) == 1
 
     def test_rewrites(self, unasync: ModuleType) -> None:
-        """Store calls lose their thread hop, awaits and async names go."""
+        """Awaits and async names go; imports of a source name its sync twin."""
         source = (
             '"""Doc."""\n'
-            "async def f(self) -> AsyncConversation:\n"
-            "    a = await self._guard._io(store.get, self.id, message_id)\n"
-            "    b = await guard._io(\n        store.create,\n        cid,\n        x=1,\n    )\n"
-            "    c = await self._guard._io(read)\n"
+            "from ._conversation_async import AsyncConversation\n"
+            "from .stores._store_async import AsyncStore\n"
+            "async def f(self, store: AsyncStore) -> AsyncConversation:\n"
+            "    a = await self._guard._store.get(self.id, message_id)\n"
             "    async with lock:\n"
             "        await self.tip()\n"
             "    return AsyncConversation(_AsyncGuardBase, AsyncGuard)\n"
         )
         out = unasync.unasync(unasync.PAIRS[0], source)
         assert "Doc." not in out
-        assert out.startswith("# Written by scripts/unasync.py")
-        assert "def f(self) -> Conversation:" in out
-        assert "a = store.get(self.id, message_id)" in out
-        assert "b = store.create(cid,\n        x=1,\n    )" in out
-        assert "c = read()" in out
+        assert out.startswith("# Written by scripts/unasync.py from _front_async.py")
+        assert "from ._conversation import Conversation\n" in out
+        assert "from .stores._store import Store\n" in out
+        assert "def f(self, store: Store) -> Conversation:" in out
+        assert "a = self._guard._store.get(self.id, message_id)" in out
         assert "    with lock:\n        self.tip()" in out
         assert "return Conversation(_GuardBase, Guard)" in out
 

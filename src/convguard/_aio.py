@@ -1,10 +1,12 @@
 """``AsyncGuard`` and ``AsyncConversation``: the asyncio front end.
 
-The same turn as :class:`~convguard.Guard`: the shared methods and
-``AsyncConversation`` are in ``_front_async.py``, which is also the source
-``scripts/unasync.py`` writes the sync front end from. What is particular to
-asyncio is here: detectors run concurrently, each under a timeout, and a
-blocking store is called through :func:`asyncio.to_thread`.
+The same turn as :class:`~convguard.Guard`: the shared methods are in
+``_front_async.py`` and ``AsyncConversation`` in ``_conversation_async.py``,
+the sources ``scripts/unasync.py`` writes the sync front end from. What is
+particular to asyncio is here: detectors run concurrently, each under a
+timeout, and the store is awaited: natively when it is an
+:class:`~convguard.AsyncStore`, else through worker threads
+(``_store_threads.py``).
 
 Everything that reads or writes the store is a coroutine, the active tip,
 the state and the ``ended`` and ``closed`` flags included: they are methods
@@ -14,30 +16,29 @@ than an always-true value.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, final
+from typing import TYPE_CHECKING, final
 
-from ._engine import Engine, check_store
+from ._conversation_async import AsyncConversation
+from ._engine import Engine
 from ._errors import ConfigurationError
-from ._front_async import AsyncConversation, _AsyncGuardBase
+from ._front_async import _AsyncGuardBase
 from ._policy import LastResortPolicy, Policy
+from ._store_threads import StoreInThreads, awaitable_store
 from .detectors._async_runner import SyncMode, arun_detectors
 from .detectors._builtin import default_detectors
 from .detectors._runner import check_detectors, check_timeout
-from .stores._base import Store
 from .stores._memory import MemoryStore
 
 if TYPE_CHECKING:
     from ._findings import DetectorFailure, Finding
     from ._tree import Message
     from .detectors._protocols import AsyncDetector, DetectionContext, Detector
+    from .stores._store import Store
+    from .stores._store_async import AsyncStore
 
 __all__ = ["AsyncConversation", "AsyncGuard"]
-
-_T = TypeVar("_T")
-_P = ParamSpec("_P")
 
 
 @final
@@ -57,8 +58,10 @@ class AsyncGuard(_AsyncGuardBase):
         policy: Decides each turn; :class:`~convguard.LastResortPolicy` with
             default options when omitted.
         store: Where conversations live; a new
-            :class:`~convguard.MemoryStore` when omitted. Stores keep the
-            sync :class:`~convguard.Store` protocol.
+            :class:`~convguard.MemoryStore` when omitted. An
+            :class:`~convguard.AsyncStore` (``AsyncPostgresStore``) is
+            awaited directly; a sync :class:`~convguard.Store` is called in
+            worker threads (see *blocking_store*).
         detector_timeout: Seconds each async (or threaded) detector may take
             per turn; ``None`` for no limit.
         sync_detectors: ``"inline"`` (default) runs sync detectors in the
@@ -66,10 +69,11 @@ class AsyncGuard(_AsyncGuardBase):
             hop, but no timeout can interrupt them. ``"thread"`` runs each
             in a worker thread under *detector_timeout*, for slow or blocking
             sync detectors.
-        blocking_store: Call the store through :func:`asyncio.to_thread`.
+        blocking_store: Call a sync store through :func:`asyncio.to_thread`.
             ``None`` (default) decides by type: a :class:`~convguard.MemoryStore`
             is called directly (it never blocks), any other store in a
             thread. Pass ``False`` for a custom store that never blocks.
+            Ignored for an :class:`~convguard.AsyncStore`.
 
     The other options (``clock``, ``ids``, ``max_message_chars``,
     ``history_window``, ``max_retries``, ``locale``) are those of
@@ -81,9 +85,9 @@ class AsyncGuard(_AsyncGuardBase):
     """
 
     __slots__ = (
-        "_blocking",
         "_detectors",
         "_engine",
+        "_given",
         "_locale",
         "_store",
         "_sync_detectors",
@@ -94,7 +98,7 @@ class AsyncGuard(_AsyncGuardBase):
         self,
         detectors: Iterable[Detector | AsyncDetector] | None = None,
         policy: Policy | None = None,
-        store: Store | None = None,
+        store: Store | AsyncStore | None = None,
         *,
         detector_timeout: float | None = 2.0,
         sync_detectors: SyncMode = "inline",
@@ -123,23 +127,22 @@ class AsyncGuard(_AsyncGuardBase):
             msg = f"sync_detectors must be 'inline' or 'thread', not {sync_detectors!r}"
             raise ConfigurationError(msg)
         self._sync_detectors: SyncMode = sync_detectors
-        store = check_store(MemoryStore() if store is None else store)
-        if blocking_store is not None and not isinstance(blocking_store, bool):
-            msg = f"blocking_store must be True, False or None, not {blocking_store!r}"
-            raise ConfigurationError(msg)
-        self._store = store
-        self._blocking = (
-            not isinstance(store, MemoryStore) if blocking_store is None else blocking_store
-        )
+        self._given = MemoryStore() if store is None else store
+        self._store = awaitable_store(self._given, blocking=blocking_store)
         self._locale = locale
 
     def __repr__(self) -> str:
         """Show the plug-ins."""
         names = ", ".join(d.name for d in self._detectors)
         return (
-            f"<AsyncGuard detectors=[{names}] policy={self.policy!r} store={self._store!r} "
+            f"<AsyncGuard detectors=[{names}] policy={self.policy!r} store={self._given!r} "
             f"detector_timeout={self._timeout!r}>"
         )
+
+    @property
+    def store(self) -> Store | AsyncStore:
+        """Where conversations live: the store given (or the ``MemoryStore`` made)."""
+        return self._given
 
     @property
     def detectors(self) -> tuple[Detector | AsyncDetector, ...]:
@@ -152,12 +155,6 @@ class AsyncGuard(_AsyncGuardBase):
         return self._timeout
 
     # -- the I/O of a turn: what the shared methods of the base call ------------
-
-    async def _io(self, call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """Call the store: directly when it never blocks, else in a worker thread."""
-        if self._blocking:
-            return await asyncio.to_thread(call, *args, **kwargs)
-        return call(*args, **kwargs)
 
     async def _detect(
         self, text: str, context: DetectionContext
@@ -177,15 +174,18 @@ class AsyncGuard(_AsyncGuardBase):
         if parent is None or window == 0:
             return ()
         store = self._store
+        # A store that never blocks is read lazily, only if a detector asks;
+        # any other is read up front, so that no detector blocks the event
+        # loop by touching context.history.
+        if isinstance(store, StoreInThreads) and not store.blocking:
+            sync = store.store
 
-        def read() -> list[Message]:
-            out = store.ancestors(conversation_id, parent.id, window)
-            out.reverse()
-            return out
+            def read() -> list[Message]:
+                out = sync.ancestors(conversation_id, parent.id, window)
+                out.reverse()
+                return out
 
-        # A store that blocks is read up front, in a thread, so that no
-        # detector blocks the event loop by touching context.history; one
-        # that never blocks is read lazily, only if a detector asks.
-        if self._blocking:
-            return await asyncio.to_thread(read)
-        return read
+            return read
+        out = await store.ancestors(conversation_id, parent.id, window)
+        out.reverse()
+        return out

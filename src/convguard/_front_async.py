@@ -1,51 +1,42 @@
-"""The turn, written once: the guard's shared methods and ``AsyncConversation``.
+"""The guard's shared methods, written once: ``_AsyncGuardBase``.
 
-This is the source of the synchronous front end: ``scripts/unasync.py``
-writes ``_front_sync.py`` (``_GuardBase``, ``Conversation``) from it by
-dropping ``async``/``await``, calling the store directly where this calls
-it through ``_io``, and renaming. Edit this file, then run
-``python scripts/unasync.py``; ``make lint`` fails while the two differ.
+This is the source of the synchronous guard's base: ``scripts/unasync.py``
+writes ``_front_sync.py`` (``_GuardBase``) from it by dropping
+``async``/``await`` and renaming, as it writes ``_conversation.py`` from
+``_conversation_async.py``. Edit the async files, then run
+``python scripts/unasync.py``; ``make lint`` fails while a pair differs.
 
 What is not the same in the two front ends is written by hand in the public
 classes that subclass the base here: :class:`~convguard.AsyncGuard`
 (``_aio.py``: detectors run concurrently under a timeout, a blocking store is
-called in worker threads) and :class:`~convguard.Guard` (``_guard.py``). The
-rules live in the sans-IO :class:`~convguard._engine.Engine`; what is here is
-the I/O around it, in one order: read the head, refuse if ended, judge,
-append with compare-and-set, and try again on a fresh head when another
-writer got in first.
-
-Everything that reads the store is a method (``conv.ended()``), not a
-property, in both front ends: a read is a query, and forgetting the call (or
-the ``await``) is a type error rather than an always-true value.
+awaited in worker threads) and :class:`~convguard.Guard` (``_guard.py``).
+The rules live in the sans-IO :class:`~convguard._engine.Engine`; what is
+here and in the conversation is the I/O around it, in one order: read the
+head, refuse if ended, judge, append with compare-and-set, and try again on
+a fresh head when another writer got in first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, final
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from ._errors import ConversationEndedError, StoreConflictError
-from ._policy import EndRequester, Policy, PolicyState, Verdict
-from ._tree import Branch, ConversationTree, Message, Role
-from .stores._base import ConversationPage, Feedback, Head, Store
-from .stores._listing import check_limit
+from ._conversation_async import AsyncConversation
+from ._errors import ConversationEndedError
+from ._policy import Policy, Verdict
+from ._tree import Message
+from .stores._base import ConversationPage, Feedback, Head
 
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._findings import DetectorFailure, Finding
     from ._records import ConversationRecord
     from ._replay import Replay
-    from ._tools import ModelDump, ToolResult
     from .detectors._protocols import DetectionContext
+    from .stores._store_async import AsyncStore
 
-__all__ = ["AsyncConversation"]
-
-_T = TypeVar("_T")
-_P = ParamSpec("_P")
+__all__ = ["_AsyncGuardBase"]
 
 
 class _AsyncGuardBase:
@@ -55,11 +46,9 @@ class _AsyncGuardBase:
 
     _engine: Engine
     _locale: str | None
-    _store: Store
+    _store: AsyncStore
 
     if TYPE_CHECKING:
-
-        async def _io(self, call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T: ...
 
         async def _detect(
             self, text: str, context: DetectionContext
@@ -73,11 +62,6 @@ class _AsyncGuardBase:
     def policy(self) -> Policy:
         """The policy that judges every turn."""
         return self._engine.policy
-
-    @property
-    def store(self) -> Store:
-        """Where conversations live."""
-        return self._store
 
     async def start(
         self,
@@ -107,8 +91,7 @@ class _AsyncGuardBase:
         conversation_id, meta, messages = engine.opening(
             system=system, metadata=metadata, locale=locale, conversation_id=conversation_id
         )
-        await self._io(
-            self._store.create,
+        await self._store.create(
             conversation_id,
             created_at=engine.clock(),
             metadata=meta,
@@ -122,7 +105,7 @@ class _AsyncGuardBase:
         Raises:
             UnknownConversationError: When the store does not hold it.
         """
-        info = await self._io(self._store.info, conversation_id)
+        info = await self._store.info(conversation_id)
         locale = info.metadata.get("locale")
         return AsyncConversation(self, conversation_id, locale if isinstance(locale, str) else None)
 
@@ -150,9 +133,7 @@ class _AsyncGuardBase:
         Raises:
             InvalidOperationError: For a bad filter, limit or cursor.
         """
-        return await self._io(
-            self._store.list_conversations, metadata=metadata, limit=limit, after=after
-        )
+        return await self._store.list_conversations(metadata=metadata, limit=limit, after=after)
 
     async def delete(self, conversation_id: str) -> None:
         """Erase a conversation: every message of every branch, and its feedback.
@@ -163,7 +144,7 @@ class _AsyncGuardBase:
         Raises:
             UnknownConversationError: When the store does not hold it.
         """
-        await self._io(self._store.delete, conversation_id)
+        await self._store.delete(conversation_id)
 
     async def purge(
         self,
@@ -190,7 +171,7 @@ class _AsyncGuardBase:
             InvalidOperationError: For a bad cutoff or batch size.
         """
         total = 0
-        while erased := await self._io(self._store.purge, older_than, limit=batch_size):
+        while erased := await self._store.purge(older_than, limit=batch_size):
             total += erased
             if progress is not None:
                 progress(total)
@@ -198,7 +179,7 @@ class _AsyncGuardBase:
 
     async def feedback(self, conversation_id: str | None = None) -> list[Feedback]:
         """Return feedback of one or every conversation, oldest first."""
-        return await self._io(self._store.feedback, conversation_id)
+        return await self._store.feedback(conversation_id)
 
     # -- records --------------------------------------------------------------
 
@@ -247,8 +228,7 @@ class _AsyncGuardBase:
             messages = stored_messages(self._engine, record)
         plan = import_of(self._engine, record, messages)
         try:
-            await self._io(
-                self._store.create,
+            await self._store.create(
                 plan.conversation_id,
                 created_at=plan.created_at,
                 metadata=plan.metadata,
@@ -258,7 +238,7 @@ class _AsyncGuardBase:
         except ConversationEndedError as exc:
             raise plan.refused(exc) from exc
         for feedback in plan.feedback:
-            await self._io(self._store.add_feedback, feedback)
+            await self._store.add_feedback(feedback)
         return await self.open(record.id)
 
     async def _judge_record(self, record: ConversationRecord) -> Replay:
@@ -290,560 +270,3 @@ class _AsyncGuardBase:
         return engine.judge_user(
             parent, message_id, text, findings, errors, metadata, locale, at_risk=head.at_risk
         )
-
-    async def _retry(self, conversation_id: str, attempt: Callable[[Head], Awaitable[_T]]) -> _T:
-        """Run *attempt* on a fresh head until its compare-and-set lands."""
-        for _ in range(self._engine.max_retries):
-            head = await self._io(self._store.head, conversation_id)
-            try:
-                return await attempt(head)
-            except StoreConflictError as exc:
-                if exc.message_id is not None:
-                    raise  # the reply's turn is gone: trying again cannot help
-                continue
-        raise StoreConflictError(
-            conversation_id, f"gave up after {self._engine.max_retries} attempts"
-        )
-
-
-@final
-class AsyncConversation:
-    """One chat: a tree of messages with an active tip, judged turn by turn.
-
-    Get one from :meth:`AsyncGuard.start` or :meth:`AsyncGuard.open`. It
-    holds no state of its own besides its id: every call reads the store, so
-    several workers can hold the same conversation.
-    """
-
-    __slots__ = ("_guard", "_locale", "id")
-
-    def __init__(
-        self, guard: _AsyncGuardBase, conversation_id: str, locale: str | None = None
-    ) -> None:
-        """Bind a stored conversation to a guard (use ``AsyncGuard.start``/``open``)."""
-        self._guard = guard
-        self.id = conversation_id
-        self._locale = locale
-
-    def __repr__(self) -> str:
-        """Show the id."""
-        return f"<AsyncConversation {self.id!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        """Conversations are equal when they name the same stored one."""
-        if not isinstance(other, AsyncConversation):
-            return NotImplemented
-        return self.id == other.id and self._guard is other._guard
-
-    def __hash__(self) -> int:
-        """Hash by id."""
-        return hash(self.id)
-
-    # -- reading --------------------------------------------------------------
-
-    async def tip(self) -> Message | None:
-        """Return the active tip, ``None`` before the first message."""
-        head = await self._guard._io(self._guard.store.head, self.id)
-        return head.tip
-
-    async def state(self) -> PolicyState:
-        """Return the policy state at the active tip."""
-        return self._guard._engine.state_of(await self.tip())
-
-    async def ended(self) -> bool:
-        """Return whether the active tip is ended (nothing more can be sent there)."""
-        tip = await self.tip()
-        return tip is not None and tip.ended
-
-    async def closed(self) -> bool:
-        """Return whether ``max_ended_branches`` closed the whole conversation.
-
-        Never while the conversation remembers risk.
-        """
-        guard = self._guard
-        return guard._engine.closed(await guard._io(guard.store.head, self.id))
-
-    async def at_risk(self) -> bool:
-        """Return whether some message, on any branch, carried protective evidence."""
-        guard = self._guard
-        return (await guard._io(guard.store.head, self.id)).at_risk
-
-    async def get(self, message_id: str) -> Message:
-        """Return one message of the conversation.
-
-        Raises:
-            UnknownMessageError: When it is not in this conversation.
-        """
-        return await self._guard._io(self._guard.store.get, self.id, message_id)
-
-    async def path(
-        self, message_id: str | None = None, *, limit: int | None = None
-    ) -> list[Message]:
-        """Return the branch from the root to the active tip (or *message_id*).
-
-        Args:
-            message_id: Where the branch ends; the active tip when omitted.
-            limit: Only the last *limit* messages (still root-first), read at
-                a cost that depends on *limit*, not on the branch's depth:
-                what a model's prompt needs each turn.
-
-        Raises:
-            UnknownMessageError: When *message_id* is not in this conversation.
-            InvalidOperationError: For a *limit* that is not a positive int.
-        """
-        limit = check_limit(limit)
-        if message_id is None:
-            tip = await self.tip()
-            if tip is None:
-                return []
-            message_id = tip.id
-        out = await self._guard._io(self._guard.store.ancestors, self.id, message_id, limit)
-        out.reverse()
-        return out
-
-    async def messages(self) -> list[Message]:
-        """Return every message of every branch, parents before children."""
-        return await self._guard._io(self._guard.store.messages, self.id)
-
-    async def tree(self) -> ConversationTree:
-        """Return a snapshot of the whole tree, with the active tip."""
-        store = self._guard.store
-
-        def read() -> tuple[Head, list[Message]]:
-            return store.head(self.id), store.messages(self.id)
-
-        head, messages = await self._guard._io(read)
-        tree = ConversationTree(self.id)
-        for message in messages:
-            tree.add(message, move_tip=False)
-        if head.tip is not None:
-            tree.switch(head.tip.id)
-        return tree
-
-    async def branches(self) -> list[Branch]:
-        """Return every branch (root to leaf), in the order their leaves were added."""
-        tree = await self.tree()
-        return tree.branches()
-
-    # -- writing --------------------------------------------------------------
-
-    async def send(self, text: str, *, metadata: Mapping[str, Any] | None = None) -> Verdict:
-        """Send a user message under the active tip and judge it.
-
-        The message is stored whatever the verdict, the one that ends the
-        branch included.
-
-        Args:
-            text: The user's message.
-            metadata: Free-form JSON-compatible data kept with it.
-
-        Returns:
-            The verdict: what to do, why, and guidance for the model.
-
-        Raises:
-            ConversationEndedError: When the tip is ended (nothing is stored).
-            InvalidMessageError: For text or metadata that cannot be stored.
-        """
-        guard = self._guard
-        engine = guard._engine
-        text = engine.check_text(text)
-        meta = engine.check_metadata(metadata)
-
-        async def attempt(head: Head) -> Verdict:
-            engine.check_open(head)
-            message, verdict = await guard._judge(head, head.tip, text, meta, self._locale)
-            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
-            return verdict
-
-        return await guard._retry(self.id, attempt)
-
-    async def edit(
-        self, message_id: str, text: str, *, metadata: Mapping[str, Any] | None = None
-    ) -> Verdict:
-        """Edit and retry a user message: a new sibling, now the active tip.
-
-        The original is kept. The new branch starts from the state of the
-        original's parent, so editing a message of an ended branch opens a
-        live one, unless the edit itself is judged END.
-
-        Args:
-            message_id: The user message to edit, on any branch.
-            text: The new text.
-            metadata: Free-form JSON-compatible data kept with it.
-
-        Returns:
-            The verdict on the edited message.
-
-        Raises:
-            UnknownMessageError: When *message_id* is not in this conversation.
-            InvalidOperationError: When it is not a user message.
-            ConversationEndedError: When the conversation is closed.
-            InvalidMessageError: For text or metadata that cannot be stored.
-        """
-        guard = self._guard
-        engine = guard._engine
-        text = engine.check_text(text)
-        meta = engine.check_metadata(metadata)
-
-        async def attempt(head: Head) -> Verdict:
-            original = await guard._io(guard.store.get, self.id, message_id)
-            engine.check_sibling_of(head, original, Role.USER)
-            parent = await self._parent(original)
-            message, verdict = await guard._judge(head, parent, text, meta, self._locale)
-            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
-            return verdict
-
-        return await guard._retry(self.id, attempt)
-
-    async def reply(
-        self,
-        text: str,
-        *,
-        redirect: bool = False,
-        metadata: Mapping[str, Any] | None = None,
-        to: str | None = None,
-    ) -> Message:
-        """Store an assistant message under the active tip.
-
-        Args:
-            text: The assistant's answer (may be empty, e.g. only tool calls).
-            redirect: The assistant declined and steered elsewhere on its own;
-                counts one redirection when the user turn it answers was
-                allowed (each turn counts once, nothing while exempt).
-            metadata: Free-form JSON-compatible data kept with it.
-            to: The message it answers, usually ``verdict.message_id``: the
-                reply is stored under it only while it is still the active
-                tip (a second tab, a double submit or an edit may have moved
-                the tip while the model was answering).
-
-        Returns:
-            The stored message.
-
-        Raises:
-            ConversationEndedError: When the tip is ended.
-            InvalidMessageError: For text or metadata that cannot be stored.
-            StoreConflictError: When *to* is no longer the active tip; its
-                ``message_id`` names *to*, and nothing is stored.
-        """
-        return await self.add(Role.ASSISTANT, text, redirect=redirect, metadata=metadata, to=to)
-
-    async def add(
-        self,
-        role: Role | str,
-        text: str,
-        *,
-        redirect: bool = False,
-        metadata: Mapping[str, Any] | None = None,
-        to: str | None = None,
-    ) -> Message:
-        """Store an assistant, system or tool message under the active tip.
-
-        Args:
-            role: ``"assistant"``, ``"system"`` or ``"tool"``; user messages go
-                through :meth:`send`, events through :meth:`request_end`.
-            text: The content (may be empty).
-            redirect: For assistant messages, as in :meth:`reply`.
-            metadata: Free-form JSON-compatible data kept with it.
-            to: As in :meth:`reply`: the message it must be stored under.
-
-        Returns:
-            The stored message.
-
-        Raises:
-            InvalidOperationError: For the user or event role, or an unknown one.
-            ConversationEndedError: When the tip is ended.
-            InvalidMessageError: For text or metadata that cannot be stored.
-            StoreConflictError: When *to* is no longer the active tip.
-        """
-        guard = self._guard
-        engine = guard._engine
-        role = engine.check_added_role(role)
-        text = engine.check_text(text, allow_empty=True)
-        meta = engine.check_metadata(metadata)
-
-        async def attempt(head: Head) -> Message:
-            engine.check_open(head)
-            engine.check_answers(head, to)
-            message = engine.other_node(head.tip, role, text, meta, redirect=redirect)
-            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
-            return message
-
-        return await guard._retry(self.id, attempt)
-
-    async def regenerate(
-        self,
-        message_id: str,
-        text: str,
-        *,
-        redirect: bool = False,
-        metadata: Mapping[str, Any] | None = None,
-        to: str | None = None,
-    ) -> Message:
-        """Store another assistant answer beside *message_id*; it becomes the tip.
-
-        Args:
-            message_id: The assistant message to answer again.
-            text: The new answer (may be empty).
-            redirect: As in :meth:`reply`.
-            metadata: Free-form JSON-compatible data kept with it.
-            to: The message the answer must answer (*message_id*'s parent),
-                as in :meth:`reply`.
-
-        Raises:
-            UnknownMessageError: When *message_id* is not in this conversation.
-            InvalidOperationError: When it is not an assistant message.
-            ConversationEndedError: When the conversation is closed.
-            InvalidMessageError: For text or metadata that cannot be stored.
-            StoreConflictError: When *to* is not *message_id*'s parent.
-        """
-        guard = self._guard
-        engine = guard._engine
-        text = engine.check_text(text, allow_empty=True)
-        meta = engine.check_metadata(metadata)
-
-        async def attempt(head: Head) -> Message:
-            original = await guard._io(guard.store.get, self.id, message_id)
-            engine.check_sibling_of(head, original, Role.ASSISTANT)
-            parent = await self._parent(original)
-            if to is not None and (parent is None or parent.id != to):
-                engine.check_answers(attrs.evolve(head, tip=parent), to)
-            message = engine.other_node(parent, Role.ASSISTANT, text, meta, redirect=redirect)
-            await guard._io(guard.store.append, self.id, message, expected_version=head.version)
-            return message
-
-        return await guard._retry(self.id, attempt)
-
-    async def switch(self, message_id: str) -> Message:
-        """Make any message the active tip, to view or continue from it.
-
-        Returns:
-            The new tip.
-
-        Raises:
-            UnknownMessageError: When it is not in this conversation.
-        """
-        store = self._guard.store
-
-        def move() -> Message:
-            store.switch(self.id, message_id)
-            return store.get(self.id, message_id)
-
-        return await self._guard._io(move)
-
-    async def request_end(
-        self,
-        *,
-        by: EndRequester = "user",
-        reason: str | None = None,
-        confirmed: bool = False,
-    ) -> Verdict:
-        """Ask to end the active branch, as the user or the assistant.
-
-        Granted: an event node is stored under the tip and the action is END.
-        Refused: nothing is stored, ``message_id`` is ``None``, and
-        ``reasons`` says why in words the backend can hand to the model.
-        Never granted while the conversation remembers risk.
-
-        Args:
-            by: ``"user"`` or ``"assistant"`` (e.g. the ``end_conversation`` tool).
-            reason: Why, for the record.
-            confirmed: The user confirmed that the end is permanent for this
-                conversation. Without it a user's request is refused with
-                guidance asking the model to get that confirmation
-                (``PolicyConfig.confirm_user_end`` turns the step off).
-
-        Returns:
-            The verdict.
-
-        Raises:
-            ConversationEndedError: When the tip is already ended.
-            InvalidOperationError: For an unknown *by*.
-        """
-        guard = self._guard
-        engine = guard._engine
-
-        async def attempt(head: Head) -> Verdict:
-            engine.check_open(head)
-            event, verdict = engine.end_request(
-                head.tip,
-                by=by,
-                reason=reason,
-                locale=self._locale,
-                at_risk=head.at_risk,
-                confirmed=confirmed,
-            )
-            if event is not None:
-                await guard._io(guard.store.append, self.id, event, expected_version=head.version)
-            return verdict
-
-        return await guard._retry(self.id, attempt)
-
-    async def report_risk(self, category: str, *, reason: str | None = None) -> Verdict:
-        """Record that the user may be at risk, as the model judged (``report_risk``).
-
-        An event node carrying a protective finding is stored under the tip
-        (left out of API message lists): the conversation remembers the risk,
-        so no branch of it is ended while the exemption lasts, also when no
-        detector saw it.
-
-        Args:
-            category: ``"self_harm_risk"`` or ``"harm_to_others_risk"`` (any
-                protective category of the policy).
-            reason: What the model saw, in a few words, for operators.
-
-        Returns:
-            The verdict: SUPPORT, with the support guidance and resources.
-
-        Raises:
-            InvalidOperationError: For a category that is not protective.
-            InvalidMessageError: For a reason that cannot be stored.
-            ConversationEndedError: When the tip is ended.
-        """
-        guard = self._guard
-        engine = guard._engine
-
-        async def attempt(head: Head) -> Verdict:
-            engine.check_open(head)
-            event, verdict = engine.risk_report(
-                head.tip, category, reason=reason, locale=self._locale
-            )
-            await guard._io(guard.store.append, self.id, event, expected_version=head.version)
-            return verdict
-
-        return await guard._retry(self.id, attempt)
-
-    async def handle_tool_call(
-        self,
-        call: str | Mapping[str, Any] | ModelDump,
-        arguments: str | bytes | Mapping[str, Any] | None = None,
-        *,
-        record: bool = False,
-        to: str | None = None,
-    ) -> ToolResult:
-        """Handle the model's ``end_conversation`` or ``report_risk`` call.
-
-        ``end_conversation`` asks to end the branch, granted only at the
-        policy's bar (as ``request_end(by="assistant")``). ``report_risk``
-        stores an event carrying a protective finding, which the conversation
-        remembers, and answers with the SUPPORT guidance and the locale's
-        resources (as :meth:`report_risk`). Malformed arguments are never an
-        exception: the result has ``is_error`` set and says what was wrong,
-        and nothing is stored.
-
-        Args:
-            call: The tool's name, or the whole call as the API gave it: an
-                OpenAI tool call, an Anthropic ``tool_use`` block, or the dict
-                form of either (SDK objects are read through ``model_dump()``);
-                the result then remembers the call's id.
-            arguments: With a name, the arguments as the API delivers them: a
-                JSON string (OpenAI) or a mapping (Anthropic).
-            record: Also store the call (an assistant message with
-                ``tool_calls`` metadata) and its result (a ``tool`` message with
-                ``tool_call_id``), before the event the call produced, so that an
-                export replays as the API saw it.
-            to: The message the model's turn answers, usually
-                ``verdict.message_id``: the call is handled only while it is
-                still the active tip, as in :meth:`reply`.
-
-        Returns:
-            The result to hand back to the model.
-
-        Raises:
-            InvalidOperationError: For an unknown tool name (the backend's bug)
-                or a call object of no known shape.
-            ConversationEndedError: When the tip is already ended.
-            StoreConflictError: When *to* is no longer the active tip, or, with
-                *record*, when another writer moved the tip off the recorded
-                call before its result was stored.
-        """
-        from ._tools import (  # noqa: PLC0415 - tools load on first use
-            Malformed,
-            malformed_result,
-            parse_arguments,
-            plan_nodes,
-            read_call,
-        )
-
-        guard = self._guard
-        engine = guard._engine
-        read = read_call(call, arguments)
-        checked = parse_arguments(read, max_chars=engine.max_message_chars)
-        if isinstance(checked, Malformed):
-            return malformed_result(read, checked)
-        stored: list[Message] = []
-        planned: list[tuple[tuple[Message, ...], ToolResult]] = []
-
-        async def attempt(head: Head) -> ToolResult | None:
-            if not stored:
-                engine.check_open(head)
-                engine.check_answers(head, to)
-                planned[:] = [plan_nodes(engine, head, read, checked, self._locale, record=record)]
-            elif head.tip is None or head.tip.id != stored[-1].id:
-                return None  # another writer moved the tip between our nodes
-            nodes, result = planned[0]
-            version = head.version
-            for node in nodes[len(stored) :]:
-                version = await guard._io(
-                    guard.store.append, self.id, node, expected_version=version
-                )
-                stored.append(node)
-            return result
-
-        result = await guard._retry(self.id, attempt)
-        if result is None:
-            detail = f"the tip moved off the recorded tool call {stored[0].id!r} before its result"
-            raise StoreConflictError(self.id, detail)
-        return result
-
-    async def feedback(
-        self,
-        kind: str,
-        *,
-        comment: str | None = None,
-        message_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Feedback:
-        """Keep the user's feedback, e.g. ``"unexpected_end"``, for operators.
-
-        Feedback is accepted on ended and closed conversations too.
-
-        Args:
-            kind: What kind of feedback.
-            comment: The user's words.
-            message_id: The message it is about; the active tip when omitted.
-            metadata: Free-form JSON-compatible data kept with it.
-
-        Returns:
-            The stored record.
-
-        Raises:
-            UnknownMessageError: When *message_id* is not in this conversation.
-            InvalidMessageError: For an empty kind or text that cannot be stored.
-        """
-        guard = self._guard
-        if message_id is None:
-            tip = await self.tip()
-            message_id = None if tip is None else tip.id
-        else:
-            await self.get(message_id)
-        record = guard._engine.feedback_record(
-            self.id, kind, comment=comment, message_id=message_id, metadata=metadata
-        )
-        await guard._io(guard.store.add_feedback, record)
-        return record
-
-    async def export(self) -> ConversationRecord:
-        """Return the whole conversation as a record (lossless JSON round trip)."""
-        from ._records import export  # noqa: PLC0415 - records load on first use
-
-        store = self._guard.store
-
-        def read() -> ConversationRecord:
-            return export(store.info(self.id), store.messages(self.id), store.feedback(self.id))
-
-        return await self._guard._io(read)
-
-    async def _parent(self, message: Message) -> Message | None:
-        if message.parent_id is None:
-            return None
-        return await self.get(message.parent_id)

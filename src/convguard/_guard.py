@@ -1,9 +1,10 @@
 """``Guard`` and ``Conversation``: the synchronous front end.
 
-The shared methods and ``Conversation`` are in ``_front_sync.py``, which
-``scripts/unasync.py`` writes from the asyncio source ``_front_async.py``:
-edit that one. What is particular to the sync front end is here: detectors
-run in the calling thread (or, with a timeout, in daemon threads), and the
+The shared methods are in ``_front_sync.py`` and ``Conversation`` in
+``_conversation.py``, which ``scripts/unasync.py`` writes from the asyncio
+sources ``_front_async.py`` and ``_conversation_async.py``: edit those.
+What is particular to the sync front end is here: detectors run in the
+calling thread (or, with a timeout, in daemon threads), and the
 store is called directly.
 
 One user turn flows one way: read the head from the store, refuse if the
@@ -18,13 +19,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, final
 
-from ._engine import Engine, check_store
-from ._front_sync import Conversation, _GuardBase
+from ._conversation import Conversation
+from ._engine import Engine
+from ._front_sync import _GuardBase
 from ._policy import LastResortPolicy, Policy
 from .detectors._builtin import default_detectors
 from .detectors._runner import check_detectors, check_timeout, run_detectors
-from .stores._base import Store
+from .stores._checks import check_store
 from .stores._memory import MemoryStore
+from .stores._store import Store
 
 if TYPE_CHECKING:
     from ._findings import DetectorFailure, Finding
@@ -103,6 +106,11 @@ class Guard(_GuardBase):
         """Show the plug-ins."""
         names = ", ".join(d.name for d in self._detectors)
         return f"<Guard detectors=[{names}] policy={self.policy!r} store={self._store!r}>"
+
+    @property
+    def store(self) -> Store:
+        """Where conversations live."""
+        return self._store
 
     @property
     def detectors(self) -> tuple[Detector, ...]:
