@@ -28,9 +28,9 @@ from ._taxonomy import PROTECTIVE
 from ._tree import EMPTY_METADATA, Message, Role, check_id
 from .detectors._normalize import normalize
 from .detectors._protocols import DetectionContext
-from .stores._base import Feedback, Head, Store
+from .stores._base import Feedback, Head
 
-__all__ = ["Engine", "check_store", "new_id", "utc_now"]
+__all__ = ["Engine", "new_id", "utc_now"]
 
 _MAX_METADATA_BYTES: Final = 64_000
 _ADDED_ROLES: Final = frozenset({Role.ASSISTANT, Role.SYSTEM, Role.TOOL})
@@ -71,18 +71,6 @@ def _protective(policy: Policy) -> frozenset[str]:
         msg = f"policy {policy!r}: protective must hold category names (str), got {categories!r}"
         raise ConfigurationError(msg)
     return frozenset(categories)
-
-
-def check_store(store: object) -> Store:
-    """Check the store plug-in when a guard is built.
-
-    Raises:
-        ConfigurationError: For an object that does not implement the Store protocol.
-    """
-    if not isinstance(store, Store):
-        msg = f"store {store!r} does not implement the Store protocol"
-        raise ConfigurationError(msg)
-    return store
 
 
 # Characters that show nothing: zero-width spaces and joiners, the BOM, the

@@ -13,7 +13,8 @@ from attrs import frozen
 from ._errors import ConvguardError, InvalidOperationError
 from ._state import Verdict
 from ._tree import Message, Role
-from .stores._base import Feedback, Store
+from .stores._base import Feedback
+from .stores._store import Store
 
 __all__ = ["FeedbackReview", "format_reviews", "review_feedback"]
 

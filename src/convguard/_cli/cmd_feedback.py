@@ -16,7 +16,7 @@ from .._feedback import format_reviews, review_feedback
 if TYPE_CHECKING:
     from argparse import _SubParsersAction
 
-    from ..stores._base import Store
+    from ..stores._store import Store
 
 _URL_SCHEMES: Final = ("postgresql://", "postgres://")
 

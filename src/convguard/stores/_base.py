@@ -1,4 +1,4 @@
-"""The ``Store`` protocol and the values stores hand back."""
+"""The values stores hand back; the protocols are in ``_store_async.py`` and ``_store.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from attrs import frozen
 
 from .._tree import EMPTY_METADATA, Message
 
-__all__ = ["ConversationInfo", "ConversationPage", "Feedback", "Head", "Store"]
+__all__ = ["ConversationInfo", "ConversationPage", "Feedback", "Head"]
 
 
 @final
@@ -119,7 +119,3 @@ class Feedback:
     message_id: str | None
     created_at: datetime
     metadata: Mapping[str, Any] = EMPTY_METADATA
-
-
-# The protocol, generated from _store_async.py, rides along for older imports.
-from ._store import Store  # noqa: E402 - after the values it names

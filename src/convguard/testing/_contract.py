@@ -72,8 +72,8 @@ except ImportError as exc:  # pragma: no cover - exercised by reimporting in a t
 from .._guard import Conversation, Guard
 from .._policy import Action, LastResortPolicy, Policy, PolicyConfig, Turn, Verdict
 from .._tree import Message, Role
-from ..stores._base import Store
 from ..stores._memory import MemoryStore
+from ..stores._store import Store
 from ._clock import FakeClock
 from ._scenario import MARKERS
 from ._scripted import ScriptedDetector
