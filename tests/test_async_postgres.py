@@ -2,8 +2,8 @@
 
 The whole store contract also runs against it in ``test_stores.py`` (the
 ``async-postgres`` stores, through ``AwaitedStore``); here are the calls as
-an asyncio program makes them, what opening and closing look like, and tasks
-racing on one conversation.
+an asyncio program makes them, what opening and closing look like, tasks
+racing on one conversation, and whole turns through ``AsyncGuard``.
 """
 
 from __future__ import annotations
@@ -364,5 +364,93 @@ class TestRoundTrips:
                     await store.append("c1", node("m2", root), expected_version=0)
                 assert len(sent) == 2
                 monkeypatch.undo()
+
+        run(main())
+
+
+def no_threads(*args: object, **kwargs: object) -> None:
+    """Stand in for asyncio.to_thread: nothing here may go to a worker thread."""
+    msg = f"a call went to a thread: {args!r}"
+    raise AssertionError(msg)
+
+
+class TestWithAsyncGuard:
+    def test_a_whole_conversation(self, schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """send, reply, edit, end through AsyncGuard, awaited on the store with no thread."""
+        from convguard.testing import ScriptedDetector
+
+        monkeypatch.setattr(asyncio, "to_thread", no_threads)
+
+        async def main() -> None:
+            async with AsyncPostgresStore(DSN, schema=schema) as store:
+                guard = cg.AsyncGuard(
+                    detectors=[ScriptedDetector({"[abuse]": "abuse"})],
+                    policy=cg.LastResortPolicy(cg.PolicyConfig(max_redirections=1)),
+                    store=store,
+                )
+                assert guard.store is store
+                conv = await guard.start()
+                first = await conv.send("hello there")
+                assert first.action is cg.Action.ALLOW
+                await conv.reply("hi! how can I help?", to=first.message_id)
+                warned = await conv.send("[abuse] you are useless")
+                assert warned.action is cg.Action.WARN
+                await conv.reply("let us keep it civil")
+                ended = await conv.send("[abuse] still useless")
+                assert ended.action is cg.Action.END
+                assert await conv.ended()
+                with pytest.raises(cg.ConversationEndedError):
+                    await conv.send("anything")
+                assert ended.message_id is not None
+                edited = await conv.edit(ended.message_id, "sorry, let us go on")
+                assert edited.action is cg.Action.ALLOW
+                assert not await conv.ended()
+                path = [m.content for m in await conv.path()]
+                assert path[-1] == "sorry, let us go on"
+                assert len(await store.messages(conv.id)) == 6
+                again = await guard.open(conv.id)
+                tip = await again.tip()
+                assert tip is not None
+                assert tip.content == "sorry, let us go on"
+
+        run(main())
+
+    def test_tasks_racing_in_one_conversation(self, schema: str) -> None:
+        """Tasks sending into one conversation: each acknowledged turn stored, none under an end."""
+        from convguard.testing import ScriptedDetector
+
+        async def main() -> None:
+            async with AsyncPostgresStore(DSN, schema=schema, max_size=4) as store:
+                guard = cg.AsyncGuard(
+                    detectors=[ScriptedDetector({"[abuse]": "abuse"})],
+                    policy=cg.LastResortPolicy(cg.PolicyConfig(max_redirections=1)),
+                    store=store,
+                    max_retries=50,
+                )
+                conv_id = (await guard.start()).id
+                acked: list[str] = []
+                refused = 0
+
+                async def user(n: int) -> None:
+                    nonlocal refused
+                    conv = await guard.open(conv_id)
+                    for turn in range(6):
+                        text = "[abuse] go away" if (n + turn) % 2 == 0 else "hello"
+                        try:
+                            verdict = await conv.send(text)
+                        except cg.ConversationEndedError:
+                            refused += 1
+                            continue
+                        assert verdict.message_id is not None
+                        acked.append(verdict.message_id)
+
+                await asyncio.gather(*(user(n) for n in range(8)))
+                messages = await store.messages(conv_id)
+                assert sorted(m.id for m in messages) == sorted(acked)
+                ended = {m.id for m in messages if m.ended}
+                assert ended  # the race did reach an end
+                assert not [m for m in messages if m.parent_id in ended]
+                assert refused > 0
+                assert (await store.head(conv_id)).version == len(acked)
 
         run(main())
