@@ -379,6 +379,24 @@ class TestHTTP:
         assert turn["reply"]["tool_calls"] == turn["tool_calls"]  # kept for operators
         assert not turn["chat"]["ended"]
 
+    def test_a_model_that_fails_keeps_the_turn_and_says_so(self, guard: cg.Guard) -> None:
+        """The model's client raising is no 500: the turn is stored, the answer is missing."""
+
+        class Down:
+            name = "down"
+
+            def complete(self, system: str, messages: Sequence[ChatMessage]) -> ModelTurn:
+                raise TimeoutError("the model API did not answer in 30 s")
+
+        with TestClient(create_app(guard=guard, model=Down()), headers=ANA) as client:
+            chat_id = start(client)
+            turn = say(client, chat_id, HELLO)
+        assert turn["reply"] is None
+        assert turn["model_error"] == "TimeoutError: the model API did not answer in 30 s"
+        assert turn["verdict"]["action"] == "allow"
+        assert [m["role"] for m in turn["chat"]["messages"]] == ["system", "user"]
+        assert turn["chat"]["messages"][-1]["content"] == HELLO
+
     def test_a_model_that_only_calls_tools_is_cut_off(self, guard: cg.Guard) -> None:
         looping = ModelTurn(tool_calls=(ToolCall("c", "end_conversation", {}),))
         with TestClient(

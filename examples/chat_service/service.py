@@ -19,6 +19,7 @@ meanwhile (a second tab, a double submit, another worker).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,6 +37,8 @@ HISTORY: Final = 40
 #: Tool rounds per turn before the service stops asking the model.
 MAX_TOOL_ROUNDS: Final = 3
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class Answer:
@@ -44,6 +47,8 @@ class Answer:
     reply: cg.Message | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     superseded: bool = False
+    model_error: str | None = None
+    """Why the model gave no answer (its client raised); the user's turn is kept."""
 
 
 def verdict_json(verdict: cg.Verdict) -> dict[str, Any]:
@@ -224,40 +229,15 @@ class ChatService:
             "reply": None if answer.reply is None else message_json(answer.reply),
             "tool_calls": answer.tool_calls,
             "superseded": answer.superseded,
+            "model_error": answer.model_error,
             "chat": self.view(user_id, conv.id),
         }
 
     def _answer(self, conv: cg.Conversation, verdict: cg.Verdict) -> Answer:
         """Run the model, and its tool calls, for one judged turn."""
-        system = f"{self.system}\n\n{TOOLS_PROMPT}"
-        if verdict.guidance:
-            system += f"\n\n{GUIDANCE_HEADING}\n{verdict.guidance}"
-        messages = self._history(conv)
-        anchor = verdict.message_id  # the turn the answer must be stored under
         answer = Answer()
         try:
-            turn = self.model.complete(system, messages)
-            for _ in range(MAX_TOOL_ROUNDS):
-                if not turn.tool_calls:
-                    break
-                messages.append(ChatMessage("assistant", turn.text, tool_calls=turn.tool_calls))
-                for call in turn.tool_calls:
-                    content, event_id, ended = self._tool(
-                        conv, call.name, call.arguments, anchor, answer
-                    )
-                    messages.append(ChatMessage("tool", content, tool_call_id=call.id))
-                    anchor = event_id or anchor
-                    if ended:
-                        return answer  # granted: the branch is over, nothing more to say
-                turn = self.model.complete(system, messages)
-            else:
-                if turn.tool_calls:
-                    turn = ModelTurn(text=turn.text or "Sorry, I lost my train of thought.")
-            answer.reply = conv.reply(
-                turn.text,
-                to=anchor,
-                metadata={"model": self.model.name, "service_tool_calls": answer.tool_calls},
-            )
+            self._converse(conv, verdict, answer)
         except cg.StoreConflictError as exc:
             if exc.message_id is None:
                 raise  # the store kept losing the race: a 409 to retry later
@@ -266,7 +246,44 @@ class ChatService:
             answer.superseded = True
         except cg.ConversationEndedError:
             answer.superseded = True  # another worker ended the branch meanwhile
+        except cg.ConvguardError:
+            raise  # the guard's answer: the app maps it to an HTTP status
+        except Exception as exc:  # noqa: BLE001 - any SDK's failure, told to the user
+            # The model (or its network) failed: the user's turn is judged and
+            # stored, and the page says the answer is missing instead of a 500.
+            logger.warning("the model did not answer chat %s: %r", conv.id, exc)
+            answer.model_error = f"{type(exc).__name__}: {exc}"
         return answer
+
+    def _converse(self, conv: cg.Conversation, verdict: cg.Verdict, answer: Answer) -> None:
+        """Ask the model, hand its tool calls to convguard, and store its reply."""
+        system = f"{self.system}\n\n{TOOLS_PROMPT}"
+        if verdict.guidance:
+            system += f"\n\n{GUIDANCE_HEADING}\n{verdict.guidance}"
+        messages = self._history(conv)
+        anchor = verdict.message_id  # the turn the answer must be stored under
+        turn = self.model.complete(system, messages)
+        for _ in range(MAX_TOOL_ROUNDS):
+            if not turn.tool_calls:
+                break
+            messages.append(ChatMessage("assistant", turn.text, tool_calls=turn.tool_calls))
+            for call in turn.tool_calls:
+                content, event_id, ended = self._tool(
+                    conv, call.name, call.arguments, anchor, answer
+                )
+                messages.append(ChatMessage("tool", content, tool_call_id=call.id))
+                anchor = event_id or anchor
+                if ended:
+                    return  # granted: the branch is over, nothing more to say
+            turn = self.model.complete(system, messages)
+        else:
+            if turn.tool_calls:
+                turn = ModelTurn(text=turn.text or "Sorry, I lost my train of thought.")
+        answer.reply = conv.reply(
+            turn.text,
+            to=anchor,
+            metadata={"model": self.model.name, "service_tool_calls": answer.tool_calls},
+        )
 
     def _tool(
         self,

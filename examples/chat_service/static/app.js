@@ -151,6 +151,9 @@ async function act(call) {
     const result = await call();
     if (result && result.chat) render(result.chat);
     else if (result && result.messages) render(result);
+    if (result && result.model_error) {
+      showError("The assistant could not answer (your message is kept): " + result.model_error);
+    }
   } catch (error) {
     if (error.status === 409 && error.data && error.data.ways_forward) {
       await openChat(chatId);
