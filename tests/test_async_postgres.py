@@ -3,16 +3,19 @@
 The whole store contract also runs against it in ``test_stores.py`` (the
 ``async-postgres`` stores, through ``AwaitedStore``); here are the calls as
 an asyncio program makes them, what opening and closing look like, tasks
-racing on one conversation, and whole turns through ``AsyncGuard``.
+racing on one conversation, whole turns through ``AsyncGuard``, and the
+program ``docs/async.md`` shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import uuid
 from collections.abc import Coroutine, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -454,3 +457,18 @@ class TestWithAsyncGuard:
                 assert (await store.head(conv_id)).version == len(acked)
 
         run(main())
+
+
+class TestDocs:
+    def test_the_program_in_docs_async_md_runs(
+        self, schema: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The AsyncPostgresStore program of docs/async.md runs as written, on the test database."""
+        page = (Path(__file__).parent.parent / "docs" / "async.md").read_text(encoding="utf-8")
+        blocks = re.findall(r"```text\n(.*?)```", page, flags=re.DOTALL)
+        [program] = [b for b in blocks if "AsyncPostgresStore.open(" in b]
+        program = program.replace('"postgresql://app@db.internal:5432/chat"', repr(DSN))
+        program = program.replace('schema="convguard"', f"schema={schema!r}")
+        assert repr(DSN) in program
+        exec(compile(program, "docs/async.md", "exec"), {"__name__": "__main__"})  # noqa: S102 - the docs' program
+        assert "Of course. What is the job?" in capsys.readouterr().out
