@@ -7,6 +7,8 @@ The built-in set (:func:`default_detectors`) is a
 de-obfuscated view that :func:`normalize` gives, and a
 :class:`WindowDetector` over it that reads the last few user messages for
 the protective categories, so risk told in pieces is found.
+:class:`NgramDetector`, a small learned word model that reports protective
+*concerns* only, may be added beside them.
 """
 
 from typing import TYPE_CHECKING
@@ -22,6 +24,7 @@ from ._window import WindowDetector
 
 if TYPE_CHECKING:
     from . import moderation
+    from ._ngram import NgramDetector, NgramModel, packaged_ngram_model
     from .moderation import (
         LlamaGuardDetector,
         OpenAIModerationDetector,
@@ -40,6 +43,8 @@ __all__ = [
     "Lexicon",
     "LexiconDetector",
     "LlamaGuardDetector",
+    "NgramDetector",
+    "NgramModel",
     "NormalizedText",
     "Normalizer",
     "OpenAIModerationDetector",
@@ -51,6 +56,7 @@ __all__ = [
     "moderation",
     "normalize",
     "packaged_lexicon",
+    "packaged_ngram_model",
     "parse_llama_guard",
     "parse_openai_moderation",
 ]
@@ -64,8 +70,8 @@ for _name in __all__:
 del _name, _obj
 
 
-# The moderation adapters are imported on first use: a turn with the
-# built-in detectors does not need them.
+# The moderation adapters and the opt-in n-gram detector are imported on
+# first use: a turn with the built-in detectors does not need them.
 _MODERATION = frozenset(
     {
         "LlamaGuardDetector",
@@ -75,19 +81,24 @@ _MODERATION = frozenset(
         "parse_openai_moderation",
     }
 )
+_NGRAM = frozenset({"NgramDetector", "NgramModel", "packaged_ngram_model"})
 
 
 def __getattr__(name: str) -> object:
-    """Import :mod:`convguard.detectors.moderation` when one of its names is first used."""
-    if name == "moderation" or name in _MODERATION:
-        import importlib  # noqa: PLC0415 - kept out of the package namespace
+    """Import a module of the package when one of its names is first used."""
+    import importlib  # noqa: PLC0415 - kept out of the package namespace
 
+    if name == "moderation" or name in _MODERATION:
         module = importlib.import_module(f"{__name__}.moderation")
         value = module if name == "moderation" else getattr(module, name)
-        globals()[name] = value  # later lookups find it without this function
-        return value
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
+    elif name in _NGRAM:
+        value = getattr(importlib.import_module(f"{__name__}._ngram"), name)
+        value.__module__ = __name__  # the public path, as for the names above
+    else:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    globals()[name] = value  # later lookups find it without this function
+    return value
 
 
 def __dir__() -> list[str]:

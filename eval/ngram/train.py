@@ -1,0 +1,274 @@
+"""Fit, calibrate and write the n-gram detector's model (``data/ngram/model.json``).
+
+Pure Python, no dependency beyond convguard itself::
+
+    .venv/bin/python eval/split_heldout.py build/heldout   # only for the de-duplication
+    .venv/bin/python eval/ngram/train.py                   # words and word pairs, recall 0.8
+    .venv/bin/python eval/ngram/train.py --letters 3,4,5 --out build/ngram/letters.json
+
+What it reads, and what it never reads:
+
+- it trains on the shared dev set (``../shared/eval/dev.jsonl``), the blind
+  probes (``eval/probes.jsonl``) and the project-authored phrasings
+  (``eval/semantic/authored.jsonl``), and refuses any file whose name says
+  *test*;
+- the two *validation* halves (``build/heldout/val.jsonl``,
+  ``heldout2-val.jsonl``) are never trained on: they are this model's clean
+  check (``eval/ngram/measure.py``). Their texts are read only to drop a
+  training item that says nearly the same thing as one of them (word-set
+  Jaccard similarity of 0.8 or more), so they stay unseen. The test halves
+  are not read at all.
+
+How it fits: one logistic model per protective category (``self_harm_risk``,
+``harm_to_others_risk``) over the words and word pairs of the normalized text
+(optionally letter n-grams too), by Adagrad with an L2 penalty, every other
+item (``[]`` and the terminable categories) a negative. Items are split by a
+hash of their *group* (an authored phrase family, else the item id) into a
+fitting part (70%) and a calibration part (30%) the fit never sees. On the
+calibration part each category's cut-off is set where ``--recall`` of its
+positives are kept; the model shipped is the one fitted on the 70%, so the
+cut-offs fit it. Features seen in fewer than two fitting items are dropped,
+and weights under 0.01 are left out of the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from convguard.detectors import normalize
+from convguard.detectors._ngram import CATEGORIES, MODEL_FORMAT, NgramModel, features, words_of
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+SOURCES = (DEV, ROOT / "eval" / "probes.jsonl", ROOT / "eval" / "semantic" / "authored.jsonl")
+VALIDATION = (
+    ROOT / "build" / "heldout" / "val.jsonl",
+    ROOT / "build" / "heldout" / "heldout2-val.jsonl",
+)
+PACKAGED = ROOT / "src" / "convguard" / "detectors" / "data" / "ngram" / "model.json"
+CALIBRATION_SHARE = 0.3
+MIN_ITEMS = 2
+MIN_WEIGHT = 0.01
+SIMILAR = 0.8
+
+Item = dict[str, Any]
+
+
+def read(path: Path) -> list[Item]:
+    """Return the items of a JSON Lines file, refusing any test half."""
+    if "test" in path.name:
+        sys.exit(f"refusing to read a test file: {path}")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def word_set(text: str) -> frozenset[str]:
+    """Return the set of normalized words of a text."""
+    return frozenset(words_of(normalize(text).text)[0])
+
+
+def drop_near_validation(items: list[Item]) -> tuple[list[Item], int]:
+    """Drop training items that say nearly what a validation item says."""
+    held: list[frozenset[str]] = []
+    for path in VALIDATION:
+        if not path.exists():
+            sys.exit(f"missing {path}: run eval/split_heldout.py build/heldout first")
+        held.extend(word_set(item["text"]) for item in read(path))
+    by_word: dict[str, list[int]] = {}
+    for index, words in enumerate(held):
+        for word in words:
+            by_word.setdefault(word, []).append(index)
+    kept: list[Item] = []
+    for item in items:
+        words = word_set(item["text"])
+        near = {i for w in words for i in by_word.get(w, ())}
+        if any(
+            len(words & held[i]) >= SIMILAR * len(words | held[i]) and words | held[i] for i in near
+        ):
+            continue
+        kept.append(item)
+    return kept, len(items) - len(kept)
+
+
+def in_calibration(item: Item) -> bool:
+    """Return whether an item falls in the calibration part (by a hash of its group)."""
+    group = str(item.get("group") or item["id"])
+    return (
+        int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) / 0x1_0000_0000 < CALIBRATION_SHARE
+    )
+
+
+def fit(  # noqa: PLR0913 - the data and the fit's four settings
+    rows: Sequence[Sequence[str]],
+    targets: Sequence[Sequence[bool]],
+    *,
+    l2: float,
+    epochs: int,
+    rate: float,
+    positive_weight: float,
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Fit one logistic model per category by Adagrad; return weights and biases."""
+    count = len(targets[0])
+    weights: dict[str, list[float]] = {}
+    squares: dict[str, list[float]] = {}
+    bias = [0.0] * count
+    bias_squares = [1e-8] * count
+    order = list(range(len(rows)))
+    shuffle = random.Random(20261207)  # noqa: S311 - a reproducible order, not a secret
+    for _ in range(epochs):
+        shuffle.shuffle(order)
+        for index in order:
+            row = Counter(rows[index])
+            for c in range(count):
+                z = bias[c] + sum(weights.get(f, [0.0] * count)[c] * n for f, n in row.items())
+                p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+                y = targets[index][c]
+                g = (p - y) * (positive_weight if y else 1.0)
+                bias_squares[c] += g * g
+                bias[c] -= rate * g / math.sqrt(bias_squares[c])
+                for feature, n in row.items():
+                    w = weights.setdefault(feature, [0.0] * count)
+                    s = squares.setdefault(feature, [1e-8] * count)
+                    grad = g * n + l2 * w[c]
+                    s[c] += grad * grad
+                    w[c] -= rate * grad / math.sqrt(s[c])
+    return weights, bias
+
+
+def quantile(values: Sequence[float], share: float) -> float:
+    """Return the value at *share* of the sorted values (0: the smallest)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.floor(share * (len(ordered) - 1))))]
+
+
+def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bottom
+    """Fit, calibrate, print the calibration figures and write the model."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--recall", type=float, default=0.8, help="kept share of calibration positives"
+    )
+    parser.add_argument(
+        "--letters", default="", help="letter n-gram sizes, e.g. 3,4,5 (none by default)"
+    )
+    parser.add_argument("--l2", type=float, default=1e-2)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--no-pairs", action="store_true", help="words only, no word pairs")
+    parser.add_argument(
+        "--leave-out", action="append", default=[], help="a source file name to leave out"
+    )
+    parser.add_argument("--out", type=Path, default=PACKAGED)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    letters = tuple(int(n) for n in args.letters.split(",") if n)
+
+    items: list[Item] = []
+    sources = [path for path in SOURCES if path.name not in args.leave_out]
+    for path in sources:
+        if not path.exists():
+            sys.exit(f"missing training source {path}")
+        items.extend(read(path))
+    items, dropped = drop_near_validation(items)
+    print(f"{len(items)} training items ({dropped} dropped as near a validation item)")
+
+    tokens = [words_of(normalize(item["text"]).text) for item in items]
+    rows = [features(words, starts, letters) for words, starts in tokens]
+    if args.no_pairs:
+        rows = [[f for f in row if " " not in f] for row in rows]
+    targets = [[category in item["labels"] for category in CATEGORIES] for item in items]
+    calibrating = [in_calibration(item) for item in items]
+    fitting = [i for i, c in enumerate(calibrating) if not c]
+    held = [i for i, c in enumerate(calibrating) if c]
+    seen = Counter(f for i in fitting for f in set(rows[i]))
+    kept = {f for f, n in seen.items() if n >= MIN_ITEMS}
+    fit_rows = [[f for f in rows[i] if f in kept] for i in fitting]
+    positives = sum(any(targets[i]) for i in fitting)
+    weights, bias = fit(
+        fit_rows,
+        [targets[i] for i in fitting],
+        l2=args.l2,
+        epochs=args.epochs,
+        rate=0.2,
+        positive_weight=(len(fitting) - positives) / max(1, positives) / 2,
+    )
+    weights = {
+        f: [round(w, 4) for w in ws]
+        for f, ws in weights.items()
+        if max(abs(w) for w in ws) >= MIN_WEIGHT
+    }
+    bias = [round(b, 4) for b in bias]
+
+    # Scored as the detector reads a message: whole, each sentence, windows.
+    uncut = NgramModel(
+        weights={f: complex(*w) for f, w in weights.items()},
+        bias=complex(*bias),
+        cutoffs=(0.0, 0.0),
+        letters=letters,
+        pairs=not args.no_pairs,
+    )
+    scored = []
+    for i in held:
+        parts = [logits for logits, _, _ in uncut.parts(*tokens[i])]
+        scored.append((i, [max(z.real for z in parts), max(z.imag for z in parts)]))
+    cutoffs = []
+    for c, category in enumerate(CATEGORIES):
+        positive = [z[c] for i, z in scored if targets[i][c]]
+        cutoffs.append(round(quantile(positive, 1 - args.recall), 4))
+        print(f"{category}: {len(positive)} calibration positives, cut-off logit {cutoffs[-1]}")
+
+    def flagged(z: Sequence[float]) -> bool:
+        return any(z[c] >= cutoffs[c] for c in range(len(CATEGORIES)))
+
+    figures: dict[str, Any] = {}
+    for label, keep in (
+        ("protective", lambda i: any(targets[i])),
+        ("none", lambda i: not items[i]["labels"]),
+        ("terminable_only", lambda i: items[i]["labels"] and not any(targets[i])),
+    ):
+        chosen = [z for i, z in scored if keep(i)]
+        rate = sum(map(flagged, chosen)) / max(1, len(chosen))
+        figures[label] = {"items": len(chosen), "flagged": round(rate, 4)}
+        print(f"calibration {label}: {len(chosen)} items, {rate:.1%} flagged")
+
+    model = {
+        "format": MODEL_FORMAT,
+        "categories": list(CATEGORIES),
+        "letters": list(letters),
+        "pairs": not args.no_pairs,
+        "bias": bias,
+        "cutoffs": cutoffs,
+        "info": {
+            "trained_by": "eval/ngram/train.py",
+            "sources": [str(p.relative_to(ROOT.parent)) for p in sources],
+            "never_read": "the validation halves (except to drop near copies) and the test halves",
+            "items": len(items),
+            "dropped_near_validation": dropped,
+            "fitting_items": len(fitting),
+            "calibration_items": len(held),
+            "recall_target": args.recall,
+            "l2": args.l2,
+            "epochs": args.epochs,
+            "calibration": figures,
+            "language": "English",
+            "license": "Apache-2.0; see NOTICE.md beside this file",
+        },
+        "weights": dict(sorted(weights.items())),
+    }
+    text = json.dumps(model, separators=(",", ":"), ensure_ascii=False) + "\n"
+    print(f"{len(weights)} weights, {len(text.encode()) / 1024:.0f} KB")
+    if not args.no_write:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
