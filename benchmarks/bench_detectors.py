@@ -13,6 +13,8 @@ the machine's noise falls on all alike:
   messages (a first turn, above, has no earlier one to read);
 - a whole default ``Guard`` turn (a fresh conversation per message; starting
   it is not timed);
+- the default set with the learned n-gram detector (``NgramDetector``) added,
+  and that detector alone on an already normalized view;
 
 and prints median and p99 of each with the ratios to the floor, the median
 and p99 of the default set on 5,000-character messages (also as ratios to
@@ -35,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import convguard as cg
-from convguard.detectors import DetectionContext, normalize, packaged_lexicon
+from convguard.detectors import DetectionContext, NgramDetector, normalize, packaged_lexicon
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -86,12 +88,14 @@ def resident_mb(code: str) -> float:
     return float(result.stdout.strip() or "nan")
 
 
-def main(argv: Sequence[str]) -> None:
+def main(argv: Sequence[str]) -> None:  # noqa: C901, PLR0915 - one run, top to bottom
     """Run the benchmark and print the figures."""
     path = Path(argv[1]) if len(argv) > 1 else DEV if DEV.exists() else FALLBACK
     texts = load_texts(path)
     words = frozenset(packaged_lexicon().vocabulary())
     detectors = cg.default_detectors()
+    ngram = NgramDetector()
+    with_ngram = [*detectors, ngram]
     guard = cg.Guard()
 
     def floor(text: str) -> object:
@@ -100,6 +104,17 @@ def main(argv: Sequence[str]) -> None:
     def default_set(text: str) -> object:
         context = DetectionContext(text, normalizer=normalize)
         return [detector.detect(text, context) for detector in detectors]
+
+    def default_set_and_ngram(text: str) -> object:
+        context = DetectionContext(text, normalizer=normalize)
+        return [detector.detect(text, context) for detector in with_ngram]
+
+    normalized = {text: DetectionContext(text, normalizer=normalize) for text in texts}
+    for context in normalized.values():
+        _ = context.normalized
+
+    def ngram_alone(text: str) -> object:
+        return ngram.detect(text, normalized[text])
 
     earlier = {
         text: tuple(
@@ -128,8 +143,17 @@ def main(argv: Sequence[str]) -> None:
         default_set(text)
     conversations = iter([guard.start() for _ in range(len(texts) * PASSES)])
     gc.collect()
-    floor_us, default_us, chat_us, guard_us = measure(
-        [floor, default_set, default_set_in_a_chat, guard_turn], texts, PASSES
+    floor_us, default_us, chat_us, guard_us, ngram_set_us, ngram_us = measure(
+        [
+            floor,
+            default_set,
+            default_set_in_a_chat,
+            guard_turn,
+            default_set_and_ngram,
+            ngram_alone,
+        ],
+        texts,
+        PASSES,
     )
 
     long_texts: list[str] = []
@@ -140,7 +164,12 @@ def main(argv: Sequence[str]) -> None:
             long_texts.append(current[:LONG_CHARS])
             current = ""
     gc.collect()
-    long_floor_us, long_default_us = measure([floor, default_set], long_texts, PASSES)
+    for text in long_texts:
+        normalized[text] = DetectionContext(text, normalizer=normalize)
+        _ = normalized[text].normalized
+    long_floor_us, long_default_us, long_ngram_set_us, long_ngram_us = measure(
+        [floor, default_set, default_set_and_ngram, ngram_alone], long_texts, PASSES
+    )
 
     print(f"convguard {cg.__version__}: {len(texts)} messages from {path} x {PASSES} passes")
     print(f"{'':34}{'median µs':>10}{'p99 µs':>10}{'median/floor':>14}")
@@ -150,6 +179,8 @@ def main(argv: Sequence[str]) -> None:
         ("default_detectors + normalize", default_us),
         ("  the same, two earlier user turns", chat_us),
         ("whole Guard turn (fresh chat)", guard_us),
+        ("default set + n-gram detector", ngram_set_us),
+        ("  n-gram detector alone", ngram_us),
     ):
         median = statistics.median(values)
         print(f"{label:34}{median:>10.1f}{percentile(values, 0.99):>10.1f}{median / base:>13.1f}x")
@@ -170,6 +201,12 @@ def main(argv: Sequence[str]) -> None:
     print(
         f"  per floor median: median {long_median / long_base:.1f}x, p99 "
         f"{long_p99 / long_base:.1f}x, p99 of medians {typical_p99 / long_base:.1f}x"
+    )
+    print(
+        f"  with the n-gram detector: median {statistics.median(long_ngram_set_us):.0f} µs "
+        f"({statistics.median(long_ngram_set_us) / long_base:.1f}x), p99 "
+        f"{percentile(long_ngram_set_us, 0.99):.0f} µs; the n-gram detector alone: median "
+        f"{statistics.median(long_ngram_us):.0f} µs"
     )
     bare = resident_mb("pass")
     loaded = resident_mb("import convguard")
