@@ -7,7 +7,7 @@ written from it by the rewrites below, formatted with ruff, and committed:
 - ``_front_async.py`` (the guard's shared methods) gives ``_front_sync.py``
   (``_GuardBase``);
 - ``_conversation_async.py`` (``AsyncConversation``) gives ``_conversation.py``
-  (``Conversation``);
+  (``Conversation``), and ``_conversation_reads_async.py`` its base;
 - ``stores/_store_async.py`` (the ``AsyncStore`` protocol) gives
   ``stores/_store.py`` (``Store``);
 - ``stores/_sql_async.py`` (``AsyncSQLStore``, the SQL body) gives
@@ -74,6 +74,17 @@ Generated from ``_front_async.py`` by ``scripts/unasync.py``; see there.
 """``Conversation``, written once: one chat, judged turn by turn.
 
 Generated from ``_conversation_async.py`` by ``scripts/unasync.py``; see there.
+"""
+''',
+    ),
+    Pair(
+        PACKAGE / "_conversation_reads_async.py",
+        PACKAGE / "_conversation_reads.py",
+        '''\
+# Written by scripts/unasync.py from _conversation_reads_async.py: edit it, then run the script.
+"""What a conversation handle reads, written once: ``_ConversationReads``.
+
+Generated from ``_conversation_reads_async.py`` by ``scripts/unasync.py``; see there.
 """
 ''',
     ),
@@ -148,6 +159,7 @@ SUBS: Final[tuple[tuple[str, str], ...]] = (
     (r"\b__aexit__\b", "__exit__"),
     # Names.
     (r"\b_AsyncGuardBase\b", "_GuardBase"),
+    (r"\b_AsyncConversationReads\b", "_ConversationReads"),
     (r"\bAsyncConversation\b", "Conversation"),
     (r"\bAsyncGuard\b", "Guard"),
     (r"\bAsyncStore\b", "Store"),

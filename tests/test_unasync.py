@@ -35,7 +35,9 @@ class TestGenerator:
         """The check `make lint` runs passes on the tree as committed."""
         assert unasync.main(["--check"]) == 0
 
-    @pytest.mark.parametrize(("index", "method"), [(0, "start"), (1, "send"), (2, "append")])
+    @pytest.mark.parametrize(
+        ("index", "method"), [(0, "start"), (1, "send"), (2, "tip"), (3, "append")]
+    )
     def test_a_hand_edit_of_a_sync_file_fails_the_check(  # noqa: PLR0913 - fixtures
         self,
         unasync: ModuleType,

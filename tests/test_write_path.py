@@ -16,11 +16,12 @@ A = cg.Action
 
 
 class CountingStore:
-    """A MemoryStore that counts the head reads the guard makes."""
+    """A MemoryStore that counts the head and history reads the guard makes."""
 
     def __init__(self) -> None:
         self.inner = cg.MemoryStore()
         self.heads = 0
+        self.walks = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -28,6 +29,25 @@ class CountingStore:
     def head(self, conversation_id: str) -> cg.stores.Head:
         self.heads += 1
         return self.inner.head(conversation_id)
+
+    def ancestors(
+        self, conversation_id: str, message_id: str, limit: int | None = None
+    ) -> list[cg.Message]:
+        self.walks += 1
+        return self.inner.ancestors(conversation_id, message_id, limit)
+
+
+class HistoryRecorder:
+    """A multi-turn detector: reads the history window, records what it saw."""
+
+    name = "history"
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def detect(self, text: str, context: cg.DetectionContext) -> list[cg.Finding]:
+        self.seen.append([m.content for m in context.history])
+        return []
 
 
 class TestKnownHead:
@@ -42,6 +62,38 @@ class TestKnownHead:
         conv.send("and again")  # the next send starts from the reply's write
         assert store.heads == 1
         assert [m.content for m in conv.path()] == ["hello", "hi there", "and again"]
+
+    def test_the_next_turn_s_history_is_what_the_handle_wrote(self, make_guard: MakeGuard) -> None:
+        """The history window is read once; later turns extend it, and see the same."""
+        store = CountingStore()
+        recorder = HistoryRecorder()
+        conv = make_guard(store=store, detectors=[recorder], history_window=3).start(system="sys")
+        for turn in ("one", "two", "three"):
+            conv.send(turn)
+            conv.reply(f"re {turn}")
+        assert store.walks == 1  # the first turn's
+        assert recorder.seen == [
+            ["sys"],
+            ["sys", "one", "re one"],
+            ["re one", "two", "re two"],
+        ]
+        # A fresh handle reads the store and sees the same window.
+        fresh = make_guard(store=store, detectors=[recorder], history_window=3).open(conv.id)
+        fresh.send("four")
+        assert recorder.seen[-1] == ["two", "re two", "three", "re three"][-3:]
+        assert store.walks == 2
+
+    def test_an_edit_reads_the_history_of_its_own_branch(self, make_guard: MakeGuard) -> None:
+        """Editing an earlier message: its parent's history, not the tip's."""
+        recorder = HistoryRecorder()
+        conv = make_guard(detectors=[recorder]).start()
+        first = conv.send("one")
+        conv.reply("re one")
+        conv.send("two")
+        conv.reply("re two")
+        conv.edit(first.message_id or "", "one, edited")
+        conv.send("after the edit")
+        assert recorder.seen[-2:] == [[], ["one, edited"]]
 
     def test_another_writer_in_between_is_seen(self, make_guard: MakeGuard) -> None:
         """A stale guess fails its compare-and-set; the write is redone on a fresh head."""

@@ -4,28 +4,23 @@ This is the source of ``_conversation.py`` (``Conversation``):
 ``scripts/unasync.py`` writes it from this file by dropping
 ``async``/``await`` and renaming. Edit here, then run
 ``python scripts/unasync.py``; ``make lint`` fails while the two differ.
-
-Everything that reads the store is a method (``conv.ended()``), not a
-property, in both front ends: a read is a query, and forgetting the call (or
-the ``await``) is a type error rather than an always-true value.
+The reads are in the base class, ``_conversation_reads_async.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
 import attrs
 
+from ._conversation_reads_async import _AsyncConversationReads
 from ._errors import ConvguardError, StoreConflictError
-from ._policy import EndRequester, PolicyState, Verdict
-from ._tree import Branch, ConversationTree, Message, Role
+from ._policy import EndRequester, Verdict
+from ._tree import Message, Role
 from .stores._base import Feedback, Head
-from .stores._listing import check_limit
 
 if TYPE_CHECKING:
-    from ._front_async import _AsyncGuardBase
-    from ._records import ConversationRecord
     from ._tools import ModelDump, ToolResult
 
 __all__ = ["AsyncConversation"]
@@ -34,7 +29,7 @@ _T = TypeVar("_T")
 
 
 @final
-class AsyncConversation:
+class AsyncConversation(_AsyncConversationReads):
     """One chat: a tree of messages with an active tip, judged turn by turn.
 
     Get one from :meth:`AsyncGuard.start` or :meth:`AsyncGuard.open`. Every
@@ -42,114 +37,7 @@ class AsyncConversation:
     a write starts from the head the handle's last write left (see ``_retry``).
     """
 
-    __slots__ = ("_guard", "_known", "_locale", "id")
-
-    def __init__(
-        self, guard: _AsyncGuardBase, conversation_id: str, locale: str | None = None
-    ) -> None:
-        """Bind a stored conversation to a guard (use ``AsyncGuard.start``/``open``)."""
-        self._guard = guard
-        self.id = conversation_id
-        self._locale = locale
-        # The head after this handle's last write: a guess that saves a read.
-        self._known: Head | None = None
-
-    def __repr__(self) -> str:
-        """Show the id."""
-        return f"<AsyncConversation {self.id!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        """Conversations are equal when they name the same stored one."""
-        if not isinstance(other, AsyncConversation):
-            return NotImplemented
-        return self.id == other.id and self._guard is other._guard
-
-    def __hash__(self) -> int:
-        """Hash by id."""
-        return hash(self.id)
-
-    # -- reading --------------------------------------------------------------
-
-    async def tip(self) -> Message | None:
-        """Return the active tip, ``None`` before the first message."""
-        head = await self._guard._store.head(self.id)
-        return head.tip
-
-    async def state(self) -> PolicyState:
-        """Return the policy state at the active tip."""
-        return self._guard._engine.state_of(await self.tip())
-
-    async def ended(self) -> bool:
-        """Return whether the active tip is ended (nothing more can be sent there)."""
-        tip = await self.tip()
-        return tip is not None and tip.ended
-
-    async def closed(self) -> bool:
-        """Return whether ``max_ended_branches`` closed the whole conversation.
-
-        Never while the conversation remembers risk.
-        """
-        guard = self._guard
-        return guard._engine.closed(await guard._store.head(self.id))
-
-    async def at_risk(self) -> bool:
-        """Return whether some message, on any branch, carried protective evidence."""
-        guard = self._guard
-        return (await guard._store.head(self.id)).at_risk
-
-    async def get(self, message_id: str) -> Message:
-        """Return one message of the conversation.
-
-        Raises:
-            UnknownMessageError: When it is not in this conversation.
-        """
-        return await self._guard._store.get(self.id, message_id)
-
-    async def path(
-        self, message_id: str | None = None, *, limit: int | None = None
-    ) -> list[Message]:
-        """Return the branch from the root to the active tip (or *message_id*).
-
-        Args:
-            message_id: Where the branch ends; the active tip when omitted.
-            limit: Only the last *limit* messages (still root-first), read at
-                a cost that depends on *limit*, not on the branch's depth:
-                what a model's prompt needs each turn.
-
-        Raises:
-            UnknownMessageError: When *message_id* is not in this conversation.
-            InvalidOperationError: For a *limit* that is not a positive int.
-        """
-        limit = check_limit(limit)
-        if message_id is None:
-            tip = await self.tip()
-            if tip is None:
-                return []
-            message_id = tip.id
-        out = await self._guard._store.ancestors(self.id, message_id, limit)
-        out.reverse()
-        return out
-
-    async def messages(self) -> list[Message]:
-        """Return every message of every branch, parents before children."""
-        return await self._guard._store.messages(self.id)
-
-    async def tree(self) -> ConversationTree:
-        """Return a snapshot of the whole tree, with the active tip."""
-        store = self._guard._store
-        head = await store.head(self.id)
-        messages = await store.messages(self.id)
-        tree = ConversationTree(self.id)
-        for message in messages:
-            tree.add(message, move_tip=False)
-        if head.tip is not None:
-            tree.switch(head.tip.id)
-        return tree
-
-    async def branches(self) -> list[Branch]:
-        """Return every branch (root to leaf), in the order their leaves were added."""
-        tree = await self.tree()
-        return tree.branches()
+    __slots__ = ()
 
     # -- writing --------------------------------------------------------------
 
@@ -177,8 +65,10 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Verdict:
             engine.check_open(head)
-            message, verdict = await guard._judge(head, head.tip, text, meta, self._locale)
-            await self._append(head, message)
+            message, verdict, history = await guard._judge(
+                head, head.tip, text, meta, self._locale, self._path
+            )
+            await self._append(head, message, history)
             return verdict
 
         return await self._retry(attempt)
@@ -213,8 +103,10 @@ class AsyncConversation:
 
         async def attempt(head: Head) -> Verdict:
             parent = await self._sibling_parent(head, message_id, Role.USER)
-            message, verdict = await guard._judge(head, parent, text, meta, self._locale)
-            await self._append(head, message)
+            message, verdict, history = await guard._judge(
+                head, parent, text, meta, self._locale, self._path
+            )
+            await self._append(head, message, history)
             return verdict
 
         return await self._retry(attempt)
@@ -540,14 +432,6 @@ class AsyncConversation:
         await guard._store.add_feedback(record)
         return record
 
-    async def export(self) -> ConversationRecord:
-        """Return the whole conversation as a record (lossless JSON round trip)."""
-        from ._records import export  # noqa: PLC0415 - records load on first use
-
-        store = self._guard._store
-        info = await store.info(self.id)
-        return export(info, await store.messages(self.id), await store.feedback(self.id))
-
     # -- the write path, shared by the methods above --------------------------
 
     async def _retry(self, attempt: Callable[[Head], Awaitable[_T]]) -> _T:
@@ -577,9 +461,23 @@ class AsyncConversation:
                 continue
         raise StoreConflictError(self.id, f"gave up after {guard._engine.max_retries} attempts")
 
-    async def _append(self, head: Head, message: Message) -> Head:
-        """Store *message* (the new tip) with compare-and-set on *head*; return the new head."""
-        version = await self._guard._store.append(self.id, message, expected_version=head.version)
+    async def _append(
+        self, head: Head, message: Message, history: Sequence[Message] | None = None
+    ) -> Head:
+        """Store *message* (the new tip) with compare-and-set on *head*; return the new head.
+
+        Also remember the end of its branch: *history* (the branch up to its
+        parent, when the turn read it) or the one remembered, plus *message*.
+        """
+        guard = self._guard
+        version = await guard._store.append(self.id, message, expected_version=head.version)
+        window = guard._engine.history_window
+        for path in (history, self._path):
+            if window and path is not None and (path[-1].id if path else None) == message.parent_id:
+                self._path = (*path, message)[-window:]
+                break
+        else:
+            self._path = ()
         self._known = attrs.evolve(
             head,
             version=version,

@@ -252,21 +252,36 @@ class _AsyncGuardBase:
 
     # -- the turn, shared by AsyncConversation's methods -----------------------
 
-    async def _judge(
+    async def _judge(  # noqa: PLR0913 - one turn's worth of inputs
         self,
         head: Head,
         parent: Message | None,
         text: str,
         metadata: Mapping[str, Any],
         locale: str | None,
-    ) -> tuple[Message, Verdict]:
+        known: Sequence[Message] = (),
+    ) -> tuple[Message, Verdict, Sequence[Message] | None]:
+        """Judge a user message under *parent*.
+
+        *known* is the end of a branch the caller already holds, root-first;
+        when it ends at *parent*, it is the history (messages never change,
+        so *parent*'s ancestors are what they were), and the store is not
+        read. Returns the message, its verdict, and the history when it was
+        read (``None`` when no detector asked for it).
+        """
         # The head gives the conversation and its risk record before the turn.
         conversation_id = head.conversation_id
         engine = self._engine
         message_id = engine.ids()
-        history = await self._history(conversation_id, parent)
+        window = engine.history_window
+        history: Sequence[Message] | Callable[[], Sequence[Message]]
+        if parent is not None and window and known and known[-1].id == parent.id:
+            history = tuple(known[-window:])
+        else:
+            history = await self._history(conversation_id, parent)
         context = engine.context(conversation_id, message_id, text, history)
         findings, errors = await self._detect(text, context)
-        return engine.judge_user(
+        message, verdict = engine.judge_user(
             parent, message_id, text, findings, errors, metadata, locale, at_risk=head.at_risk
         )
+        return message, verdict, context._read_history()

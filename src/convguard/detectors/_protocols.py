@@ -84,6 +84,12 @@ class DetectionContext:
             self._history = tuple(source() if callable(source) else source)
         return self._history
 
+    def _read_history(self) -> tuple[Message, ...] | None:
+        """The history if it is known without a read (given, or read by a detector)."""
+        if self._history is None and not callable(self._history_source):
+            return tuple(self._history_source)
+        return self._history
+
 
 @runtime_checkable
 class Detector(Protocol):
