@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import pickle
@@ -10,13 +11,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from attrs.exceptions import FrozenInstanceError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convguard as cg
-from convguard.detectors import DetectionContext, NgramDetector, NgramModel, packaged_ngram_model
+from convguard.detectors import (
+    DetectionContext,
+    LexiconDetector,
+    NgramDetector,
+    NgramModel,
+    normalize,
+    packaged_ngram_model,
+)
+from convguard.detectors._lexicon_detector import last_split
 from convguard.detectors._ngram import (
     HIGHEST_SCORE,
     LOWEST_SCORE,
@@ -196,6 +206,97 @@ class TestWithAGuard:
         assert actions == [cg.Action.REDIRECT, cg.Action.REDIRECT, cg.Action.WARN, cg.Action.END]
 
 
+UNGATED = NgramDetector(attrs.evolve(packaged_ngram_model(), gate=None))
+
+
+@functools.cache
+def lexicon_detector() -> LexiconDetector:
+    """The built-in set's lexicon detector (the one whose words the gate reads)."""
+    detector = cg.default_detectors()[0]
+    assert isinstance(detector, LexiconDetector)
+    return detector
+
+
+class TestGate:
+    def test_the_packaged_model_has_one(self) -> None:
+        """The shipped model lists its trigger words, and the training script's figures."""
+        gate = packaged_ngram_model().gate
+        assert gate is not None
+        assert 50 < len(gate) < 300
+        assert {"suicide", "pills", "kill"} & gate
+        assert not {"the", "a", "and", "to"} & gate
+        calibration = packaged_ngram_model().info["calibration"]
+        assert isinstance(calibration, dict)
+        assert calibration["gate"]["words"] == len(gate)
+
+    def test_a_message_without_trigger_words_yields_nothing(self) -> None:
+        """A message none of whose words is a trigger is not scored, whatever its weights."""
+        gated = NgramDetector(NgramModel.from_dict(model_data(gate=["sad"])))
+        ungated = NgramDetector(NgramModel.from_dict(model_data()))
+        assert [f.category for f in detect("angry", ungated)] == ["harm_to_others_risk"]
+        assert detect("angry", gated) == []
+
+    def test_one_with_a_trigger_word_is_scored_as_before(self) -> None:
+        """A message holding a trigger word gets what the model without a gate gives."""
+        gated = NgramDetector(NgramModel.from_dict(model_data(gate=["sad"])))
+        ungated = NgramDetector(NgramModel.from_dict(model_data()))
+        for text in ("very sad", "sad. angry angry", "so sad"):
+            assert detect(text, gated) == detect(text, ungated)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.sampled_from(
+                ["I", "want", "to", "die", "pills", "my", "desk", "the", "roof", "kill", "him"]
+            )
+            | st.text(max_size=8),
+            max_size=30,
+        ).map(" ".join),
+        st.booleans(),
+    )
+    def test_gated_is_ungated_or_nothing(self, text: str, lexicon_first: bool) -> None:
+        """With the packaged gate: the ungated findings when a trigger word is there, else none.
+
+        The same with the lexicon detector run first on the turn, whose words it reads.
+        """
+        context = DetectionContext(text)
+        if lexicon_first:
+            lexicon_detector().detect(text, context)
+        found = list(DETECTOR.detect(text, context))
+        gate = packaged_ngram_model().gate
+        assert gate is not None
+        if gate.isdisjoint(words_of(context.normalized.text)[0]):
+            assert found == []
+        else:
+            assert found == detect(text, UNGATED)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+    def test_the_lexicon_split_is_the_models(self, text: str) -> None:
+        """On an ASCII view the lexicon detector's words are those the model reads."""
+        context = DetectionContext(text)
+        lexicon_detector().detect(text, context)
+        view = context.normalized.text
+        if view.isascii():
+            assert last_split(view) == words_of(view)[0]
+
+    def test_another_view_is_not_answered(self) -> None:
+        """The lexicon's last split answers only for that very view object."""
+        context = DetectionContext("I want to go home")
+        lexicon_detector().detect("I want to go home", context)
+        assert last_split(context.normalized.text) == ["i", "want", "to", "go", "home"]
+        assert last_split(normalize("something else").text) is None
+
+    def test_a_disclosure_among_non_ascii_text(self) -> None:
+        """A non-ASCII view is split by the model itself, and still found."""
+        text = "I have the pills lined up on my desk 😢"
+        context = DetectionContext(text)
+        lexicon_detector().detect(text, context)
+        assert not context.normalized.text.isascii()
+        assert last_split(context.normalized.text) is None
+        assert [f.category for f in DETECTOR.detect(text, context)] == ["self_harm_risk"]
+
+
 class TestFrozen:
     def test_refuses_changes(self) -> None:
         """A built detector cannot be changed, as the other built-ins cannot."""
@@ -270,6 +371,8 @@ class TestModelFile:
             model_data(pairs="yes"),
             model_data(weights=[1, 2]),
             model_data(weights={"sad": "x"}),
+            model_data(gate="sad"),
+            model_data(gate=5),
             [],
         ],
     )

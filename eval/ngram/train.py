@@ -29,6 +29,14 @@ calibration part each category's cut-off is set where ``--recall`` of its
 positives are kept; the model shipped is the one fitted on the 70%, so the
 cut-offs fit it. Features seen in fewer than two fitting items are dropped,
 and weights under 0.01 are left out of the file.
+
+The gate (``gate`` in the file): the trigger words, without which a message
+is not scored. A word is one when it is in at most 1% of the training items
+without a protective label (``--gate-common``, 1%) and either its weight plus its
+strongest pair's reaches ``--gate-logit`` (1.0) in a category, or it is the
+word that weighs most for a protective training item the model flags (its
+own weight plus half of each pair it is in; common words skipped), so every
+such item keeps one. ``--no-gate`` leaves it out.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from convguard.detectors import normalize
 from convguard.detectors._ngram import CATEGORIES, MODEL_FORMAT, NgramModel, features, words_of
@@ -59,6 +69,8 @@ CALIBRATION_SHARE = 0.3
 MIN_ITEMS = 2
 MIN_WEIGHT = 0.01
 SIMILAR = 0.8
+GATE_LOGIT = 1.0
+GATE_COMMON = 0.01
 
 Item = dict[str, Any]
 
@@ -150,6 +162,78 @@ def quantile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.floor(share * (len(ordered) - 1))))]
 
 
+def strong_words(model: NgramModel, logit: float) -> set[str]:
+    """Return the words whose weight plus their strongest pair's reaches *logit*."""
+    best_pair: dict[str, list[float]] = {}
+    for feature, weight in model.weights.items():
+        if " " in feature:
+            for word in feature.split(" "):
+                best = best_pair.setdefault(word, [0.0, 0.0])
+                best[0] = max(best[0], weight.real)
+                best[1] = max(best[1], weight.imag)
+    vocabulary = {w for f in model.weights if not f.startswith("#") for w in f.split(" ")}
+    found: set[str] = set()
+    for word in vocabulary:
+        own = model.weights.get(word, 0j)
+        pair = best_pair.get(word, [0.0, 0.0])
+        if max(own.real + pair[0], own.imag + pair[1]) >= logit:
+            found.add(word)
+    return found
+
+
+def strongest_word(
+    model: NgramModel, words: Sequence[str], starts: Sequence[int], skip: set[str]
+) -> str | None:
+    """Return the word outside *skip* that weighs most where the model flags a message.
+
+    A word weighs its own weight plus half of each pair it is in, in the
+    category and the part of the message the model flags; ``None`` when the
+    model does not flag it or no such word weighs for it.
+    """
+    if not words:
+        return None
+    logits, first, last = model.logits(words, starts)
+    if model.margin(logits) < 0:
+        return None
+    which = int(logits.real - model.cutoffs[0] < logits.imag - model.cutoffs[1])
+    get = model.weights.get
+    weigh: dict[str, float] = {}
+    for i in range(first, last):
+        word = words[i]
+        weight = get(word, 0j)
+        if i > first:
+            weight += get(f"{words[i - 1]} {word}", 0j) / 2
+        if i + 1 < last:
+            weight += get(f"{word} {words[i + 1]}", 0j) / 2
+        part = (weight.real, weight.imag)[which]
+        if word not in skip and part > 0:
+            weigh[word] = max(weigh.get(word, part), part)
+    return max(weigh, key=lambda w: (weigh[w], w)) if weigh else None
+
+
+def trigger_words(
+    model: NgramModel,
+    tokens: Sequence[tuple[list[str], tuple[int, ...]]],
+    targets: Sequence[Sequence[bool]],
+    *,
+    logit: float,
+    common: float,
+) -> set[str]:
+    """Return the gate's words: strong in the model, or the strongest of a flagged positive.
+
+    Words in more than *common* of the items without a protective label are
+    never trigger words.
+    """
+    negatives = [set(words) for (words, _), t in zip(tokens, targets, strict=True) if not any(t)]
+    seen = Counter(word for words in negatives for word in words)
+    frequent = {word for word, n in seen.items() if n > common * len(negatives)}
+    found = strong_words(model, logit) - frequent
+    for (words, starts), target in zip(tokens, targets, strict=True):
+        if any(target) and (word := strongest_word(model, words, starts, frequent)):
+            found.add(word)
+    return found
+
+
 def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bottom
     """Fit, calibrate, print the calibration figures and write the model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,6 +249,16 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
     parser.add_argument(
         "--leave-out", action="append", default=[], help="a source file name to leave out"
     )
+    parser.add_argument(
+        "--gate-logit", type=float, default=GATE_LOGIT, help="a trigger word's least weight"
+    )
+    parser.add_argument(
+        "--gate-common",
+        type=float,
+        default=GATE_COMMON,
+        help="the largest share of non-protective training items a trigger word may be in",
+    )
+    parser.add_argument("--no-gate", action="store_true", help="score every message")
     parser.add_argument("--out", type=Path, default=PACKAGED)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -238,6 +332,30 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         figures[label] = {"items": len(chosen), "flagged": round(rate, 4)}
         print(f"calibration {label}: {len(chosen)} items, {rate:.1%} flagged")
 
+    cut = attrs.evolve(uncut, cutoffs=(cutoffs[0], cutoffs[1]))
+    gate = trigger_words(cut, tokens, targets, logit=args.gate_logit, common=args.gate_common)
+    none_words = [
+        words for (words, _), item in zip(tokens, items, strict=True) if not item["labels"]
+    ]
+    passed = sum(not gate.isdisjoint(words) for words in none_words) / max(1, len(none_words))
+    caught = [
+        words
+        for (words, starts), target in zip(tokens, targets, strict=True)
+        if any(target) and words and cut.margin(cut.logits(words, starts)[0]) >= 0
+    ]
+    holding = sum(not gate.isdisjoint(words) for words in caught)
+    figures["gate"] = {
+        "words": len(gate),
+        "none_items_scored": round(passed, 4),
+        "flagged_protective_kept": f"{holding}/{len(caught)}",
+        "logit": args.gate_logit,
+        "common": args.gate_common,
+    }
+    print(
+        f"gate: {len(gate)} trigger words; {passed:.1%} of the {len(none_words)} training [] "
+        f"items are scored; {holding} of the {len(caught)} flagged protective training items keep one"
+    )
+
     model = {
         "format": MODEL_FORMAT,
         "categories": list(CATEGORIES),
@@ -262,6 +380,8 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         },
         "weights": dict(sorted(weights.items())),
     }
+    if not args.no_gate:
+        model["gate"] = sorted(gate)
     text = json.dumps(model, separators=(",", ":"), ensure_ascii=False) + "\n"
     print(f"{len(weights)} weights, {len(text.encode()) / 1024:.0f} KB")
     if not args.no_write:

@@ -27,7 +27,7 @@ from ._lexicon import TOKEN, Lexicon, Rule, checked_number, packaged_lexicon
 from ._protocols import DetectionContext
 from ._word_index import Node, build_index
 
-__all__ = ["LexiconDetector"]
+__all__ = ["LexiconDetector", "last_split"]
 
 _NON_WORD: Final = re.compile(r"[\W_]")
 # What may end a sentence (see _sentences): . ! ? ; and a line break. In the
@@ -44,6 +44,31 @@ _PUNCTUATION: Final = str.maketrans(
 )
 # A stop with a word right after it ("3.5", "node.js") ends nothing.
 _STOP_IN_WORD: Final = re.compile(_STOP + r"(?=\S)")
+
+
+# The last ASCII view a lexicon detector split, and its words: a detector
+# run after it on the same turn (the n-gram model's gate) reads them instead
+# of splitting again. One entry, replaced whole, so a reader on another
+# thread sees an old pair or a new one, never a mix; it holds the view, so
+# an identity check cannot match a different text.
+_last: list[tuple[str, list[str]]] = [("", [])]
+
+
+def last_split(view: str) -> list[str] | None:
+    """Return the words a lexicon detector last split *view* into, if it was this very view.
+
+    Only ASCII views are kept: on them, the words are the runs of letters and
+    digits, as other readers split them (a non-ASCII view's words depend on
+    the splitter). The list is shared: do not change it.
+
+    Args:
+        view: A normalized text.
+
+    Returns:
+        Its words, or ``None`` when the last view split was another object.
+    """
+    seen, words = _last[0]
+    return words if seen is view else None
 
 
 def _flat(part: str) -> str:
@@ -458,8 +483,13 @@ class LexiconDetector:
         view = normalized.text
         # Every character outside a word becomes a space, one for one, so the
         # words are a C-level split() and their offsets stay those of the view.
-        flat = view.translate(_PUNCTUATION) if view.isascii() else piecewise(view, _flat, _flat)
-        words = flat.split()
+        if view.isascii():
+            flat = view.translate(_PUNCTUATION)
+            words = flat.split()
+            _last[0] = (view, words)
+        else:
+            flat = piecewise(view, _flat, _flat)
+            words = flat.split()
         hits = self._scan(words)
         if self._patterns:
             spans = [m.span() for m in TOKEN.finditer(view)]

@@ -16,6 +16,13 @@ It reports **concerns only**: a score in ``[0.3, 0.45]``, under the default
 category threshold (0.5) and at or over the policy's ``concern_threshold``
 (0.3), so what it finds blocks ending but never brings ``SUPPORT`` text, and
 it never reports a terminable category.
+
+Most messages hold no word the model weighs much: a model file may list
+*trigger words* (``gate``, chosen by the training script from the model's
+own weights and its training items), and a message with none of them is
+passed over without being scored, so it costs one set lookup a word. The
+words are those the lexicon detector split just before, when it read the
+same normalized view (see :func:`~._lexicon_detector.last_split`).
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ import functools
 import itertools
 import json
 import math
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
@@ -37,6 +45,7 @@ from attrs.exceptions import FrozenInstanceError
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
 from .._taxonomy import Category
+from ._lexicon_detector import _last as _last_split
 
 if TYPE_CHECKING:
     import os
@@ -74,12 +83,15 @@ _SPACES: Final = str.maketrans({chr(c): " " for c in range(128) if not chr(c).is
 _ASCII_SPACES: Final = bytes(
     c if chr(c).isalnum() or not chr(c).isascii() else 32 for c in range(256)
 )
+# A packed weight's part for each category, in the order of CATEGORIES.
+_PARTS: Final = (operator.attrgetter("real"), operator.attrgetter("imag"))
 # The same words found in place, for evidence spans.
 _WORD: Final = re.compile(r"(?:[^\x00-\x7f\s]|[a-zA-Z0-9])+")
 # A sentence ends at . ! ? or ; before a space, and at a line break, as the
 # lexicons' sentences do.
 _SENTENCE_END: Final = re.compile(r"[.!?;]+(?=\s)|\n")
-_END_CHARACTERS: Final = ".!?;\n"
+# Whether a text has any character that may end a sentence, in one C call.
+_ANY_END: Final = re.compile(r"[.!?;\n]")
 _TRAILING: Final = ".!?;\n \t\r"
 
 
@@ -101,7 +113,7 @@ def words_of(view: str) -> tuple[list[str], tuple[int, ...]]:
         else view.translate(_SPACES)
     )
     inner = view.rstrip(_TRAILING)
-    if not any(c in inner for c in _END_CHARACTERS):
+    if not _ANY_END.search(inner):
         return flat.split(), ()
     words: list[str] = []
     starts: list[int] = []
@@ -147,6 +159,13 @@ def features(
     return found
 
 
+def _words(value: object) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        msg = "the n-gram model's gate must be a list of words"
+        raise TypeError(msg)
+    return [str(word) for word in value]
+
+
 def _checked_weights(value: object, what: str) -> dict[str, complex]:
     if not isinstance(value, Mapping):
         msg = f"the n-gram model's {what} must be a table of feature -> [w1, w2]"
@@ -173,6 +192,8 @@ class NgramModel:
         pairs: Whether it reads word pairs (a words-only model costs about
             half as much a message).
         info: What the training script recorded (data, figures), as is.
+        gate: The trigger words: a message with none of them is not scored
+            (``None``: every message is).
     """
 
     weights: Mapping[str, complex] = attrs.field(repr=lambda w: f"<{len(w)} weights>")
@@ -181,6 +202,18 @@ class NgramModel:
     letters: tuple[int, ...] = ()
     pairs: bool = True
     info: Mapping[str, object] = attrs.field(factory=dict, eq=False, repr=False)
+    gate: frozenset[str] | None = attrs.field(default=None, repr=False)
+    # The weights again, a word pair keyed by the tuple of its words: looking
+    # up the pairs itertools.pairwise makes needs no joined string a pair.
+    _table: Mapping[str | tuple[str, str], complex] = attrs.field(init=False, eq=False, repr=False)
+
+    @_table.default
+    def _split_pairs(self) -> dict[str | tuple[str, str], complex]:
+        table: dict[str | tuple[str, str], complex] = {}
+        for feature, weight in self.weights.items():
+            first, space, second = feature.partition(" ")
+            table[(first, second) if space and " " not in second else feature] = weight
+        return table
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NgramModel:
@@ -208,6 +241,8 @@ class NgramModel:
             cutoffs = (low, high)
             letters = tuple(int(n) for n in data.get("letters", ()))
             pairs = data.get("pairs", True)
+            gate = data.get("gate")
+            gate = None if gate is None else frozenset(_words(gate))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"malformed n-gram model: {type(exc).__name__}: {exc}"
             raise ConfigurationError(msg) from exc
@@ -225,6 +260,7 @@ class NgramModel:
             letters=letters,
             pairs=pairs,
             info=dict(data.get("info", {})),
+            gate=gate,
         )
 
     @classmethod
@@ -262,11 +298,11 @@ class NgramModel:
         """
         if not starts and len(words) <= WINDOW_WORDS and not self.letters:
             # The common case, one short sentence: one part, summed at C speed.
-            get = self.weights.get
+            get = self._table.get
             zero = itertools.repeat(0j)
             total = sum(map(get, words, zero), self.bias)
             if self.pairs:
-                total += sum(map(get, map(" ".join, itertools.pairwise(words)), zero))
+                total += sum(map(get, itertools.pairwise(words), zero))
             return total, 0, len(words)
         return max(self.parts(words, starts), key=lambda part: self.margin(part[0]))
 
@@ -287,12 +323,12 @@ class NgramModel:
         Returns:
             ``(logits, first word, one past the last)`` per part read.
         """
-        get = self.weights.get
+        get = self._table.get
         zero = itertools.repeat(0j)
         size = len(words)
         # Each word's weight plus that of the pair it ends (none across a
         # sentence end); a part's sum is read off running totals.
-        pairs = [0j, *map(get, map(" ".join, itertools.pairwise(words)), zero)]
+        pairs = [0j, *map(get, itertools.pairwise(words), zero)]
         if not self.pairs:
             pairs = [0j] * size
         for start in starts:
@@ -422,10 +458,26 @@ class NgramDetector:
         """
         del text
         normalized = context.normalized
-        words, starts = words_of(normalized.text)
+        view = normalized.text
+        model = self.model
+        gate = model.gate
+        starts: tuple[int, ...]
+        seen, shared = _last_split[0]
+        if gate is None or seen is not view:
+            words, starts = words_of(view)
+            if gate is not None and gate.isdisjoint(words):
+                return ()
+        else:
+            # The lexicon's words of this very view, split just before (the
+            # same words as ours, an ASCII view's runs of letters and digits).
+            if gate.isdisjoint(shared):
+                return ()
+            # Sentences matter only where one may end.
+            words, starts = (
+                words_of(view) if _ANY_END.search(view.rstrip(_TRAILING)) else (shared, ())
+            )
         if not words:
             return ()
-        model = self.model
         logits, first, last = model.logits(words, starts)
         if model.margin(logits) < 0:
             return ()
@@ -448,21 +500,23 @@ class NgramDetector:
         which: int,
         logit: float,
     ) -> Evidence:
-        """Return the span of the word or pair that weighed most, in the original text."""
-        get = self.model.weights.get
+        """Return the span of the word or pair that weighed most, in the original text.
 
-        def part(weight: complex) -> float:
-            return weight.real if which == 0 else weight.imag
-
-        candidates: Iterable[tuple[float, int, int]] = itertools.chain(
-            ((part(get(words[i], 0j)), i, i + 1) for i in range(first, last)),
-            (
-                (part(get(f"{words[i]} {words[i + 1]}", 0j)), i, i + 2)
-                for i in range(first, last - 1)
-                if self.model.pairs
-            ),
+        The first of the heaviest (a word before the pair it starts).
+        """
+        get = self.model._table.get  # noqa: SLF001 - the model's own lookup table
+        zero = itertools.repeat(0j)
+        part = _PARTS[which]
+        inside = words[first:last]
+        singles = list(map(part, map(get, inside, zero)))
+        pairs = (
+            list(map(part, map(get, itertools.pairwise(inside), zero))) if self.model.pairs else []
         )
-        _, start, end = max(candidates, key=lambda c: (c[0], -c[1]))
+        best = max(singles + pairs)
+        single = singles.index(best) if best in singles else len(singles)
+        pair = pairs.index(best) if best in pairs else len(singles)
+        start = first + min(single, pair)
+        end = start + (1 if single <= pair else 2)
         found = list(itertools.islice(_WORD.finditer(normalized.text), end))
         if [m.group() for m in found[start:end]] != list(words[start:end]):  # pragma: no cover
             # Both readings split at the same characters (str.split and \s
