@@ -137,6 +137,15 @@ class TestKnownHead:
         with pytest.raises(cg.ConversationEndedError):
             mine.request_end(by="user")
 
+    def test_a_tool_call_is_not_judged_on_a_guess(self, make_guard: MakeGuard) -> None:
+        """The model's end request after another worker ended the branch: ended, as fresh."""
+        guard = make_guard()
+        mine = guard.start()
+        mine.send("hello")
+        assert guard.open(mine.id).request_end(by="user", confirmed=True).action is A.END
+        with pytest.raises(cg.ConversationEndedError):
+            mine.handle_tool_call("end_conversation", '{"reason": "abuse"}')
+
     def test_a_switch_forgets_the_guess(self, make_guard: MakeGuard) -> None:
         """After a switch to an ended branch, an end request there is refused as ended."""
         conv = make_guard(config={"max_redirections": 0, "warn_before_end": False}).start()

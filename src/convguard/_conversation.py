@@ -283,7 +283,9 @@ class Conversation(_ConversationReads):
                 self._append(head, event)
             return verdict
 
-        return self._retry(attempt)
+        # A refusal writes nothing, so no compare-and-set would prove a
+        # guessed head: this one always reads it.
+        return self._retry(attempt, guess=False)
 
     def report_risk(self, category: str, *, reason: str | None = None) -> Verdict:
         """Record that the user may be at risk, as the model judged (``report_risk``).
@@ -388,7 +390,7 @@ class Conversation(_ConversationReads):
                 stored.append(node)
             return result
 
-        result = self._retry(attempt)
+        result = self._retry(attempt, guess=False)  # a refused end writes nothing
         if result is None:
             detail = f"the tip moved off the recorded tool call {stored[0].id!r} before its result"
             raise StoreConflictError(self.id, detail)
@@ -431,23 +433,21 @@ class Conversation(_ConversationReads):
 
     # -- the write path, shared by the methods above --------------------------
 
-    def _retry(self, attempt: Callable[[Head], _T]) -> _T:
+    def _retry(self, attempt: Callable[[Head], _T], *, guess: bool = True) -> _T:
         """Run *attempt* on the conversation's head until its compare-and-set lands.
 
-        The first try may take the head this handle's last write left. Only
-        a write proves that head current (its compare-and-set), so a try on
-        it that failed, or wrote nothing, is made again on a fresh head.
+        With *guess*, for an attempt that always writes, the first try may
+        take the head this handle's last write left: the write's
+        compare-and-set proves it current, and a try on it that failed (the
+        head may be stale) is made again on a fresh one.
         """
         guard = self._guard
         known, self._known = self._known, None
-        if known is not None:
+        if guess and known is not None:
             try:
-                result = attempt(known)
+                return attempt(known)
             except ConvguardError:
                 pass  # stale, or a real refusal: the fresh head below tells
-            else:
-                if self._known is not None:  # it wrote, so the head was current
-                    return result
         for _ in range(guard._engine.max_retries):
             head = guard._store.head(self.id)
             try:

@@ -286,7 +286,9 @@ class AsyncConversation(_AsyncConversationReads):
                 await self._append(head, event)
             return verdict
 
-        return await self._retry(attempt)
+        # A refusal writes nothing, so no compare-and-set would prove a
+        # guessed head: this one always reads it.
+        return await self._retry(attempt, guess=False)
 
     async def report_risk(self, category: str, *, reason: str | None = None) -> Verdict:
         """Record that the user may be at risk, as the model judged (``report_risk``).
@@ -391,7 +393,7 @@ class AsyncConversation(_AsyncConversationReads):
                 stored.append(node)
             return result
 
-        result = await self._retry(attempt)
+        result = await self._retry(attempt, guess=False)  # a refused end writes nothing
         if result is None:
             detail = f"the tip moved off the recorded tool call {stored[0].id!r} before its result"
             raise StoreConflictError(self.id, detail)
@@ -434,23 +436,21 @@ class AsyncConversation(_AsyncConversationReads):
 
     # -- the write path, shared by the methods above --------------------------
 
-    async def _retry(self, attempt: Callable[[Head], Awaitable[_T]]) -> _T:
+    async def _retry(self, attempt: Callable[[Head], Awaitable[_T]], *, guess: bool = True) -> _T:
         """Run *attempt* on the conversation's head until its compare-and-set lands.
 
-        The first try may take the head this handle's last write left. Only
-        a write proves that head current (its compare-and-set), so a try on
-        it that failed, or wrote nothing, is made again on a fresh head.
+        With *guess*, for an attempt that always writes, the first try may
+        take the head this handle's last write left: the write's
+        compare-and-set proves it current, and a try on it that failed (the
+        head may be stale) is made again on a fresh one.
         """
         guard = self._guard
         known, self._known = self._known, None
-        if known is not None:
+        if guess and known is not None:
             try:
-                result = await attempt(known)
+                return await attempt(known)
             except ConvguardError:
                 pass  # stale, or a real refusal: the fresh head below tells
-            else:
-                if self._known is not None:  # it wrote, so the head was current
-                    return result
         for _ in range(guard._engine.max_retries):
             head = await guard._store.head(self.id)
             try:
