@@ -22,7 +22,7 @@ from convguard.detectors import (
     LexiconDetector,
     Rule,
     _lexicon,
-    _lexicon_detector,
+    _words,
     check_pattern,
     packaged_lexicon,
 )
@@ -171,13 +171,9 @@ class TestUnlessScope:
     def test_sentences_match_a_plain_reading(self, text: str) -> None:
         """Two words share a sentence exactly when no sentence end lies between them."""
         pieces = re.split(r"[.!?;](?=[\W_]|$)|\n", text)
-        flat = piecewise(
-            text, _lexicon_detector._flat, _lexicon_detector._flat
-        )  # as detect() reads it
-        expected = [
-            n for n, piece in enumerate(pieces) for _ in _lexicon_detector._flat(piece).split()
-        ]
-        sentence = _lexicon_detector._sentences(flat) or [0] * len(flat.split())
+        flat = piecewise(text, _words.flat_words, _words.flat_words)  # as detect() reads it
+        expected = [n for n, piece in enumerate(pieces) for _ in _words.flat_words(piece).split()]
+        sentence = _words.sentences(flat) or [0] * len(flat.split())
         assert len(sentence) == len(expected) == len(flat.split())
         same = [a == b for a, b in itertools.pairwise(sentence)]
         assert same == [a == b for a, b in itertools.pairwise(expected)]

@@ -26,7 +26,6 @@ from convguard.detectors import (
     normalize,
     packaged_ngram_model,
 )
-from convguard.detectors._lexicon_detector import last_split
 from convguard.detectors._ngram import (
     HIGHEST_SCORE,
     LOWEST_SCORE,
@@ -35,6 +34,7 @@ from convguard.detectors._ngram import (
     features,
     words_of,
 )
+from convguard.detectors._words import last_split
 
 PROTECTIVE = {"self_harm_risk", "harm_to_others_risk"}
 DETECTOR = NgramDetector()

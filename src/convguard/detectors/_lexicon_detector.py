@@ -26,93 +26,9 @@ from ._fold import piecewise
 from ._lexicon import TOKEN, Lexicon, Rule, checked_number, packaged_lexicon
 from ._protocols import DetectionContext
 from ._word_index import Node, build_index
+from ._words import PUNCTUATION, flat_words, remember_split, sentences, word_starts
 
-__all__ = ["LexiconDetector", "last_split"]
-
-_NON_WORD: Final = re.compile(r"[\W_]")
-# What may end a sentence (see _sentences): . ! ? ; and a line break. In the
-# words-only view they become these separators, which split() takes for
-# spaces like any other, so the words are the same either way.
-_STOP: Final = "\x1c"  # . ! ? ; which end a sentence when a space follows
-_BREAK: Final = "\x1d"  # a line break, which always does
-_PUNCTUATION: Final = str.maketrans(
-    {
-        chr(c): _STOP if chr(c) in ".!?;" else _BREAK if chr(c) == "\n" else " "
-        for c in range(128)
-        if not chr(c).isalnum() or chr(c) == "_"
-    }
-)
-# A stop with a word right after it ("3.5", "node.js") ends nothing.
-_STOP_IN_WORD: Final = re.compile(_STOP + r"(?=\S)")
-
-
-# The last ASCII view a lexicon detector split, and its words: a detector
-# run after it on the same turn (the n-gram model's gate) reads them instead
-# of splitting again. One entry, replaced whole, so a reader on another
-# thread sees an old pair or a new one, never a mix; it holds the view, so
-# an identity check cannot match a different text.
-_last: list[tuple[str, list[str]]] = [("", [])]
-
-
-def last_split(view: str) -> list[str] | None:
-    """Return the words a lexicon detector last split *view* into, if it was this very view.
-
-    Only ASCII views are kept: on them, the words are the runs of letters and
-    digits, as other readers split them (a non-ASCII view's words depend on
-    the splitter). The list is shared: do not change it.
-
-    Args:
-        view: A normalized text.
-
-    Returns:
-        Its words, or ``None`` when the last view split was another object.
-    """
-    seen, words = _last[0]
-    return words if seen is view else None
-
-
-def _flat(part: str) -> str:
-    """Turn every character outside a word into a space, one for one.
-
-    In ASCII stretches a sentence end becomes ``_STOP`` or ``_BREAK``
-    instead, which ``split()`` takes for a space all the same.
-    """
-    return part.translate(_PUNCTUATION) if part.isascii() else _NON_WORD.sub(" ", part)
-
-
-def _word_starts(flat: str, indices: Iterable[int]) -> dict[int, int]:
-    """Return the offset in *flat* of each word index (words split on whitespace).
-
-    ``split`` with a limit stops after that many words and keeps the rest
-    whole, so the rest's length gives the offset without a Python loop over
-    words. Each split starts at the word found before, so the words are cut
-    out once, not once per index: each is a new string object.
-    """
-    starts: dict[int, int] = {}
-    offset = reached = 0
-    for index in sorted(set(indices)):
-        offset = len(flat) - len(flat[offset:].split(None, index - reached)[-1])
-        starts[index] = offset
-        reached = index
-    return starts
-
-
-def _sentences(flat: str) -> list[int] | None:
-    """Return the number of the sentence of each word of *flat*, or ``None`` for one sentence.
-
-    A sentence ends at . ! ? or ; before a space or the end, and at a line
-    break. *flat* is the words-only view, which marks those with ``_STOP``
-    and ``_BREAK``. Each end becomes a token of its own (a "." is in no
-    word), and the tokens are counted and left out, all at C speed.
-    """
-    inner = flat.strip()
-    if _STOP not in inner and _BREAK not in inner:
-        return None
-    marked = _STOP_IN_WORD.sub(" ", flat) if _STOP in inner else flat
-    tokens = marked.replace(_STOP, " . ").replace(_BREAK, " . ").split()
-    ends_so_far = itertools.accumulate(map(".".__eq__, tokens))
-    return list(itertools.compress(ends_so_far, map(".".__ne__, tokens)))
-
+__all__ = ["LexiconDetector"]
 
 _MAX_COMBOS: Final = 2000
 
@@ -281,7 +197,7 @@ class _Cancels:
         cancelled.
         """
         if not self._read:
-            self._sentence = _sentences(self._flat)
+            self._sentence = sentences(self._flat)
             self._read = True
         sentence = self._sentence
         if sentence is None:
@@ -484,11 +400,11 @@ class LexiconDetector:
         # Every character outside a word becomes a space, one for one, so the
         # words are a C-level split() and their offsets stay those of the view.
         if view.isascii():
-            flat = view.translate(_PUNCTUATION)
+            flat = view.translate(PUNCTUATION)
             words = flat.split()
-            _last[0] = (view, words)
+            remember_split(view, words)
         else:
-            flat = piecewise(view, _flat, _flat)
+            flat = piecewise(view, flat_words, flat_words)
             words = flat.split()
         hits = self._scan(words)
         if self._patterns:
@@ -507,7 +423,7 @@ class LexiconDetector:
             category: (min(h[0] for h in combo), max(h[1] for h in combo) - 1)
             for category, (*_, combo) in best.items()
         }
-        starts = _word_starts(flat, itertools.chain.from_iterable(bounds.values()))
+        starts = word_starts(flat, itertools.chain.from_iterable(bounds.values()))
         # In the order of their evidence in the text.
         for category, (first, last) in sorted(bounds.items(), key=lambda item: item[1]):
             score, _, _, rule, combo = best[category]

@@ -22,7 +22,7 @@ Most messages hold no word the model weighs much: a model file may list
 own weights and its training items), and a message with none of them is
 passed over without being scored, so it costs one set lookup a word. The
 words are those the lexicon detector split just before, when it read the
-same normalized view (see :func:`~._lexicon_detector.last_split`).
+same normalized view (see :func:`~._words.last_split`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from attrs.exceptions import FrozenInstanceError
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
 from .._taxonomy import Category
-from ._lexicon_detector import _last as _last_split
+from ._words import last_split
 
 if TYPE_CHECKING:
     import os
@@ -462,8 +462,8 @@ class NgramDetector:
         model = self.model
         gate = model.gate
         starts: tuple[int, ...]
-        seen, shared = _last_split[0]
-        if gate is None or seen is not view:
+        shared = last_split(view)
+        if gate is None or shared is None:
             words, starts = words_of(view)
             if gate is not None and gate.isdisjoint(words):
                 return ()
