@@ -1,4 +1,4 @@
-"""Imports in ``src/`` run one way: no module imports one that imports it back.
+"""The shape of ``src/``: imports run one way (no module imports one that imports it back).
 
 Read from the source (``ast``), not by importing: the imports a module makes
 when it is loaded count (those under ``if TYPE_CHECKING:`` and inside
@@ -97,3 +97,12 @@ def test_a_circle_is_found() -> None:
     """The check fails when there is one."""
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert circles(edges) == [["a", "b", "c"]]
+
+
+def test_no_module_is_longer_than_600_lines() -> None:
+    """One idea per file: a module a newcomer can read top-down (issue 14)."""
+    lengths = {
+        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules().items()
+    }
+    assert {name: n for name, n in lengths.items() if n > 600} == {}
+    assert max(lengths.values()) > 300  # the files were read
