@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import convguard as cg
 from convguard import Action, PolicyConfig, PolicyState, Status
+from convguard.testing import ScriptedDetector
 
 
 def finding(category: str, score: float = 0.9) -> cg.Finding:
@@ -534,3 +537,122 @@ class TestProperties:
         first = run(cg.LastResortPolicy(), turns)
         second = run(cg.LastResortPolicy(), turns)
         assert first == second
+
+
+class TallyPolicy:
+    """LastResortPolicy with state of its own in ``data``: a tally and the actions so far."""
+
+    def __init__(self) -> None:
+        """Wrap the default policy."""
+        self.inner = cg.LastResortPolicy()
+
+    def initial_state(self) -> PolicyState:
+        """Start from the default policy's state, with an empty tally."""
+        return self.inner.initial_state()
+
+    def step(self, state: PolicyState, turn: cg.Turn) -> tuple[PolicyState, cg.Verdict]:
+        """Step the default policy, then count the turn in ``data``."""
+        new, verdict = self.inner.step(state, turn)
+        data = {
+            "turns": int(state.data.get("turns", 0)) + 1,
+            "actions": [*state.data.get("actions", ()), verdict.action.value],
+            "last": {"id": turn.message_id, "findings": len(turn.findings)},
+        }
+        new = attrs.evolve(new, data=data)
+        return new, attrs.evolve(verdict, state=new)
+
+    def on_reply(self, state: PolicyState, *, redirect: bool) -> PolicyState:
+        """Count replies too."""
+        new = self.inner.on_reply(state, redirect=redirect)
+        return attrs.evolve(new, data={**new.data, "replies": new.data.get("replies", 0) + 1})
+
+    def request_end(self, state: PolicyState, **kwargs: Any) -> tuple[PolicyState, cg.Verdict]:
+        """End as the default policy does."""
+        return self.inner.request_end(state, **kwargs)
+
+
+def play_tally(conv: cg.Conversation) -> None:
+    """Grow two branches with states of TallyPolicy's own, one of them ended."""
+    first = conv.send("hello")
+    conv.reply("hi", redirect=True)  # counts one redirection
+    for _ in range(3):
+        conv.send("[abuse] stop")
+    assert conv.ended()
+    conv.edit(first.message_id or "", "[crisis] sorry")
+    conv.reply("here for you")
+
+
+class TestPolicyData:
+    def test_empty_by_default(self) -> None:
+        """A state has no data of its own unless a policy puts some there."""
+        assert PolicyState().data == {}
+        assert PolicyState(data={}) == PolicyState()
+        assert not cg.LastResortPolicy().step(PolicyState(), cg.Turn("m"))[0].data
+
+    def test_read_only_json_copy(self) -> None:
+        """data is a read-only copy of what was given, as JSON holds it (tuples become lists)."""
+        given = {"strikes": 1, "seen": ("a", "b")}
+        state = PolicyState(data=given)
+        given["strikes"] = 2
+        assert state.data == {"strikes": 1, "seen": ["a", "b"]}
+        with pytest.raises(TypeError):
+            state.data["strikes"] = 3  # type: ignore[index]
+        assert attrs.evolve(state, redirections=1).data == state.data
+        assert "data={'strikes': 1" in repr(state)
+
+    def test_states_differing_only_in_data_differ(self) -> None:
+        """Two states with different data are not equal (they may share a hash)."""
+        assert PolicyState(data={"n": 1}) != PolicyState(data={"n": 2})
+        assert len({PolicyState(data={"n": 1}), PolicyState(data={"n": 1})}) == 1
+
+    @pytest.mark.parametrize(
+        ("data", "match"),
+        [
+            ({"n": {1, 2}}, "JSON-compatible"),
+            ({"n": float("nan")}, "JSON-compatible"),
+            ({"n": object()}, "JSON-compatible"),
+            ({"n": "\ud800"}, "JSON-compatible"),
+            ({1: "one"}, "keys must be strings"),
+            ({"n": {2: "two"}}, "keys must be strings"),
+            ([("n", 1)], "must be a mapping"),
+            (None, "must be a mapping"),
+        ],
+    )
+    def test_bad_data_is_refused(self, data: Any, match: str) -> None:
+        """A value JSON cannot hold is an InvalidMessageError naming PolicyState.data."""
+        with pytest.raises(cg.InvalidMessageError, match=rf"PolicyState\.data .*{match}"):
+            PolicyState(data=data)
+
+    def test_too_deep_data_is_refused(self) -> None:
+        """Data nested deeper than metadata may be is refused, without a RecursionError."""
+        deep: dict[str, Any] = {}
+        for _ in range(10_000):
+            deep = {"d": deep}
+        with pytest.raises(cg.InvalidMessageError, match="deeper than 64"):
+            PolicyState(data=deep)
+
+    def test_a_policy_returning_bad_data_fails_in_the_policy(self) -> None:
+        """The error surfaces where the policy builds the state; the guard stores nothing."""
+
+        class Leaky(TallyPolicy):
+            def step(self, state: PolicyState, turn: cg.Turn) -> tuple[PolicyState, cg.Verdict]:
+                new, verdict = super().step(state, turn)
+                return attrs.evolve(new, data={"when": Path()}), verdict
+
+        conv = cg.Guard(policy=Leaky()).start()
+        with pytest.raises(cg.InvalidMessageError, match=r"PolicyState\.data"):
+            conv.send("hello")
+        assert conv.messages() == []
+
+    def test_the_guard_keeps_a_policys_data(self) -> None:
+        """Each node holds the data its policy returned; the guard reads only status."""
+        conv = cg.Guard(
+            detectors=[ScriptedDetector({"[abuse]": "abuse"})], policy=TallyPolicy()
+        ).start()
+        verdicts = [conv.send("[abuse] stop") for _ in range(4)]
+        assert conv.ended()
+        assert conv.state().data == {
+            "turns": 4,
+            "actions": ["redirect", "redirect", "warn", "end"],
+            "last": {"id": verdicts[-1].message_id, "findings": 1},
+        }

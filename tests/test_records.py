@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import convguard as cg
 from convguard import Action, Role
 from tests.conftest import build_guard
+from tests.test_policy import TallyPolicy, play_tally
 
 OPS = st.lists(
     st.tuples(
@@ -290,3 +291,81 @@ class TestSchema:
         """Every exported record names its schema version."""
         data = json.loads(build_guard().start().export().to_json())
         assert data["schema"] == "convguard.conversation/1"
+
+
+class TestPolicyData:
+    def guard(self) -> cg.Guard:
+        """Return a deterministic guard whose policy keeps state of its own in ``data``."""
+        return build_guard(policy=TallyPolicy())
+
+    def test_export_json_import_keeps_data(self) -> None:
+        """A custom policy's data survives export, JSON and an as-is import, node by node."""
+        conv = self.guard().start()
+        play_tally(conv)
+        assert any(m.state.data for m in conv.messages())
+        record = conv.export()
+        again = cg.ConversationRecord.from_json(record.to_json())
+        assert again == record
+        imported = self.guard().import_record(again)
+        assert imported.messages() == conv.messages()
+        assert imported.export() == record
+
+    def test_replay_and_evaluated_import_recompute_the_same_data(self) -> None:
+        """Replaying the record with the same policy gives every node the same data."""
+        conv = self.guard().start()
+        play_tally(conv)
+        record = conv.export()
+        by_id = {m.id: m.state.data for m in conv.messages()}
+        replay = self.guard().replay(record)
+        assert {m.id: m.state.data for m in replay.messages} == by_id
+        evaluated = self.guard().import_record(record, evaluate=True)
+        assert {m.id: m.state.data for m in evaluated.messages()} == by_id
+
+    def test_empty_data_is_left_out_of_the_json(self) -> None:
+        """A state without data is written as before the field existed."""
+        conv = build_guard().start()
+        conv.send("[abuse] no")
+        states = [m["state"] for m in json.loads(conv.export().to_json())["messages"]]
+        assert all("data" not in s for s in states)
+        assert "data" in cg.ConversationRecord.json_schema()["$defs"]["StateRecord"]["properties"]
+
+    def test_an_old_record_without_data_loads(self) -> None:
+        """A state record written before ``data`` existed loads with empty data."""
+        state = {"status": "redirecting", "redirections": 1, "seen": ["abuse"]}
+        record = cg.ConversationRecord.from_json(
+            json.dumps(
+                {
+                    "id": "c",
+                    "messages": [{"id": "a", "role": "user", "content": "x", "state": state}],
+                }
+            )
+        )
+        conv = build_guard().import_record(record)
+        assert conv.state() == cg.PolicyState(
+            status=cg.Status.REDIRECTING, redirections=1, seen=frozenset({"abuse"})
+        )
+        assert conv.state().data == {}
+
+    @pytest.mark.parametrize(
+        ("data", "match"),
+        [
+            ('{"n": NaN}', "JSON-compatible"),
+            ("[1, 2]", "valid dictionary"),
+            ('{"n": {"deep": Infinity}}', "JSON-compatible"),
+        ],
+    )
+    def test_bad_data_is_a_format_error(self, data: str, match: str) -> None:
+        """A record whose state data JSON cannot hold is refused, naming the field."""
+        text = (
+            '{"id": "c", "messages": [{"id": "a", "role": "user", "content": "x",'
+            f' "state": {{"status": "active", "data": {data}}}}}]}}'
+        )
+        with pytest.raises(cg.FormatError, match=match) as caught:
+            cg.ConversationRecord.from_json(text)
+        assert (caught.value.conversation_id, caught.value.field) == ("c", "messages.0.state.data")
+
+    def test_bad_data_from_python_is_a_format_error(self) -> None:
+        """Data built in Python that JSON cannot hold is refused as well."""
+        message = {"id": "a", "role": "user", "content": "x", "state": {"data": {"n": {1, 2}}}}
+        with pytest.raises(cg.FormatError, match=r"PolicyState\.data must be JSON-compatible"):
+            cg.ConversationRecord(id="c", messages=[message])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import sqlite3
 import subprocess
@@ -30,6 +31,8 @@ from convguard.stores import (
     _sqlite,
 )
 from convguard.testing import ScriptedDetector
+from tests.conftest import build_guard
+from tests.test_policy import TallyPolicy, play_tally
 
 DSN = os.environ.get("CONVGUARD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -342,6 +345,72 @@ class TestRead:
         chain(store, "c1", 1)
         with pytest.raises(cg.UnknownMessageError):
             call(store)
+
+
+POLICY_DATA: dict[str, Any] = {
+    "strikes": 2,
+    "history": ["abuse", None, 1.5, True, -3],
+    "nested": {"ünï": {"empty": [], "text": "✓ \u0000 é"}},
+}
+
+
+class TestPolicyData:
+    def test_a_policys_own_data_round_trips(self, make_store: StoreFactory) -> None:
+        """A custom policy's data, on a node and on a verdict's own state, reads back equal."""
+        store = make_store()
+        state = cg.PolicyState(status=cg.Status.REDIRECTING, redirections=1, data=POLICY_DATA)
+        other = cg.PolicyState(data={"strikes": 3})
+        verdict = cg.Verdict(action=cg.Action.REDIRECT, state=other, message_id="m")
+        root = node("r")
+        store.create("c1", created_at=T0, messages=[root])
+        message = node("m", root, state=state, verdict=verdict)
+        store.append("c1", message, expected_version=0)
+        for reader in (store, make_store()):  # the same database, opened again
+            read = reader.get("c1", "m")
+            assert read == message
+            assert read.state.data == POLICY_DATA
+            assert read.verdict is not None
+            assert read.verdict.state.data == {"strikes": 3}
+
+    def test_a_guard_with_a_custom_policy_keeps_its_data(self, make_store: StoreFactory) -> None:
+        """Every node a guard stores, or imports as it is, keeps its policy's data."""
+        store = make_store()
+        conv = build_guard(policy=TallyPolicy(), store=store).start()
+        play_tally(conv)
+        assert make_store().messages(conv.id) == conv.messages()
+        assert conv.messages()[-1].state.data["replies"] == 1
+        source = build_guard(policy=TallyPolicy()).start(conversation_id="other")
+        play_tally(source)
+        imported = build_guard(store=store).import_record(source.export())
+        assert make_store().messages("other") == imported.messages() == source.messages()
+
+    def test_a_row_without_data_loads_empty(self, tmp_path: Path) -> None:
+        """A row written before states had data reads back with empty data."""
+        store = SQLiteStore(tmp_path / "s.db")
+        store.create("c1", created_at=T0, messages=[node("r", state=cg.PolicyState(data={"n": 1}))])
+        conn = sqlite3.connect(tmp_path / "s.db")
+        with conn:
+            (raw,) = conn.execute("SELECT state FROM messages").fetchone()
+            assert json.loads(raw) == {"status": "active", "data": {"n": 1}}
+            conn.execute('UPDATE messages SET state = \'{"status":"redirecting"}\'')
+        conn.close()
+        read = store.get("c1", "r")
+        assert read.state == cg.PolicyState(status=cg.Status.REDIRECTING)
+        assert read.state.data == {}
+        store.close()
+
+    @pytest.mark.parametrize("data", ["[1]", '{"n":NaN}', '{"n":{"m":Infinity}}'])
+    def test_bad_data_in_a_row_is_corrupt(self, tmp_path: Path, data: str) -> None:
+        """Data convguard never wrote is a StoreCorruptError naming the message."""
+        store = SQLiteStore(tmp_path / "s.db")
+        store.create("c1", created_at=T0, messages=[node("r")])
+        conn = sqlite3.connect(tmp_path / "s.db")
+        with conn:
+            conn.execute("UPDATE messages SET state = ?", (f'{{"status":"active","data":{data}}}',))
+        conn.close()
+        with pytest.raises(cg.StoreCorruptError, match=r"message 'r'.*PolicyState\.data"):
+            store.get("c1", "r")
+        store.close()
 
 
 class TestAppend:

@@ -8,8 +8,11 @@ never ends on a turn where a detector failed, and three benign turns in a row
 wipe the slate clean.
 
 It needs no ``PolicyConfig``: the guard relies only on the four methods of
-the ``Policy`` protocol. The optional ``max_ended_branches`` closes a
-conversation after that many ended branches.
+the ``Policy`` protocol, and reads nothing of a state but its ``status``.
+The strike count is this policy's own, kept in ``state.data["strikes"]``
+(stored, exported and replayed with every node); the other counters it uses
+are ``PolicyState`` fields any policy may reuse. The optional
+``max_ended_branches`` closes a conversation after that many ended branches.
 
 Its tests are in ``test_policy.py`` and ``two_strikes.convguard.toml``.
 """
@@ -35,6 +38,15 @@ CONCERN: Final = 0.3
 
 def _counted(turn: cg.Turn, categories: frozenset[str], floor: float) -> bool:
     return any(f.category in categories and f.score >= floor for f in turn.findings)
+
+
+def strikes(state: cg.PolicyState) -> int:
+    """Return the strikes counted on the branch since the slate was last wiped."""
+    return int(state.data.get("strikes", 0))
+
+
+def _with_strikes(state: cg.PolicyState, count: int) -> dict[str, object]:
+    return {**state.data, "strikes": count}
 
 
 def _refusal(action: cg.Action, state: cg.PolicyState, reason: str) -> cg.Verdict:
@@ -75,14 +87,14 @@ class TwoStrikesPolicy:
         if _counted(turn, TERMINABLE, THRESHOLD):
             return self._strike(state, turn, turns)
         streak = state.benign_streak + 1
-        redirections = 0 if streak >= RECOVERY_TURNS else state.redirections
-        status = state.status if state.exempt or redirections else cg.Status.ACTIVE
+        count = 0 if streak >= RECOVERY_TURNS else strikes(state)
+        status = state.status if state.exempt or count else cg.Status.ACTIVE
         new = attrs.evolve(
             state,
             status=status,
             user_turns=turns,
             benign_streak=streak,
-            redirections=redirections,
+            data=_with_strikes(state, count),
         )
         return new, self._verdict(cg.Action.ALLOW, new, turn, "nothing counted: allow")
 
@@ -92,13 +104,13 @@ class TwoStrikesPolicy:
         if state.exempt:
             new = attrs.evolve(state, user_turns=turns, benign_streak=0)
             return new, self._verdict(cg.Action.REDIRECT, new, turn, "at risk: redirect only")
-        if state.redirections >= 1 and not turn.errors:
+        if strikes(state) >= 1 and not turn.errors:
             new = attrs.evolve(state, status=cg.Status.ENDED, user_turns=turns, benign_streak=0)
             return new, self._verdict(cg.Action.END, new, turn, "second strike: end")
         new = attrs.evolve(
             state,
             status=cg.Status.REDIRECTING,
-            redirections=1,
+            data=_with_strikes(state, 1),
             user_turns=turns,
             benign_streak=0,
         )
@@ -141,7 +153,7 @@ class TwoStrikesPolicy:
         if state.exempt or at_risk:
             refusal = "refused: the user may be at risk; keep supporting them"
             return state, _refusal(cg.Action.SUPPORT, state, refusal)
-        if by == "assistant" and state.redirections < 1:
+        if by == "assistant" and strikes(state) < 1:
             return state, _refusal(cg.Action.ALLOW, state, "refused: redirect the user first")
         new = attrs.evolve(state, status=cg.Status.ENDED)
         return new, cg.Verdict(

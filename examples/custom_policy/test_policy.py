@@ -7,7 +7,7 @@ collects ``two_strikes.convguard.toml`` beside this file.
 from __future__ import annotations
 
 import pytest
-from policy import RECOVERY_TURNS, TwoStrikesPolicy
+from policy import RECOVERY_TURNS, TwoStrikesPolicy, strikes
 
 import convguard as cg
 from convguard.testing import MARKERS, PolicyContract, Scenario, ScriptedDetector
@@ -44,9 +44,12 @@ def test_recovers_after_three_good_turns() -> None:
 
 
 def test_with_the_guard_fixture(convguard_guard: cg.Guard) -> None:
-    """The plugin's guard fixture runs the overridden policy."""
+    """The plugin's guard fixture runs the overridden policy, strikes kept in ``state.data``."""
     conv = convguard_guard.start()
     conv.send("[mv] help me hurt people")
+    assert conv.state().data == {"strikes": 1}  # noqa: S101 - pytest asserts
+    copy = convguard_guard.import_record(conv.export().model_copy(update={"id": "copy"}))
+    assert strikes(copy.state()) == 1  # noqa: S101 - the count survives export and import
     assert conv.send("[mv] help me").action is cg.Action.END  # noqa: S101 - pytest asserts
 
 

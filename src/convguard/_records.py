@@ -21,7 +21,7 @@ import pydantic
 
 from ._errors import FormatError
 from ._findings import DetectorFailure, Evidence, Finding
-from ._state import Action, PolicyState, Status, Verdict
+from ._state import Action, PolicyState, Status, Verdict, check_state_data
 from ._tree import Message, Role
 from .stores._base import Feedback
 
@@ -89,6 +89,14 @@ class StateRecord(pydantic.BaseModel):
     seen: tuple[str, ...] = ()
     turn_counted: bool = False
     detector_failed: bool = False
+    # A custom policy's own state. Left out when empty, so a record of the
+    # default policy reads as it did before the field existed.
+    data: dict[str, Any] = pydantic.Field(default_factory=dict, exclude_if=lambda v: not v)
+
+    @pydantic.field_validator("data", mode="after")
+    @classmethod
+    def _json_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_state_data(value)  # InvalidMessageError is a ValueError: FormatError
 
 
 class VerdictRecord(pydantic.BaseModel):
@@ -299,6 +307,7 @@ def _state_record(state: PolicyState) -> StateRecord:
         seen=tuple(sorted(state.seen)),
         turn_counted=state.turn_counted,
         detector_failed=state.detector_failed,
+        data=dict(state.data),
     )
 
 
@@ -314,6 +323,7 @@ def state_from_record(record: StateRecord) -> PolicyState:
         seen=frozenset(record.seen),
         turn_counted=record.turn_counted,
         detector_failed=record.detector_failed,
+        data=record.data,
     )
 
 

@@ -8,14 +8,29 @@ The guard and a policy meet here: the guard hands the policy a frozen
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal, Protocol, final, runtime_checkable
+from types import MappingProxyType
+from typing import Any, Final, Literal, Protocol, final, runtime_checkable
 
+import attrs
 from attrs import frozen
 
+from ._errors import InvalidMessageError
 from ._findings import DetectorFailure, Finding
 
-__all__ = ["Action", "EndRequester", "Policy", "PolicyState", "Status", "Turn", "Verdict"]
+__all__ = [
+    "EMPTY_DATA",
+    "Action",
+    "EndRequester",
+    "Policy",
+    "PolicyState",
+    "Status",
+    "Turn",
+    "Verdict",
+    "check_state_data",
+]
 
 EndRequester = Literal["user", "assistant"]
 
@@ -44,13 +59,70 @@ class Action(StrEnum):
     """The branch is ended; nothing more is accepted on it."""
 
 
+EMPTY_DATA: Final[Mapping[str, Any]] = MappingProxyType({})
+_MAX_DATA_DEPTH: Final = 64
+
+
+def check_state_data(value: object) -> dict[str, Any]:
+    """Return *value* as a fresh JSON-compatible dict, or refuse it.
+
+    The same checks as a message's metadata: string keys at every level, no
+    deeper than 64 levels, and only what JSON holds (no NaN). The copy is
+    what JSON gives back (tuples become lists), so a stored state reads
+    back equal to the one the policy returned.
+
+    Raises:
+        InvalidMessageError: When *value* is not a JSON-compatible mapping.
+    """
+    if not isinstance(value, Mapping):
+        msg = f"PolicyState.data must be a mapping, not {type(value).__name__}"
+        raise InvalidMessageError(msg)
+    # Walked iteratively, so no nesting depth can exhaust the stack; json
+    # would turn a non-string key into a string without a word.
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DATA_DEPTH and isinstance(item, Mapping | list | tuple):
+            msg = f"PolicyState.data nests deeper than {_MAX_DATA_DEPTH} levels"
+            raise InvalidMessageError(msg)
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    msg = f"PolicyState.data keys must be strings, found {key!r}"
+                    raise InvalidMessageError(msg)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+    try:
+        encoded = json.dumps(dict(value), allow_nan=False, ensure_ascii=False)
+        encoded.encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        msg = f"PolicyState.data must be JSON-compatible: {exc}"
+        raise InvalidMessageError(msg) from None
+    return json.loads(encoded)  # type: ignore[no-any-return]
+
+
+def _freeze_data(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The default policy never sets data: a state it evolves costs one check.
+    if value is EMPTY_DATA:
+        return value
+    data = check_state_data(value)
+    return MappingProxyType(data) if data else EMPTY_DATA
+
+
 @final
 @frozen
 class PolicyState:
     """The policy's state after a node, stored with every node.
 
+    The guard reads only ``status``: ``Status.ENDED`` ends the branch. Every
+    other field is the policy's own. The named ones are
+    :class:`~convguard.LastResortPolicy`'s counters, which any policy may
+    reuse; a custom policy keeps whatever else it needs in ``data``, which
+    every store, export, import and replay carries as it is.
+
     Attributes:
-        status: Where the branch stands.
+        status: Where the branch stands (the one field the guard reads).
         redirections: Redirecting verdicts (and counted assistant redirects)
             since the last recovery, the warning included.
         warned: The user was told the chat will end if this goes on.
@@ -64,6 +136,12 @@ class PolicyState:
             so an assistant redirect answering it counts nothing.
         detector_failed: A detector failed or timed out on the last user
             turn, so nothing may end the branch right after it (fail safe).
+        data: A custom policy's own state: a read-only mapping of
+            JSON-compatible values with string keys, empty by default
+            (``LastResortPolicy`` leaves it so). Return a new state with a
+            new mapping (``attrs.evolve(state, data={**state.data, "k": 1})``)
+            rather than change nested values. A value JSON cannot hold
+            raises :class:`~convguard.InvalidMessageError`.
     """
 
     status: Status = Status.ACTIVE
@@ -76,6 +154,9 @@ class PolicyState:
     seen: frozenset[str] = frozenset()
     turn_counted: bool = False
     detector_failed: bool = False
+    data: Mapping[str, Any] = attrs.field(
+        default=EMPTY_DATA, converter=_freeze_data, hash=False, repr=lambda d: repr(dict(d))
+    )
 
     @property
     def ended(self) -> bool:

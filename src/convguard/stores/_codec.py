@@ -100,6 +100,8 @@ def _state_fields(state: PolicyState) -> dict[str, Any]:
             out[name] = value
     if state.seen:
         out["seen"] = sorted(state.seen)
+    if state.data:  # a custom policy's own state; rows written before it have none
+        out["data"] = dict(state.data)
     return out
 
 
