@@ -23,6 +23,7 @@ from ._errors import (
     StoreConflictError,
 )
 from ._findings import DetectorFailure, Finding
+from ._json_shape import shape_problem
 from ._state import Action, EndRequester, Policy, PolicyState, Turn, Verdict
 from ._taxonomy import PROTECTIVE
 from ._tree import EMPTY_METADATA, Message, Role, check_id
@@ -87,29 +88,6 @@ def _blank(text: str) -> bool:
     nothing (no copy of the text on the per-turn path).
     """
     return all(c in _INVISIBLE or c.isspace() for c in text)
-
-
-_MAX_METADATA_DEPTH: Final = 64
-
-
-def _shape_problem(value: object) -> str | None:
-    """Say what makes *value* unfit as metadata (a non-string key, too deep), or ``None``.
-
-    Walks iteratively, so no nesting depth can exhaust the stack.
-    """
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > _MAX_METADATA_DEPTH and isinstance(item, Mapping | list | tuple):
-            return f"metadata nests deeper than {_MAX_METADATA_DEPTH} levels"
-        if isinstance(item, Mapping):
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    return f"metadata keys must be strings, found {key!r}"
-                stack.append((child, depth + 1))
-        elif isinstance(item, list | tuple):
-            stack.extend((child, depth + 1) for child in item)
-    return None
 
 
 @final
@@ -214,7 +192,7 @@ class Engine:
         if not isinstance(metadata, Mapping):
             msg = f"metadata must be a mapping, not {type(metadata).__name__}"
             raise InvalidMessageError(msg)
-        problem = _shape_problem(metadata)
+        problem = shape_problem(metadata, "metadata")
         if problem is not None:
             raise InvalidMessageError(problem)
         try:

@@ -19,6 +19,7 @@ from attrs import frozen
 
 from ._errors import InvalidMessageError
 from ._findings import DetectorFailure, Finding
+from ._json_shape import shape_problem
 
 __all__ = [
     "EMPTY_DATA",
@@ -60,7 +61,6 @@ class Action(StrEnum):
 
 
 EMPTY_DATA: Final[Mapping[str, Any]] = MappingProxyType({})
-_MAX_DATA_DEPTH: Final = 64
 
 
 def check_state_data(value: object) -> dict[str, Any]:
@@ -77,22 +77,9 @@ def check_state_data(value: object) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         msg = f"PolicyState.data must be a mapping, not {type(value).__name__}"
         raise InvalidMessageError(msg)
-    # Walked iteratively, so no nesting depth can exhaust the stack; json
-    # would turn a non-string key into a string without a word.
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > _MAX_DATA_DEPTH and isinstance(item, Mapping | list | tuple):
-            msg = f"PolicyState.data nests deeper than {_MAX_DATA_DEPTH} levels"
-            raise InvalidMessageError(msg)
-        if isinstance(item, Mapping):
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    msg = f"PolicyState.data keys must be strings, found {key!r}"
-                    raise InvalidMessageError(msg)
-                stack.append((child, depth + 1))
-        elif isinstance(item, list | tuple):
-            stack.extend((child, depth + 1) for child in item)
+    problem = shape_problem(value, "PolicyState.data")
+    if problem is not None:
+        raise InvalidMessageError(problem)
     try:
         encoded = json.dumps(dict(value), allow_nan=False, ensure_ascii=False)
         encoded.encode("utf-8")
