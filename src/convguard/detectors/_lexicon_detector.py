@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final, final
 
 from attrs import frozen
-from attrs.exceptions import FrozenInstanceError
 
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
 from ._fold import piecewise
+from ._frozen import Frozen
 from ._lexicon import TOKEN, Lexicon, Rule, checked_number, packaged_lexicon
 from ._protocols import DetectionContext
 from ._word_index import Node, build_index
@@ -218,7 +218,7 @@ class _Cancels:
 
 
 @final
-class LexiconDetector:
+class LexiconDetector(Frozen):
     """Find categories by lexicon terms and co-occurrence rules, in one scan.
 
     Args:
@@ -312,22 +312,6 @@ class LexiconDetector:
             by_list.setdefault(compiled.lists[0], []).append(compiled)
         init(self, "_by_list", by_list)
         init(self, "_allow_ids", allow_ids)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        """Refuse: a detector is immutable once built, as the other built-ins are.
-
-        Raises:
-            FrozenInstanceError: Always.
-        """
-        raise FrozenInstanceError
-
-    def __delattr__(self, name: str) -> None:
-        """Refuse, as :meth:`__setattr__` does.
-
-        Raises:
-            FrozenInstanceError: Always.
-        """
-        raise FrozenInstanceError
 
     def __repr__(self) -> str:
         """Show the name, categories and lexicon size."""

@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 from attrs import frozen
-from attrs.exceptions import FrozenInstanceError
 
 from .._errors import ConfigurationError
 from .._findings import Evidence, Finding
 from .._taxonomy import Category
+from ._frozen import Frozen
 from ._words import last_split
 
 if TYPE_CHECKING:
@@ -377,7 +377,7 @@ def packaged_ngram_model() -> NgramModel:
 
 
 @final
-class NgramDetector:
+class NgramDetector(Frozen):
     """Report protective *concerns* where a learned word model is fairly sure.
 
     Args:
@@ -411,22 +411,6 @@ class NgramDetector:
         init = object.__setattr__
         init(self, "model", model)
         init(self, "name", name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        """Refuse: a detector is immutable once built, as the other built-ins are.
-
-        Raises:
-            FrozenInstanceError: Always.
-        """
-        raise FrozenInstanceError
-
-    def __delattr__(self, name: str) -> None:
-        """Refuse, as :meth:`__setattr__` does.
-
-        Raises:
-            FrozenInstanceError: Always.
-        """
-        raise FrozenInstanceError
 
     def __reduce__(self) -> tuple[type[NgramDetector], tuple[NgramModel], dict[str, str]]:
         """Pickle as the model and the name (``__setattr__`` refuses the default way)."""
