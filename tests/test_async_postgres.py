@@ -346,7 +346,10 @@ class TestRaces:
 
 class TestRoundTrips:
     def test_a_write_is_one_statement(self, schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        """append() sends one statement; a connection lent a moment ago is not checked again."""
+        """append() sends one statement; a connection lent a moment ago is not checked again.
+
+        A refused one sends a second, to say why.
+        """
         import psycopg
 
         sent: list[str] = []
@@ -365,7 +368,7 @@ class TestRoundTrips:
                 assert len(sent) == 1  # not even the pool's empty check
                 with pytest.raises(cg.StoreConflictError):
                     await store.append("c1", node("m2", root), expected_version=0)
-                assert len(sent) == 2
+                assert len(sent) == 3
                 monkeypatch.undo()
 
         run(main())

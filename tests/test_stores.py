@@ -1236,7 +1236,10 @@ class TestPostgresRoundTrips:
         return sent
 
     def test_a_write_is_one_statement(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """append() sends one statement: no BEGIN/COMMIT, no check of a connection just used."""
+        """append() sends one statement: no BEGIN/COMMIT, no check of a connection just used.
+
+        A refused one sends a second, to say why.
+        """
         import psycopg
 
         schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -1254,7 +1257,7 @@ class TestPostgresRoundTrips:
             assert store.head("c1").version == 1
             with pytest.raises(cg.StoreConflictError):
                 store.append("c1", node("m2", root), expected_version=0)
-            assert len(sent) == 3
+            assert len(sent) == 4
             assert transactions == []
         finally:
             monkeypatch.undo()
@@ -1371,3 +1374,14 @@ class TestPostgresRoundTrips:
             finally:
                 store.close()
                 drop_schema(schema)
+
+
+class TestAppendRefusal:
+    def test_a_refusal_whose_checks_all_hold_now_is_a_conflict(self) -> None:
+        """When the later read finds nothing wrong, another writer got there first: retry."""
+        from convguard.stores._pg import append_refusal
+
+        root = node("m0")
+        refusal = append_refusal("c1", node("m1", root), 3, (3, False, 0, False))
+        assert isinstance(refusal, cg.StoreConflictError)
+        assert "another writer" in str(refusal)

@@ -17,6 +17,7 @@ from typing import Any, Final
 from .._errors import (
     ConfigurationError,
     ConversationEndedError,
+    ConvguardError,
     InvalidMessageError,
     InvalidOperationError,
     StoreConflictError,
@@ -39,8 +40,9 @@ __all__ = [
     "FRESH_SECONDS",
     "SCHEMA_NAME",
     "SWITCH",
-    "append_outcome",
+    "WHY_NOT",
     "append_params",
+    "append_refusal",
     "check_schema",
     "create_params",
     "driver",
@@ -167,30 +169,42 @@ def migrations(schema: str) -> tuple[Migration, ...]:
 
 
 # One statement, one round trip: the compare-and-set, the checks SQLite makes
-# in separate statements, and the insert. Every sub-statement reads the same
-# snapshot; the UPDATE re-checks the version once it holds the row lock, and
-# every other write of the conversation moves the version (a message's ended
-# flag never changes once stored), so a check that passed still holds when the
-# row lands. The last SELECT says why nothing landed.
+# in separate statements, and the insert, which reads the UPDATE's row, so
+# nothing lands unless every check held. The UPDATE re-checks the version once
+# it holds the row lock, and every other write of the conversation moves the
+# version (a message's ended flag never changes once stored), so a check that
+# passed still holds when the row lands. It lands at ``expected + 1``; when
+# nothing lands (one row inserted or none is the answer), :data:`WHY_NOT`
+# says why. Nothing is read back on the way that succeeds: each subquery
+# and returned column costs the server time on every turn.
 APPEND: Final = (
-    "WITH parent AS (SELECT depth, ended FROM {messages}"
-    " WHERE conversation_id = %(cid)s AND id = %(parent)s),"
-    " taken AS (SELECT 1 FROM {messages} WHERE conversation_id = %(cid)s AND id = %(id)s),"
-    " bump AS (UPDATE {conversations} SET version = version + 1,"
+    "WITH bump AS (UPDATE {conversations} SET version = version + 1,"
     " message_count = message_count + 1, ended_branches = ended_branches + %(ends)s,"
     " at_risk = (at_risk OR %(at_risk)s), tip_id = COALESCE(%(tip)s, tip_id),"
     " updated_us = %(updated_us)s, title = COALESCE(title, %(title)s)"
-    " WHERE id = %(cid)s AND version = %(expected)s AND NOT EXISTS (SELECT 1 FROM taken)"
+    " WHERE id = %(cid)s AND version = %(expected)s"
+    " AND NOT EXISTS (SELECT 1 FROM {messages} WHERE conversation_id = %(cid)s AND id = %(id)s)"
     " AND CASE WHEN %(parent)s::text IS NULL THEN %(depth)s = 0 ELSE EXISTS"
-    " (SELECT 1 FROM parent WHERE NOT ended AND depth + 1 = %(depth)s) END"
-    " RETURNING version),"
-    " ins AS (INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
+    " (SELECT 1 FROM {messages} WHERE conversation_id = %(cid)s AND id = %(parent)s"
+    " AND NOT ended AND depth + 1 = %(depth)s) END"
+    " RETURNING id)"
+    " INSERT INTO {messages} (conversation_id, id, parent_id, role, content,"
     " created_at, state, verdict, metadata, depth, ended)"
-    " SELECT %(cid)s, %(id)s, %(parent)s, %(role)s, %(content)s, %(created_at)s,"
+    " SELECT id, %(id)s, %(parent)s, %(role)s, %(content)s, %(created_at)s,"
     " %(state)s::json, %(verdict)s::json, %(metadata)s::json, %(depth)s, %(ended)s FROM bump"
-    " RETURNING 1)"
-    " SELECT (SELECT version FROM bump), (SELECT version FROM {conversations} WHERE id = %(cid)s),"
-    " EXISTS (SELECT 1 FROM taken), (SELECT depth FROM parent), (SELECT ended FROM parent)"
+)
+
+# Why :data:`APPEND` stored nothing: the conversation's version (``NULL``: no
+# such conversation), whether the id is taken, the parent's depth and ended
+# flag (``NULL``: no such parent). Read after the failed statement, in a later
+# snapshot: what it finds of messages cannot have changed (messages are never
+# updated, and erased only with their conversation), and a version that moved
+# meanwhile is a conflict either way.
+WHY_NOT: Final = (
+    "SELECT (SELECT version FROM {conversations} WHERE id = %(cid)s),"
+    " EXISTS (SELECT 1 FROM {messages} WHERE conversation_id = %(cid)s AND id = %(id)s),"
+    " p.depth, p.ended FROM (SELECT 1) AS one LEFT JOIN {messages} p"
+    " ON p.conversation_id = %(cid)s AND p.id = %(parent)s"
 )
 
 
@@ -405,43 +419,38 @@ def append_params(
     }
 
 
-def append_outcome(
-    conversation_id: str,
-    message: Message,
-    expected_version: int,
-    found: Sequence[Any] | None,
-) -> int:
-    """Return the new version from :data:`APPEND`'s row, or raise why nothing landed.
+def append_refusal(
+    conversation_id: str, message: Message, expected_version: int, found: Sequence[Any]
+) -> ConvguardError:
+    """Return why :data:`APPEND` stored nothing, from :data:`WHY_NOT`'s row.
 
-    Raises:
+    Returns:
         StoreConflictError: When the version moved on.
         ConversationEndedError: When the parent is ended.
         UnknownConversationError: For an unknown conversation.
         UnknownMessageError: When the parent is not in the conversation.
         InvalidOperationError: For a duplicate id or a wrong depth.
     """
-    bumped, version, taken, parent_depth, parent_ended = found or (None,) * 5
-    if bumped is not None:
-        return int(bumped)
+    version, taken, parent_depth, parent_ended = found
     if version is None:
-        raise UnknownConversationError(conversation_id)
+        return UnknownConversationError(conversation_id)
     if version != expected_version:
-        raise StoreConflictError(
+        return StoreConflictError(
             conversation_id, f"expected version {expected_version}, found {version}"
         )
-    if taken:
-        msg = f"message id {message.id!r} is already in the conversation"
-        raise InvalidOperationError(msg)
-    if message.parent_id is not None and parent_depth is None:
-        raise UnknownMessageError(conversation_id, message.parent_id)
-    if parent_ended:
-        raise ConversationEndedError(conversation_id, message.parent_id or "")
     depth = 0 if parent_depth is None else int(parent_depth) + 1
-    if message.depth != depth:
-        msg = f"message {message.id!r} has depth {message.depth}, expected {depth}"
-        raise InvalidOperationError(msg)
-    # Every check held in the statement's snapshot: another writer took the
-    # row lock first and moved the version before the UPDATE could land.
-    raise StoreConflictError(
-        conversation_id, f"expected version {expected_version}, another writer moved it"
-    )
+    if taken:
+        invalid = f"message id {message.id!r} is already in the conversation"
+    elif message.parent_id is not None and parent_depth is None:
+        return UnknownMessageError(conversation_id, message.parent_id)
+    elif parent_ended:
+        return ConversationEndedError(conversation_id, message.parent_id or "")
+    elif message.depth != depth:
+        invalid = f"message {message.id!r} has depth {message.depth}, expected {depth}"
+    else:
+        # Every check holds now: another writer held the row lock and moved
+        # the version, or made the conversation, after the statement's snapshot.
+        return StoreConflictError(
+            conversation_id, f"expected version {expected_version}, another writer moved it"
+        )
+    return InvalidOperationError(invalid)

@@ -24,8 +24,9 @@ from ._pg import (
     CREATE,
     FRESH_SECONDS,
     SWITCH,
-    append_outcome,
+    WHY_NOT,
     append_params,
+    append_refusal,
     check_schema,
     create_params,
     driver,
@@ -65,6 +66,7 @@ class _PostgresBase(SQLStore):
         "_psycopg_pool",
         "_schema",
         "_switch_sql",
+        "_why_not_sql",
     )
 
     def _configure(  # noqa: PLR0913 - the pool's few knobs, all keyword-only
@@ -108,6 +110,9 @@ class _PostgresBase(SQLStore):
             "%s",
         )
         self._append_sql = APPEND.format(
+            conversations=prefix + "conversations", messages=prefix + "messages"
+        )
+        self._why_not_sql = WHY_NOT.format(
             conversations=prefix + "conversations", messages=prefix + "messages"
         )
         self._create_sql = CREATE.format(
@@ -334,7 +339,8 @@ class _PostgresBase(SQLStore):
         """Add *message* if the conversation is still at *expected_version*, in one round trip.
 
         One statement makes the compare-and-set, the checks and the insert
-        (see ``_pg.APPEND``), so the write costs what a bare insert costs.
+        (see ``_pg.APPEND``); only when it stores nothing does a second
+        one (``_pg.WHY_NOT``) find out why.
 
         Returns:
             The new version.
@@ -351,8 +357,12 @@ class _PostgresBase(SQLStore):
         params = append_params(conversation_id, message, expected_version, move_tip=move_tip)
         with self._statement(conversation_id) as conn:
             cursor = conn.execute(self._append_sql, params)  # type: ignore[arg-type]
+            if cursor.rowcount == 1:
+                return expected_version + 1
+        with self._read() as conn:
+            cursor = conn.execute(self._why_not_sql, params)  # type: ignore[arg-type]
             found = cursor.fetchone()
-        return append_outcome(conversation_id, message, expected_version, found)
+        raise append_refusal(conversation_id, message, expected_version, found or (None,) * 4)
 
     def switch(self, conversation_id: str, message_id: str) -> int:
         """Make *message_id* the active tip, in one statement (see ``_pg.SWITCH``).
