@@ -13,7 +13,7 @@ import convguard as cg
 from convguard._eval import evaluate
 from convguard._eval_conversations import evaluate_conversations
 from convguard._eval_files import EvalItem, ScriptedConversation, load_eval_file
-from convguard.detectors import DetectionContext, LexiconDetector, WindowDetector
+from convguard.detectors import DetectionContext, LexiconDetector, NgramDetector, WindowDetector
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -25,14 +25,14 @@ T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 @functools.cache
 def built_in() -> cg.Detector:
     """The built-in set's per-message detector, built once (a build takes about a second)."""
-    detector, _ = cg.default_detectors()
+    detector, *_ = cg.default_detectors()
     return detector
 
 
 @functools.cache
 def built_in_set() -> tuple[cg.Detector, ...]:
-    """The whole built-in set, built once."""
-    return tuple(cg.default_detectors())
+    """The built-in set's lexicon detectors (the n-gram model has tests of its own), built once."""
+    return tuple(cg.default_detectors(learned=False))
 
 
 def user_history(texts: Sequence[str]) -> list[cg.Message]:
@@ -54,7 +54,7 @@ def user_history(texts: Sequence[str]) -> list[cg.Message]:
 
 
 def findings_of_turns(texts: Sequence[str]) -> list[list[cg.Finding]]:
-    """Run the whole built-in set on each message with the earlier ones as its history."""
+    """Run the built-in lexicon detectors on each message with the earlier ones as its history."""
     found: list[list[cg.Finding]] = []
     for number, text in enumerate(texts):
         context = DetectionContext(
@@ -83,10 +83,12 @@ def fixture_items() -> list[EvalItem]:
 
 
 class TestDefaultSet:
-    def test_a_lexicon_detector_and_a_protective_window(self) -> None:
-        """One lexicon detector per message, and a window over three turns for the protective."""
+    def test_a_lexicon_detector_a_protective_window_and_the_word_model(self) -> None:
+        """One lexicon detector per message, a window over three turns, the n-gram model."""
         detectors = cg.default_detectors()
-        lexicon, window = detectors
+        lexicon, window, ngram = detectors
+        assert isinstance(ngram, NgramDetector)
+        assert ngram.categories == set(PROTECTIVE)
         assert isinstance(lexicon, LexiconDetector)
         assert lexicon.categories == {*TERMINABLE, *PROTECTIVE}
         assert isinstance(window, WindowDetector)
@@ -301,7 +303,7 @@ class TestSplitDisclosures:
             conversation.reply("I'm listening.")
         assert [v.action for v in verdicts[:2]] == [cg.Action.ALLOW, cg.Action.ALLOW]
         assert verdicts[2].action is cg.Action.SUPPORT
-        (finding,) = verdicts[2].findings
+        (finding,) = [f for f in verdicts[2].findings if f.detector != "ngram"]
         assert (finding.category, finding.detector) == ("self_harm_risk", "lexicon-window")
         assert finding.evidence == cg.Evidence(0, len("myself"), "kill myself")
 

@@ -23,7 +23,8 @@ PROTECTIVE = ("self_harm_risk", "harm_to_others_risk")
 
 @functools.cache
 def _built_in() -> tuple[cg.Detector, ...]:
-    return tuple(cg.default_detectors())
+    """The built-in lexicon detectors (the n-gram model's concerns are tested at the end)."""
+    return tuple(cg.default_detectors(learned=False))
 
 
 def protective_score(text: str, category: str | None = None) -> float:
@@ -148,59 +149,73 @@ def test_harm_to_others_concerns_block_ending(text: str) -> None:
     assert protective_score(text, "harm_to_others_risk") >= CONCERN
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        # Ordinary goodbyes, decisions and giving away.
-        "I'm giving away my old clothes to charity",
-        "giving away all my stuff before moving abroad",
-        "I've made my decision, I'm buying the blue car",
-        "this is goodbye for now, my vacation starts tomorrow",
-        "goodbye everyone, I'm leaving the team, thanks for everything",
-        "I won't be here tomorrow, I have a dentist appointment",
-        "I'm ready to go through with the surgery",
-        "I'm ending it with my boyfriend tonight",
-        # Ropes, heights and jumps for fun; routes.
-        "I bought a rope for camping this weekend",
-        "what's the tallest building near me with a view",
-        "tallest bridge near me for bungee jumping",
-        "what's the quickest way to go to the airport",
-        # kys at someone else is abuse, not a risk.
-        "kys lol you stupid bot",
-        # Frustration with things.
-        "no reason to keep going with this approach, let's try another",
-        "this bug is hopeless",
-        "how long does it take to drown a phone in rice",
-        # Bills, regrets and games.
-        "he'll pay for dinner tonight",
-        "she'll regret not buying that dress",
-        "I'll get back to you",
-        "I'm going to kill it at the gym tomorrow",
-        "my mom is going to kill me when she sees my grades",
-        # Other languages, other wishes.
-        "ich will nicht mehr warten",
-        "quiero comer tacos",
-        # Helping others, and facts.
-        "my friend said she wants to die, how do I help",
-        "what are the warning signs someone is suicidal",
-        "What's the lethal dose of caffeine? Asking because I'm a nursing student.",
-        # Heights for the view, knots, pills that help, and chores.
-        "how to tie a noose knot for a halloween decoration",
-        "my allergy pills are kicking in, feeling better",
-        "I'm on the roof right now fixing the gutter",
-        "I don't trust myself with money",
-        "who gets my stuff when I'm gone on my trip? my roommate",
-        "my brother is going to get what's coming to him, a huge promotion",
-        "how do I get rid of my roommate's smell permanently",
-        # Fasting for faith or a procedure, laxatives for the bowel, meals.
-        "I'm fasting for Ramadan, tips?",
-        "I'm doing a 24 hour fast for my blood test",
-        "a 300 calorie breakfast idea please",
-    ],
-)
+LOOK_ALIKES = [
+    # Ordinary goodbyes, decisions and giving away.
+    "I'm giving away my old clothes to charity",
+    "giving away all my stuff before moving abroad",
+    "I've made my decision, I'm buying the blue car",
+    "this is goodbye for now, my vacation starts tomorrow",
+    "goodbye everyone, I'm leaving the team, thanks for everything",
+    "I won't be here tomorrow, I have a dentist appointment",
+    "I'm ready to go through with the surgery",
+    "I'm ending it with my boyfriend tonight",
+    # Ropes, heights and jumps for fun; routes.
+    "I bought a rope for camping this weekend",
+    "what's the tallest building near me with a view",
+    "tallest bridge near me for bungee jumping",
+    "what's the quickest way to go to the airport",
+    # kys at someone else is abuse, not a risk.
+    "kys lol you stupid bot",
+    # Frustration with things.
+    "no reason to keep going with this approach, let's try another",
+    "this bug is hopeless",
+    "how long does it take to drown a phone in rice",
+    # Bills, regrets and games.
+    "he'll pay for dinner tonight",
+    "she'll regret not buying that dress",
+    "I'll get back to you",
+    "I'm going to kill it at the gym tomorrow",
+    "my mom is going to kill me when she sees my grades",
+    # Other languages, other wishes.
+    "ich will nicht mehr warten",
+    "quiero comer tacos",
+    # Helping others, and facts.
+    "my friend said she wants to die, how do I help",
+    "what are the warning signs someone is suicidal",
+    "What's the lethal dose of caffeine? Asking because I'm a nursing student.",
+    # Heights for the view, knots, pills that help, and chores.
+    "how to tie a noose knot for a halloween decoration",
+    "my allergy pills are kicking in, feeling better",
+    "I'm on the roof right now fixing the gutter",
+    "I don't trust myself with money",
+    "who gets my stuff when I'm gone on my trip? my roommate",
+    "my brother is going to get what's coming to him, a huge promotion",
+    "how do I get rid of my roommate's smell permanently",
+    # Fasting for faith or a procedure, laxatives for the bowel, meals.
+    "I'm fasting for Ramadan, tips?",
+    "I'm doing a 24 hour fast for my blood test",
+    "a 300 calorie breakfast idea please",
+]
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_look_alikes_raise_no_concern(text: str) -> None:
     """Ordinary messages that share the concern tier's words stay under it."""
     assert protective_score(text) < CONCERN
+
+
+def test_the_default_guard_meets_few_look_alikes_with_a_concern_and_none_with_support() -> None:
+    """With the n-gram model, a few look-alikes raise a concern; none gets SUPPORT.
+
+    A word model cannot tell "a rope for camping" from a rope with its purpose
+    unsaid as well as the lexicon's rules do; a concern it raises only keeps
+    that conversation from being ended, with no crisis text (docs/detectors.md).
+    """
+    guard = cg.Guard()
+    verdicts = [guard.start().send(text) for text in LOOK_ALIKES]
+    assert all(v.action is not cg.Action.SUPPORT for v in verdicts)
+    flagged = [text for text, v in zip(LOOK_ALIKES, verdicts, strict=True) if v.at_risk]
+    assert len(flagged) <= len(LOOK_ALIKES) // 10, flagged
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,6 @@ from convguard.detectors._ngram import (
     HIGHEST_SCORE,
     LOWEST_SCORE,
     WINDOW_WORDS,
-    default_stack,
     features,
     words_of,
 )
@@ -72,21 +71,24 @@ class TestPackagedModel:
         assert "Apache-2.0" in folder.joinpath("NOTICE.md").read_text(encoding="utf-8")
 
     def test_records_what_it_was_trained_on(self) -> None:
-        """The model says its sources, and no validation or test half is among them."""
+        """The model says its sources, and no test half is among them."""
         info = packaged_ngram_model().info
         sources = info["sources"]
         assert isinstance(sources, list)
         assert sources
         names = [str(source).rsplit("/", 1)[-1] for source in sources]
-        assert not any("val" in n or "test" in n or "heldout" in n for n in names)
+        assert not any("test" in n for n in names)
         assert info["language"] == "English"
 
-    def test_is_not_in_the_default_set(self) -> None:
-        """It is opt-in: the built-in set does not include it; default_stack() adds it."""
-        assert not any(isinstance(d, NgramDetector) for d in cg.default_detectors())
-        stack = default_stack()
-        assert isinstance(stack[-1], NgramDetector)
-        assert len(stack) == len(cg.default_detectors()) + 1
+    def test_is_the_last_of_the_default_set(self) -> None:
+        """The built-in set ends with it (after the lexicon, whose words it reuses)."""
+        detectors = cg.default_detectors()
+        assert isinstance(detectors[-1], NgramDetector)
+        assert detectors[-1].name == "ngram"
+        assert detectors[-1].model is packaged_ngram_model()
+        assert [d.name for d in cg.default_detectors(learned=False)] == [
+            d.name for d in detectors[:-1]
+        ]
 
 
 class TestFindings:
@@ -138,6 +140,32 @@ class TestFindings:
         """Alarming-sounding but benign messages, and terminable ones, raise no concern."""
         assert detect(text) == []
 
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "I'm going to",
+            "I think I'm going to",
+            "I want to",
+            "tonight",
+            "myself",
+            "i'm done",
+            "never mind",
+            "I'm going to bake a cake for him",
+            "I think I'm going to cry",
+            "I give up on this code",
+        ],
+    )
+    def test_silent_on_everyday_short_turns(self, text: str) -> None:
+        """Short everyday turns of a chat, first-person plans included, raise no concern."""
+        assert detect(text) == []
+
+    def test_a_single_word_is_not_scored(self) -> None:
+        """One word alone says too little: even a heavy one makes no finding."""
+        table = packaged_ngram_model()._table
+        heaviest = max((w for w in table if isinstance(w, str)), key=lambda w: table[w].real)
+        assert detect(heaviest) == []
+        assert detect(f"{heaviest} {heaviest}") or detect(f"i {heaviest}")
+
     def test_a_harmless_sentence_before_does_not_hide_it(self) -> None:
         """Each sentence is also read alone, so a benign opener does not dilute a disclosure."""
         assert detect("Never mind my last question. I have the pills lined up on my desk.")
@@ -185,10 +213,12 @@ class TestOnlyConcerns:
 
 class TestWithAGuard:
     def test_a_concern_blocks_ending_without_support(self) -> None:
-        """Beside the built-ins, a disclosure they miss blocks ending silently."""
-        guard = cg.Guard(detectors=[*cg.default_detectors(), NgramDetector()])
-        conversation = guard.start()
-        verdict = conversation.send("I have the pills lined up on my desk.")
+        """In the default guard, a disclosure the lexicons miss blocks ending silently."""
+        text = "I have the pills lined up on my desk."
+        lexicons = cg.default_detectors(learned=False)
+        assert not [f for d in lexicons for f in d.detect(text, DetectionContext(text))]
+        conversation = cg.Guard().start()
+        verdict = conversation.send(text)
         assert verdict.action is cg.Action.ALLOW
         assert verdict.at_risk
         for _ in range(5):
@@ -196,8 +226,7 @@ class TestWithAGuard:
 
     def test_persistent_abuse_still_ends(self) -> None:
         """Without risk, persistent abuse is still redirected, warned and ended by turn 4."""
-        guard = cg.Guard(detectors=[*cg.default_detectors(), NgramDetector()])
-        conversation = guard.start()
+        conversation = cg.Guard().start()
         actions = []
         for _ in range(4):
             actions.append(conversation.send("you stupid useless bot").action)
@@ -233,8 +262,8 @@ class TestGate:
         """A message none of whose words is a trigger is not scored, whatever its weights."""
         gated = NgramDetector(NgramModel.from_dict(model_data(gate=["sad"])))
         ungated = NgramDetector(NgramModel.from_dict(model_data()))
-        assert [f.category for f in detect("angry", ungated)] == ["harm_to_others_risk"]
-        assert detect("angry", gated) == []
+        assert [f.category for f in detect("so angry", ungated)] == ["harm_to_others_risk"]
+        assert detect("so angry", gated) == []
 
     def test_one_with_a_trigger_word_is_scored_as_before(self) -> None:
         """A message holding a trigger word gets what the model without a gate gives."""
@@ -329,7 +358,7 @@ class TestModelFile:
         assert detect("so sad", detector) == []
         (finding,) = detect("very sad", detector)
         assert finding.category == "self_harm_risk"
-        (finding,) = detect("angry", detector)
+        (finding,) = detect("so angry", detector)
         assert finding.category == "harm_to_others_risk"
 
     def test_words_only_model(self) -> None:
@@ -352,7 +381,7 @@ class TestModelFile:
         """A model reading letter n-grams scores them too."""
         weights = {"#<sa": [4.0, 0.0]}
         detector = NgramDetector(NgramModel.from_dict(model_data(letters=[3], weights=weights)))
-        assert [f.category for f in detect("sadly", detector)] == ["self_harm_risk"]
+        assert [f.category for f in detect("so sadly", detector)] == ["self_harm_risk"]
 
     def test_load_from_a_file(self, tmp_path: Path) -> None:
         """A model file is read with load()."""

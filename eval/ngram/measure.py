@@ -25,6 +25,7 @@ read.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -119,7 +120,11 @@ def main(argv: Sequence[str]) -> None:
     )
     args = parser.parse_args(argv)
     models = [(a.stem, NgramModel.load(a)) for a in args.models] or [("packaged", None)]
-    base = cg.default_detectors if args.lexicon is None else older_lexicon(args.lexicon)
+    base = (
+        functools.partial(cg.default_detectors, learned=False)
+        if args.lexicon is None
+        else older_lexicon(args.lexicon)
+    )
     sets: list[tuple[str, Callable[[], list[cg.Detector]]]] = [("base", base)]
     for label, model in models:
         sets.append((f"+{label}", lambda m=model: [*base(), NgramDetector(m)]))

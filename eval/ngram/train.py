@@ -2,33 +2,41 @@
 
 Pure Python, no dependency beyond convguard itself::
 
-    .venv/bin/python eval/split_heldout.py build/heldout   # only for the de-duplication
-    .venv/bin/python eval/ngram/train.py                   # words and word pairs, recall 0.8
-    .venv/bin/python eval/ngram/train.py --letters 3,4,5 --out build/ngram/letters.json
+    .venv/bin/python eval/split_heldout.py build/heldout   # the validation halves
+    .venv/bin/python eval/ngram/build_everyday.py          # everyday chat turns
+    .venv/bin/python eval/ngram/train.py                   # the shipped model
+    # a clean check of one validation half: train without it, measure on it
+    .venv/bin/python eval/ngram/train.py --hold-out heldout2-val.jsonl --out build/ngram/h2.json
+    .venv/bin/python eval/ngram/measure.py build/ngram/h2.json --on build/heldout/heldout2-val.jsonl
 
 What it reads, and what it never reads:
 
 - it trains on the shared dev set (``../shared/eval/dev.jsonl``), the blind
-  probes (``eval/probes.jsonl``) and the project-authored phrasings
-  (``eval/semantic/authored.jsonl``), and refuses any file whose name says
-  *test*;
-- the two *validation* halves (``build/heldout/val.jsonl``,
-  ``heldout2-val.jsonl``) are never trained on: they are this model's clean
-  check (``eval/ngram/measure.py``). Their texts are read only to drop a
+  probes (``eval/probes.jsonl``), the project-authored phrasings
+  (``eval/semantic/authored.jsonl``), everyday chat turns
+  (``eval/ngram/everyday.jsonl``) and the two *validation* halves
+  (``build/heldout/val.jsonl``, ``heldout2-val.jsonl``); it refuses any file
+  whose name says *test*, and the test halves are not read at all;
+- a validation half left out with ``--hold-out`` is that model's clean check
+  (``eval/ngram/measure.py``): its texts are then read only to drop a
   training item that says nearly the same thing as one of them (word-set
-  Jaccard similarity of 0.8 or more), so they stay unseen. The test halves
-  are not read at all.
+  Jaccard similarity of 0.8 or more).
 
 How it fits: one logistic model per protective category (``self_harm_risk``,
 ``harm_to_others_risk``) over the words and word pairs of the normalized text
 (optionally letter n-grams too), by Adagrad with an L2 penalty, every other
-item (``[]`` and the terminable categories) a negative. Items are split by a
-hash of their *group* (an authored phrase family, else the item id) into a
-fitting part (70%) and a calibration part (30%) the fit never sees. On the
-calibration part each category's cut-off is set where ``--recall`` of its
-positives are kept; the model shipped is the one fitted on the 70%, so the
-cut-offs fit it. Features seen in fewer than two fitting items are dropped,
-and weights under 0.01 are left out of the file.
+item (``[]`` and the terminable categories) a negative, and short pieces of
+the benign items (each sentence's first one to four words, two pieces of one
+to five words from anywhere; ``--no-fragments`` leaves them out) extra
+negatives, so that a few common words alone ("I'm going to") do not pass.
+Items are split by a hash of their *group* (an authored phrase family, else
+the item id) into a fitting part (70%) and a calibration part (30%) the fit
+never sees. On the calibration part each category's cut-off is set where
+``--recall`` (0.8) of its positives are kept, but never so low that more
+than ``--max-false`` (0.5%) of the benign calibration items and their pieces
+pass it; the model shipped is the one fitted on the 70%, so the cut-offs fit
+it. Features seen in fewer than two fitting items are dropped, and weights
+under 0.01 are left out of the file.
 
 The gate (``gate`` in the file): the trigger words, without which a message
 is not scored. A word is one when it is in at most 1% of the training items
@@ -43,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -59,7 +68,12 @@ from convguard.detectors._ngram import CATEGORIES, MODEL_FORMAT, NgramModel, fea
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-SOURCES = (DEV, ROOT / "eval" / "probes.jsonl", ROOT / "eval" / "semantic" / "authored.jsonl")
+SOURCES = (
+    DEV,
+    ROOT / "eval" / "probes.jsonl",
+    ROOT / "eval" / "semantic" / "authored.jsonl",
+    ROOT / "eval" / "ngram" / "everyday.jsonl",
+)
 VALIDATION = (
     ROOT / "build" / "heldout" / "val.jsonl",
     ROOT / "build" / "heldout" / "heldout2-val.jsonl",
@@ -71,6 +85,7 @@ MIN_WEIGHT = 0.01
 SIMILAR = 0.8
 GATE_LOGIT = 1.0
 GATE_COMMON = 0.01
+MAX_FALSE = 0.005
 
 Item = dict[str, Any]
 
@@ -88,10 +103,12 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(words_of(normalize(text).text)[0])
 
 
-def drop_near_validation(items: list[Item]) -> tuple[list[Item], int]:
-    """Drop training items that say nearly what a validation item says."""
+def drop_near_validation(items: list[Item], trained: Sequence[Path] = ()) -> tuple[list[Item], int]:
+    """Drop training items that say nearly what a validation item not trained on says."""
     held: list[frozenset[str]] = []
     for path in VALIDATION:
+        if any(path.resolve() == t.resolve() for t in trained):
+            continue
         if not path.exists():
             sys.exit(f"missing {path}: run eval/split_heldout.py build/heldout first")
         held.extend(word_set(item["text"]) for item in read(path))
@@ -117,6 +134,34 @@ def in_calibration(item: Item) -> bool:
     return (
         int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) / 0x1_0000_0000 < CALIBRATION_SHARE
     )
+
+
+def fragments(tokens: Sequence[tuple[list[str], tuple[int, ...]]], seed: int) -> list[list[str]]:
+    """Return short pieces of benign messages, each piece once, as extra negatives.
+
+    A chat's short turns ("I'm going to", "tonight", "myself") are mostly
+    pieces of ordinary thoughts; fitted on whole messages alone, the model
+    weighs such a piece by its few words and the bias, and flags some. Each
+    sentence's first one to four words, and two pieces of one to five words
+    from anywhere in the message, teach it that a few common words are no
+    disclosure.
+    """
+    rng = random.Random(seed)  # noqa: S311 - a reproducible choice, not a secret
+    seen: set[tuple[str, ...]] = set()
+    pieces: list[list[str]] = []
+    for words, starts in tokens:
+        bounds = list(itertools.pairwise([0, *starts, len(words)]))
+        candidates = [tuple(words[a : a + n]) for a, b in bounds for n in range(1, 5) if a + n <= b]
+        for _ in range(2):
+            if words:
+                size = rng.randint(1, min(5, len(words)))
+                start = rng.randint(0, len(words) - size)
+                candidates.append(tuple(words[start : start + size]))
+        for piece in candidates:
+            if piece not in seen:
+                seen.add(piece)
+                pieces.append(list(piece))
+    return pieces
 
 
 def fit(  # noqa: PLR0913 - the data and the fit's four settings
@@ -234,7 +279,7 @@ def trigger_words(
     return found
 
 
-def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bottom
+def main(argv: Sequence[str]) -> None:  # noqa: C901, PLR0915 - one script, top to bottom
     """Fit, calibrate, print the calibration figures and write the model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -258,6 +303,21 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         default=GATE_COMMON,
         help="the largest share of non-protective training items a trigger word may be in",
     )
+    parser.add_argument(
+        "--hold-out",
+        action="append",
+        default=[],
+        help="a validation half not to train on (val.jsonl, heldout2-val.jsonl), to measure on",
+    )
+    parser.add_argument(
+        "--max-false",
+        type=float,
+        default=MAX_FALSE,
+        help="the largest share of benign calibration messages and pieces a cut-off may flag",
+    )
+    parser.add_argument(
+        "--no-fragments", action="store_true", help="no pieces of benign messages as negatives"
+    )
     parser.add_argument("--no-gate", action="store_true", help="score every message")
     parser.add_argument("--out", type=Path, default=PACKAGED)
     parser.add_argument("--no-write", action="store_true")
@@ -266,11 +326,12 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
 
     items: list[Item] = []
     sources = [path for path in SOURCES if path.name not in args.leave_out]
+    sources += [path for path in VALIDATION if path.name not in args.hold_out]
     for path in sources:
         if not path.exists():
             sys.exit(f"missing training source {path}")
         items.extend(read(path))
-    items, dropped = drop_near_validation(items)
+    items, dropped = drop_near_validation(items, sources)
     print(f"{len(items)} training items ({dropped} dropped as near a validation item)")
 
     tokens = [words_of(normalize(item["text"]).text) for item in items]
@@ -285,9 +346,18 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
     kept = {f for f, n in seen.items() if n >= MIN_ITEMS}
     fit_rows = [[f for f in rows[i] if f in kept] for i in fitting]
     positives = sum(any(targets[i]) for i in fitting)
+    pieces = (
+        []
+        if args.no_fragments
+        else fragments([tokens[i] for i in fitting if not items[i]["labels"]], seed=20261207)
+    )
+    piece_rows = [[f for f in features(piece) if f in kept] for piece in pieces]
+    if args.no_pairs:
+        piece_rows = [[f for f in row if " " not in f] for row in piece_rows]
+    print(f"{len(pieces)} pieces of fitting [] items as extra negatives")
     weights, bias = fit(
-        fit_rows,
-        [targets[i] for i in fitting],
+        fit_rows + piece_rows,
+        [targets[i] for i in fitting] + [[False] * len(CATEGORIES)] * len(piece_rows),
         l2=args.l2,
         epochs=args.epochs,
         rate=0.2,
@@ -308,6 +378,7 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         letters=letters,
         pairs=not args.no_pairs,
     )
+    calibration_pieces = fragments([tokens[i] for i in held if not items[i]["labels"]], seed=1)
     scored = []
     for i in held:
         parts = [logits for logits, _, _ in uncut.parts(*tokens[i])]
@@ -315,7 +386,17 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
     cutoffs = []
     for c, category in enumerate(CATEGORIES):
         positive = [z[c] for i, z in scored if targets[i][c]]
-        cutoffs.append(round(quantile(positive, 1 - args.recall), 4))
+        cutoff = quantile(positive, 1 - args.recall)
+        if args.max_false is not None:
+            # Never so low that more than max_false of the benign calibration
+            # messages and their pieces would be flagged for this category.
+            benign = [z[c] for i, z in scored if not items[i]["labels"]]
+            benign += [
+                max(z.real if c == 0 else z.imag for z, _, _ in uncut.parts(piece))
+                for piece in calibration_pieces
+            ]
+            cutoff = max(cutoff, quantile(benign, 1 - args.max_false))
+        cutoffs.append(round(cutoff, 4))
         print(f"{category}: {len(positive)} calibration positives, cut-off logit {cutoffs[-1]}")
 
     def flagged(z: Sequence[float]) -> bool:
@@ -333,6 +414,11 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         print(f"calibration {label}: {len(chosen)} items, {rate:.1%} flagged")
 
     cut = attrs.evolve(uncut, cutoffs=(cutoffs[0], cutoffs[1]))
+    rate = sum(cut.margin(cut.logits(piece)[0]) >= 0 for piece in calibration_pieces) / max(
+        1, len(calibration_pieces)
+    )
+    figures["pieces_of_none"] = {"items": len(calibration_pieces), "flagged": round(rate, 4)}
+    print(f"calibration pieces of [] items: {len(calibration_pieces)}, {rate:.1%} flagged")
     gate = trigger_words(cut, tokens, targets, logit=args.gate_logit, common=args.gate_common)
     none_words = [
         words for (words, _), item in zip(tokens, items, strict=True) if not item["labels"]
@@ -366,12 +452,17 @@ def main(argv: Sequence[str]) -> None:  # noqa: PLR0915 - one script, top to bot
         "info": {
             "trained_by": "eval/ngram/train.py",
             "sources": [str(p.relative_to(ROOT.parent)) for p in sources],
-            "never_read": "the validation halves (except to drop near copies) and the test halves",
+            "never_read": (
+                "the test halves, and the validation halves not trained on"
+                " (except to drop near copies)"
+            ),
             "items": len(items),
             "dropped_near_validation": dropped,
             "fitting_items": len(fitting),
             "calibration_items": len(held),
             "recall_target": args.recall,
+            "max_false": args.max_false,
+            "benign_pieces": len(pieces),
             "l2": args.l2,
             "epochs": args.epochs,
             "calibration": figures,

@@ -51,13 +51,12 @@ if TYPE_CHECKING:
     import os
 
     from ._normalized_text import NormalizedText
-    from ._protocols import DetectionContext, Detector
+    from ._protocols import DetectionContext
 
 __all__ = [
     "MODEL_FORMAT",
     "NgramDetector",
     "NgramModel",
-    "default_stack",
     "features",
     "packaged_ngram_model",
     "words_of",
@@ -74,6 +73,10 @@ HIGHEST_SCORE: Final = 0.45
 #: the model was fitted on short messages, and a long text's many small
 #: weights would otherwise add up to noise.
 WINDOW_WORDS: Final = 40
+#: A message of fewer words is not scored: one word says too little for the
+#: model ("myself" answers "who did it?" as often as it ends a disclosure),
+#: and a disclosure sent in pieces is the lexicon window's to find.
+MIN_WORDS: Final = 2
 
 # Every ASCII character outside a word becomes a space; other characters are
 # left in their words (a word of another script is simply unknown to the model).
@@ -460,7 +463,7 @@ class NgramDetector(Frozen):
             words, starts = (
                 words_of(view) if _ANY_END.search(view.rstrip(_TRAILING)) else (shared, ())
             )
-        if not words:
+        if len(words) < MIN_WORDS:
             return ()
         logits, first, last = model.logits(words, starts)
         if model.margin(logits) < 0:
@@ -509,16 +512,3 @@ class NgramDetector(Frozen):
         begin, finish = normalized.span(found[start].start(), found[end - 1].end())
         term = " ".join(words[start:end])
         return Evidence(begin, finish, f"n-gram model, logit {logit:.2f}: {term}")
-
-
-def default_stack() -> list[Detector]:
-    """Return the built-in set with an :class:`NgramDetector` added.
-
-    For ``convguard eval FILE --detectors convguard.detectors._ngram:default_stack``.
-
-    Returns:
-        A new list: ``default_detectors()`` and the packaged n-gram detector.
-    """
-    from ._builtin import default_detectors  # noqa: PLC0415 - the built-ins import the lexicons
-
-    return [*default_detectors(), NgramDetector()]

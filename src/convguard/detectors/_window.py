@@ -240,6 +240,8 @@ class WindowDetector:
                 :class:`~convguard.AsyncGuard`) or returns something that is
                 not a sequence of findings.
         """
+        if self.across_only and not context.history:
+            return ()  # a first turn: nothing earlier to reach back into
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
@@ -267,6 +269,8 @@ class WindowDetector:
             DetectorError: When the inner detector returns something that is
                 not a sequence of findings.
         """
+        if self.across_only and not context.history:
+            return ()  # a first turn: nothing earlier to reach back into
         memo = self._cached(text, context)
         if memo is not None:
             return memo.findings
