@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - exercised by reimporting in a t
     )
     raise ConfigurationError(msg) from exc
 
+from .._engine import _blank
 from .._findings import Evidence, Finding
 from .._taxonomy import Category
 from .._tree import ConversationTree
@@ -53,6 +54,9 @@ def message_texts(
 ) -> st.SearchStrategy[str]:
     """Return texts a guard accepts: any Unicode but lone surrogates and NUL, not blank.
 
+    Not blank means: not only whitespace and invisible characters (a soft
+    hyphen or a zero-width space alone is refused as an empty message).
+
     The free text never contains a marker, neither one of *markers* nor one
     of the default :data:`~convguard.testing.MARKERS`, so only the texts
     drawn with a marker are flagged by a
@@ -69,7 +73,7 @@ def message_texts(
     """
     avoid = tuple({*MARKERS, *(markers or ())})
     plain = st.text(_TEXT_ALPHABET, min_size=min_size, max_size=max_size).filter(
-        lambda text: bool(text.strip()) and not any(marker in text for marker in avoid)
+        lambda text: not _blank(text) and not any(marker in text for marker in avoid)
     )
     if not markers:
         return plain
