@@ -206,7 +206,7 @@ class TestOpening:
 
         async def main() -> None:
             store = await AsyncPostgresStore.open(DSN, schema=schema)
-            assert await store.schema_version() == 3
+            assert await store.schema_version() == 4
             await store.create("c1", created_at=T0, messages=[node("m0")])
             await store.close()
 

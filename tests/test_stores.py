@@ -694,7 +694,7 @@ class TestMigrations:
         try:
             chain(first, "c1", 2)
             assert second.head("c1").version == 0
-            assert second.schema_version == _sqlite.SCHEMA_VERSION == 3
+            assert second.schema_version == 4  # SQLite stays at 3: its listing needs no step 4
             assert first.schema == schema
             assert schema in repr(first)
         finally:
@@ -780,6 +780,38 @@ class TestListing:
         assert (first.updated_at, first.title, first.message_count) == (stamp(5), "x" * 80, 1)
         assert page.items[1].updated_at == stamp(2)
         assert page.items[1].title is None
+
+    def test_activity_hours_apart_pages_and_purges_in_order(self, store: Store) -> None:
+        """Order, cursors and purges hold across hours, ties and times before 1970."""
+        early = datetime(1969, 12, 31, 22, 10, tzinfo=UTC)
+        times = {
+            "pre2": early,
+            "pre1": early + timedelta(minutes=80),  # 23:30, before the epoch
+            "post": early + timedelta(minutes=140),  # 00:30, after it
+            "t0": T0,
+            "tie": T0,
+            "t59": stamp(59),
+            "t60": stamp(60),
+            "t61": stamp(61),
+            "t185": stamp(185),
+        }
+        for conversation_id, when in times.items():
+            store.create(conversation_id, created_at=when)
+        # "tie" was made after "t0" at the same time: it is newer.
+        newest = ["t185", "t61", "t60", "t59", "tie", "t0", "post", "pre1", "pre2"]
+        assert store.list_conversations().ids == newest
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = store.list_conversations(limit=2, after=cursor)
+            seen += page.ids
+            if page.next is None:
+                break
+            cursor = page.next
+        assert seen == newest
+        assert store.purge(stamp(60), limit=2) == 2
+        assert store.purge(stamp(60), limit=10) == 4
+        assert store.conversations() == ["t60", "t61", "t185"]
 
     def test_a_naive_time_counts_as_utc(self, store: Store) -> None:
         """A clock without a timezone is read as UTC, not as the machine's local time."""
@@ -1091,7 +1123,7 @@ class TestListingMigration:
                 )
             store = PostgresStore(DSN, schema=schema)
             try:
-                assert store.schema_version == 3
+                assert store.schema_version == 4
                 c1 = store.info("c1")
                 assert c1.updated_at == datetime(2025, 1, 2, 2, 10, 0, 123, tzinfo=UTC)
                 assert c1.title == "hello there"
@@ -1104,6 +1136,52 @@ class TestListingMigration:
                 assert store.list_conversations(metadata={"x": None}).ids == ["c1"]
             finally:
                 store.close()
+        finally:
+            drop_schema(schema)
+
+    @pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+    def test_a_schema_3_postgres_schema_lists_by_the_slot(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Step 4 keeps every conversation, message and order; writes land as before."""
+        import psycopg
+
+        from convguard.stores import _pg, _postgres_sync  # the store's body migrates
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        full = _pg.migrations
+        try:
+            with monkeypatch.context() as patch:
+                patch.setattr(_postgres_sync, "migrations", lambda s: full(s)[:3])
+                old = PostgresStore(DSN, schema=schema)
+                assert old.schema_version == 3
+                for n, minutes in enumerate((0, 200, 59, 61)):
+                    root = attrs.evolve(node(f"m{n}"), created_at=stamp(minutes))
+                    old.create(f"c{n}", created_at=T0, messages=[root], metadata={"u": n % 2})
+                old.append("c0", node("z", old.get("c0", "m0")), expected_version=0)
+                old.append("c0", node("a", old.get("c0", "z")), expected_version=1)
+                old.close()
+            store = PostgresStore(DSN, schema=schema)
+            try:
+                assert store.schema_version == 4
+                assert store.list_conversations().ids == ["c1", "c3", "c2", "c0"]
+                assert store.list_conversations(metadata={"u": 1}, limit=1).ids == ["c1"]
+                assert [m.id for m in store.messages("c0")] == ["m0", "z", "a"]
+                later = attrs.evolve(node("x", store.get("c2", "m2")), created_at=stamp(300))
+                assert store.append("c2", later, expected_version=0) == 1
+                assert store.list_conversations().ids[0] == "c2"
+                assert store.purge(stamp(100), limit=5) == 2
+                assert sorted(store.conversations()) == ["c1", "c2"]
+            finally:
+                store.close()
+            with psycopg.connect(DSN) as conn:
+                cursor = conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY 1", (schema,)
+                )
+                indexes = [row[0] for row in cursor]
+            assert "conversations_by_activity" not in indexes
+            assert "messages_in_order" not in indexes
+            assert "conversations_by_slot" in indexes
         finally:
             drop_schema(schema)
 

@@ -37,8 +37,13 @@ __all__ = [
     "ADD_FEEDBACK",
     "APPEND",
     "CREATE",
+    "FILLFACTOR",
     "FRESH_SECONDS",
+    "IDLE",
+    "LIST_AFTER",
+    "LIST_ORDER",
     "SCHEMA_NAME",
+    "SLOT_US",
     "SWITCH",
     "WHY_NOT",
     "append_params",
@@ -54,6 +59,9 @@ __all__ = [
     "translate",
 ]
 
+# Conversation pages keep this much room (percent full) for HOT updates.
+FILLFACTOR: Final = 70
+SLOT_US: Final = 600_000_000  # ten minutes
 SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _EXTRA: Final = "pip install 'convguard[postgres]'"
 # A stored ISO 8601 time as microseconds since the epoch.
@@ -165,7 +173,40 @@ def migrations(schema: str) -> tuple[Migration, ...]:
                 ),
             ),
         ),
+        (
+            4,
+            (
+                # A turn's write of the conversation row becomes a HOT update
+                # (a new row version on the same page, no index entries): room
+                # on each page, and no index on a column every turn changes.
+                # Listing by last activity walks the index of its ten-minute
+                # slot (a generated column: a chat whose writes are seconds
+                # apart moves it rarely) and sorts the rows of each slot it
+                # reads. Messages are ordered by sorting their primary key's
+                # range: one index to write per message, not two. Adding the
+                # column rewrites the table, at the new fill.
+                f"ALTER TABLE {s}.conversations SET (fillfactor = {FILLFACTOR})",
+                (
+                    f"ALTER TABLE {s}.conversations ADD COLUMN active_slot BIGINT"
+                    f" GENERATED ALWAYS AS (updated_us / {SLOT_US}) STORED"
+                ),
+                f"CREATE INDEX conversations_by_slot ON {s}.conversations (active_slot)",
+                f"DROP INDEX {s}.conversations_by_activity",
+                f"DROP INDEX {s}.messages_in_order",
+            ),
+        ),
     )
+
+
+# Listing and purging by last activity (schema step 4): the index holds its
+# ten-minute slot, so each bound is given as the slot and the exact time (the
+# time twice, see SQLStore._by_activity); the rows of a slot are sorted as read.
+LIST_AFTER: Final = f"c.active_slot <= %s / {SLOT_US} AND (c.updated_us, c.seq) < (%s, %s)"
+LIST_ORDER: Final = " ORDER BY c.active_slot DESC, c.updated_us DESC, c.seq DESC LIMIT %s"
+IDLE: Final = (
+    f"SELECT id FROM {{conversations}} WHERE active_slot <= %s / {SLOT_US}"  # noqa: S608 - a constant
+    " AND updated_us < %s ORDER BY active_slot, updated_us, seq LIMIT %s"
+)
 
 
 # One statement, one round trip: the compare-and-set, the checks SQLite makes

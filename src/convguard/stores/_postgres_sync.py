@@ -23,6 +23,9 @@ from ._pg import (
     APPEND,
     CREATE,
     FRESH_SECONDS,
+    IDLE,
+    LIST_AFTER,
+    LIST_ORDER,
     SWITCH,
     WHY_NOT,
     append_params,
@@ -109,6 +112,10 @@ class _PostgresBase(SQLStore):
             },
             "%s",
         )
+        # Last activity is listed and purged through the index of its slot.
+        self._sql["idle"] = IDLE.format(conversations=prefix + "conversations")
+        select, by_first_tag, by_tag, _, _ = self._list
+        self._list = (select, by_first_tag, by_tag, LIST_AFTER, LIST_ORDER)
         self._append_sql = APPEND.format(
             conversations=prefix + "conversations", messages=prefix + "messages"
         )
@@ -162,6 +169,10 @@ class _PostgresBase(SQLStore):
     def schema(self) -> str:
         """The PostgreSQL schema holding convguard's tables."""
         return self._schema
+
+    def _by_activity(self, params: tuple[int, ...]) -> tuple[int, ...]:
+        """Give the last activity twice: once for its slot, once for itself (``_pg.LIST_AFTER``)."""
+        return (params[0], *params)
 
     def _schema_version(self) -> int:
         with self._read() as conn:

@@ -111,6 +111,13 @@ class SQLStore:
         self._sql = prepare_statements(tables, placeholder)
         self._list = prepare_listing(tables, placeholder)
 
+    def _by_activity(self, params: tuple[int, ...]) -> tuple[int, ...]:
+        """Return a listing cursor's or a purge's parameters (last activity first) as sent.
+
+        PostgreSQL's statements take the last activity twice (see ``_pg.LIST_AFTER``).
+        """
+        return params
+
     # -- migrations -----------------------------------------------------------
 
     @staticmethod
@@ -442,8 +449,10 @@ class SQLStore:
         """Return conversations by last activity, newest first, a page at a time.
 
         With no filter the query walks the activity index from its newest
-        end and stops after *limit* rows. A filter starts from the first
-        entry's tag rows (one user's conversations, say) and sorts those.
+        end and stops after *limit* rows (PostgreSQL's index holds the
+        ten-minute slot of last activity: it sorts the rows of each slot it
+        reads). A filter starts from the first entry's tag rows (one user's
+        conversations, say) and sorts those.
 
         Raises:
             InvalidOperationError: For a bad filter, limit or cursor.
@@ -464,7 +473,7 @@ class SQLStore:
             sql = select
         if cursor is not None:
             where.append(after_sql)
-            params.extend(cursor)
+            params.extend(self._by_activity(cursor))
         if where:
             sql += (" AND " if tags else " WHERE ") + " AND ".join(where)
         params.append(NO_LIMIT if limit is None else limit + 1)
@@ -513,7 +522,7 @@ class SQLStore:
         sql = self._sql
         erased = 0
         with self._write() as conn:
-            idle = _all(conn, sql["idle"], (cutoff, bound))
+            idle = _all(conn, sql["idle"], self._by_activity((cutoff, bound)))
             for (conversation_id,) in idle:
                 locked = _changed(conn, sql["lock_idle"], (conversation_id, cutoff))
                 # Not locked: written since the SELECT (a PostgreSQL race), so kept.
