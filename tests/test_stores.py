@@ -1463,3 +1463,47 @@ class TestAppendRefusal:
         refusal = append_refusal("c1", node("m1", root), 3, (3, False, 0, False))
         assert isinstance(refusal, cg.StoreConflictError)
         assert "another writer" in str(refusal)
+
+
+@pytest.mark.skipif(PG_SKIP is not None, reason=PG_SKIP or "")
+class TestPreparedAppend:
+    def _prepared(self, pool: Any) -> list[str]:
+        with pool.connection() as conn:
+            rows = conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+        return [row[0] for row in rows]
+
+    def test_only_the_append_is_prepared_on_the_store_s_own_pool(self) -> None:
+        """The append is a server-side prepared statement; reads and listings are not."""
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        store = PostgresStore(DSN, schema=schema, max_size=1)
+        try:
+            root = node("m0")
+            store.create("c1", created_at=T0, messages=[root])
+            for _ in range(6):  # past psycopg's usual threshold of five
+                store.list_conversations(metadata={"user_id": "u1"})
+                store.head("c1")
+            store.append("c1", node("m1", root), expected_version=0)
+            prepared = self._prepared(store._pool)
+            assert len(prepared) == 1
+            assert "UPDATE" in prepared[0]
+            assert "INSERT" in prepared[0]
+        finally:
+            store.close()
+            drop_schema(schema)
+
+    def test_a_pool_without_prepared_statements_is_obeyed(self) -> None:
+        """A pool made with prepare_threshold=None (for PgBouncer) gets no prepared statement."""
+        from psycopg_pool import ConnectionPool
+
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        kwargs = {"prepare_threshold": None}
+        with ConnectionPool(DSN, min_size=1, max_size=1, kwargs=kwargs, open=True) as pool:
+            store = PostgresStore(pool, schema=schema)
+            try:
+                root = node("m0")
+                store.create("c1", created_at=T0, messages=[root])
+                assert store.append("c1", node("m1", root), expected_version=0) == 1
+                assert self._prepared(pool) == []
+            finally:
+                store.close()
+                drop_schema(schema)

@@ -37,6 +37,7 @@ __all__ = [
     "ADD_FEEDBACK",
     "APPEND",
     "CREATE",
+    "EXPLICIT_ONLY",
     "FILLFACTOR",
     "FRESH_SECONDS",
     "IDLE",
@@ -59,6 +60,9 @@ __all__ = [
     "translate",
 ]
 
+# A psycopg prepare_threshold no statement reaches: only a statement run
+# with prepare=True is prepared on the server.
+EXPLICIT_ONLY: Final = 2**62
 # Conversation pages keep this much room (percent full) for HOT updates.
 FILLFACTOR: Final = 70
 SLOT_US: Final = 600_000_000  # ten minutes

@@ -22,6 +22,7 @@ from ._pg import (
     ADD_FEEDBACK,
     APPEND,
     CREATE,
+    EXPLICIT_ONLY,
     FRESH_SECONDS,
     IDLE,
     LIST_AFTER,
@@ -148,13 +149,14 @@ class _PostgresBase(SQLStore):
             "max_size": max_size,
             "timeout": timeout,
             # Autocommit: reads need no COMMIT round trip; writes open a
-            # transaction. No server-side prepared statements: a generic plan
-            # cached while the tables were small would scan them once they
-            # have grown, and every plan here is a cheap index lookup anyway.
+            # transaction. Only the append is a server-side prepared statement
+            # (see append()); psycopg prepares no other on its own: a generic
+            # plan of a listing cached while the tables were small could scan
+            # them once they have grown.
             "kwargs": {
                 "connect_timeout": connect_timeout,
                 "autocommit": True,
-                "prepare_threshold": None,
+                "prepare_threshold": EXPLICIT_ONLY,
                 "options": startup_options(psycopg, dsn, self._limits),
             },
             "check": self._check,
@@ -367,7 +369,16 @@ class _PostgresBase(SQLStore):
         check_id(message.id)
         params = append_params(conversation_id, message, expected_version, move_tip=move_tip)
         with self._statement(conversation_id) as conn:
-            cursor = conn.execute(self._append_sql, params)  # type: ignore[arg-type]
+            # Prepared: parsing and planning the statement cost the server
+            # more than running it. Its plan is primary-key lookups whatever
+            # the tables hold. (On a pool you made, its connections decide:
+            # prepare_threshold=None, for PgBouncer in transaction mode,
+            # turns it off.)
+            cursor = conn.execute(  # type: ignore[call-arg]
+                self._append_sql,
+                params,  # type: ignore[arg-type]
+                prepare=True,
+            )
             if cursor.rowcount == 1:
                 return expected_version + 1
         with self._read() as conn:
