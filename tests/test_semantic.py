@@ -408,6 +408,17 @@ class TestHead:
             assert knots[1.0] == 1.0
             assert 0.5 in knots.values()
 
+    def test_packaged_protective_scores_reach_a_concern_before_support(self) -> None:
+        """In the packaged head a protective score passes 0.3 (a concern) well before 0.5."""
+        for category in packaged_head().categories:
+            if category.category not in {"self_harm_risk", "harm_to_others_risk"}:
+                continue
+            by_score = {score: p for p, score in category.calibration}
+            assert 0.3 in by_score
+            assert by_score[0.3] < by_score[0.5]
+            assert category.score(by_score[0.3]) == pytest.approx(0.3)
+            assert category.score((by_score[0.3] + by_score[0.5]) / 2) < 0.5
+
 
 def write_neighbours(directory: Path, **overrides: Any) -> Path:
     """Write a head whose only evidence is two labelled examples, and return its path."""

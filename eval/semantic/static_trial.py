@@ -114,7 +114,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     for name, encoder in encoders.items():
         vectors = train.embed(encoder, [item["text"] for item in items])  # type: ignore[arg-type]
-        heads, memory, _ = train.train(items, vectors, l2=1.0, precision=0.005, recall=0.95)
+        heads, memory, _ = train.train(
+            items,
+            vectors,
+            train.Settings(precision=0.005, support_precision=0.005, calibrate="split"),
+        )
         scores = train.score_items(
             heads,
             memory,

@@ -1,0 +1,194 @@
+"""Choose the semantic detector's operating points with one source left out at a time.
+
+For each left-out source (the dev set and the two *validation* halves) heads
+are trained on every other source, as ``train.py --holdout`` does, and their
+probabilities on the left-out items are kept beside the calibration
+probabilities they were placed with. Settings (``train.Settings``: how many
+calibration negatives each tier may pass, how many protective items the
+concern tier keeps) are then scored on each left-out source, by the
+semantic detector alone and *together with the built-in detectors*, for the
+figures of issue 11:
+
+- ``blocked``: protective items with any protective score >= 0.3 (ending blocked);
+- ``support_fp``: ``[]`` and terminable-only items with a protective score >= 0.5;
+- ``concern_fp``: the same items with a protective score >= 0.3;
+- ``benign_term``: ``[]`` items with a terminable score >= 0.5;
+- per terminable category, its recall at 0.5.
+
+``oracle`` lines show how well the heads *rank*, whatever their thresholds:
+per terminable category its recall where 1% of the left-out ``[]`` items are
+flagged, per protective category the share of left-out non-protective items
+above the point that keeps 97% of its items. Never reads a test half
+(``train.read`` refuses them)::
+
+    .venv/bin/python eval/semantic/tune.py MODEL_DIR [--grid '{"precision": [0.003, 0.004]}']
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import train
+
+from convguard._taxonomy import PROTECTIVE, TERMINABLE
+from convguard.detectors import DetectionContext, default_detectors, normalize
+from convguard.detectors.semantic import SentenceEncoder
+
+CATEGORIES = train.CATEGORIES
+LEFT_OUT = {
+    "dev": train.SOURCES[0],
+    "val": train.SOURCES[2],
+    "heldout2-val": train.SOURCES[3],
+}
+PROTECTIVE_COLUMNS = [CATEGORIES.index(c) for c in sorted(PROTECTIVE)]
+TERMINABLE_COLUMNS = [CATEGORIES.index(c) for c in sorted(TERMINABLE)]
+Floats = npt.NDArray[np.float64]
+
+
+def builtin_scores(items: Sequence[train.Item]) -> Floats:
+    """Return the built-in detectors' best score per item and category."""
+    detectors = default_detectors()
+    best = np.zeros((len(items), len(CATEGORIES)))
+    for row, item in enumerate(items):
+        context = DetectionContext(item["text"], normalizer=normalize)
+        for detector in detectors:
+            for finding in detector.detect(item["text"], context):
+                if finding.category in CATEGORIES:
+                    column = CATEGORIES.index(finding.category)
+                    best[row, column] = max(best[row, column], finding.score)
+    return best
+
+
+def collect(model: str, cache: Path, settings: train.Settings) -> dict[str, Any]:
+    """Train heads per left-out source; keep their probabilities and the built-ins' scores."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    encoder = SentenceEncoder(model, max_tokens=train.MAX_TOKENS)
+    out: dict[str, Any] = {}
+    for name, left in LEFT_OUT.items():
+        sources = [s for s in train.SOURCES if s.resolve() != left.resolve()]
+        items = [item for source in sources for item in train.read(source)]
+        unseen = train.read(left)
+        vectors = train.embed(encoder, [item["text"] for item in items])
+        heads, memory, held, calibration_p = train.calibration_part(items, vectors, settings)
+        calibration_items = [items[i] for i in held]
+        out[f"{name}.cal.w"] = train.group_weights(calibration_items)
+        out[f"{name}.cal.p"] = calibration_p
+        out[f"{name}.cal.y"] = labels(calibration_items)
+        unseen_vectors = train.embed(encoder, [item["text"] for item in unseen])
+        out[f"{name}.out.p"] = train.probabilities(heads, memory, unseen_vectors)
+        out[f"{name}.out.y"] = labels(unseen)
+        out[f"{name}.out.builtin"] = builtin_scores(unseen)
+        print(f"collected {name}: {len(items)} training items, {len(unseen)} left out")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    return out
+
+
+def labels(items: Sequence[train.Item]) -> npt.NDArray[np.bool_]:
+    """Return the items' labels as a boolean matrix, a column per category."""
+    return np.stack([train.labels_of(items, c) for c in CATEGORIES], axis=1)
+
+
+def semantic_scores(data: dict[str, Any], name: str, settings: train.Settings) -> Floats:
+    """Return the tiered semantic scores (0, 0.3 or 0.5) of a left-out source."""
+    cal_p, cal_y, cal_w = data[f"{name}.cal.p"], data[f"{name}.cal.y"], data[f"{name}.cal.w"]
+    p = data[f"{name}.out.p"]
+    benign = ~cal_y.any(axis=1)
+    quiet = ~cal_y[:, PROTECTIVE_COLUMNS].any(axis=1)
+    scores = np.zeros_like(p)
+    for column, category in enumerate(CATEGORIES):
+        negatives = (quiet if category in PROTECTIVE else benign) & ~cal_y[:, column]
+        low, high = train.operating_points(
+            category, cal_p[:, column], cal_y[:, column], negatives, cal_w, settings
+        )
+        concern = p[:, column] >= (low if low is not None else 2.0)
+        scores[:, column] = np.where(
+            p[:, column] >= high, train.FULL, np.where(concern, train.CONCERN, 0.0)
+        )
+    return scores
+
+
+def figures(data: dict[str, Any], name: str, settings: train.Settings) -> dict[str, float]:
+    """Return the issue's figures on one left-out source: with the built-ins, and alone."""
+    y = data[f"{name}.out.y"]
+    semantic = semantic_scores(data, name, settings)
+    is_protective = y[:, PROTECTIVE_COLUMNS].any(axis=1)
+    benign = ~y.any(axis=1)
+    out: dict[str, float] = {}
+    for prefix, scores in (
+        ("", np.maximum(semantic, data[f"{name}.out.builtin"])),
+        ("sem_", semantic),
+    ):
+        protective = scores[:, PROTECTIVE_COLUMNS]
+        out[prefix + "blocked"] = float((protective[is_protective] >= train.CONCERN).any(1).mean())
+        out[prefix + "support_fp"] = float((protective[~is_protective] >= train.FULL).any(1).mean())
+        out[prefix + "concern_fp"] = float(
+            (protective[~is_protective] >= train.CONCERN).any(1).mean()
+        )
+        terminable = scores[:, TERMINABLE_COLUMNS]
+        out[prefix + "benign_term"] = float((terminable[benign] >= train.FULL).any(1).mean())
+        for column in TERMINABLE_COLUMNS:
+            positives = y[:, column]
+            out[prefix + CATEGORIES[column][:5]] = float(
+                (scores[positives, column] >= train.FULL).mean()
+            )
+    return out
+
+
+def oracle(data: dict[str, Any], name: str) -> dict[str, float]:
+    """Return how well the heads rank one left-out source, whatever their thresholds."""
+    p, y = data[f"{name}.out.p"], data[f"{name}.out.y"]
+    benign = ~y.any(axis=1)
+    quiet = ~y[:, PROTECTIVE_COLUMNS].any(axis=1)
+    out = {}
+    for column, category in enumerate(CATEGORIES):
+        positives = y[:, column]
+        if not positives.any():
+            continue
+        if category in PROTECTIVE:
+            low = train.threshold_at_recall(p[positives, column], 0.97)
+            out[category[:5] + "@r97"] = float((p[quiet, column] >= low).mean())
+        else:
+            high = train.threshold_at_rate(p[benign, column], 0.01)
+            out[category[:5] + "@fp1"] = float((p[positives, column] >= high).mean())
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Collect (or read) the left-out probabilities and print the figures for a grid of settings."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="the ONNX model directory")
+    parser.add_argument("--cache", type=Path, default=train.CACHE / "loo" / "folds.npz")
+    parser.add_argument("--l2", type=float, default=train.Settings().l2)
+    parser.add_argument("--calibrate", choices=["folds", "split"], default="folds")
+    parser.add_argument("--grid", default="{}", help="JSON: a setting -> the values to try")
+    args = parser.parse_args(argv)
+    fitted = train.Settings(l2=args.l2, calibrate=args.calibrate)
+    data = collect(args.model, args.cache, fitted)
+    for name in LEFT_OUT:
+        shown = " ".join(f"{k}={v:.3f}" for k, v in oracle(data, name).items())
+        print(f"  {name:13} oracle: {shown}")
+    grid = {key: [value] for key, value in fitted._asdict().items()} | json.loads(args.grid)
+    for values in itertools.product(*grid.values()):
+        settings = train.Settings(**dict(zip(grid, values, strict=True)))
+        print(json.dumps({k: v for k, v in settings._asdict().items() if len(grid[k]) > 1}))
+        for name in LEFT_OUT:
+            shown = " ".join(f"{k}={v:.3f}" for k, v in figures(data, name, settings).items())
+            print(f"  {name:13} {shown}")
+
+
+if __name__ == "__main__":
+    main()
