@@ -10,32 +10,45 @@ Reproducible: the same files and model give the same head. It reads only
 - the project-authored data of ``eval/semantic/authored.jsonl``
   (``eval/semantic/build_authored.py`` writes it),
 
-and refuses any file whose name says *test*. Every item goes to the training
-part or to the calibration part by a hash of its group (an authored item's
-phrase family, else its id), so no phrasing is on both sides. The training
-part fits one L2-regularised, class-balanced logistic head per category; the
-calibration part, which the fit never sees, places the operating points:
+and refuses any file whose name says *test*. It fits one L2-regularised,
+class-balanced logistic head per category (on the sentence vector and a
+neighbour feature) and places each category's operating points on
+probabilities the heads placing them never saw (``--calibrate``):
+
+- ``folds`` (the default): items go to 5 folds by a hash of their group (an
+  authored item's phrase family, else its id), each fold is scored by heads
+  fitted on the other four, the points are placed on those out-of-fold
+  probabilities of every item, and the written heads are fitted on all items;
+- ``split``: 70% of the groups fit the written heads, the other 30% (the
+  calibration part) place the points.
+
+Each calibration item weighs one over its group's size, so a phrase family
+counts as one message. The points (:class:`Settings`):
 
 - terminable categories: the score reaches 0.5 where at most ``--precision``
-  of the calibration part's ``[]`` items would be flagged;
-- protective categories: 0.5 likewise, counted over the ``[]`` and
-  terminable-only items (SUPPORT must stay precise), and 0.3, the concern
-  tier, at the probability that keeps ``--recall`` of the category's
-  calibration positives.
+  (or the category's own rate in ``Settings.category_precision``) of the
+  ``[]`` items would be flagged;
+- protective categories: 0.5 where at most ``--support-precision`` of the
+  ``[]`` and terminable-only items would be (SUPPORT must stay precise), and
+  0.3, the concern tier, at the probability that keeps ``--recall`` of the
+  category's items.
+
+``eval/semantic/tune.py`` scores settings with sources left out, to choose them.
 
 Usage (the model directory comes from ``eval/semantic/export_onnx.py`` for
 the English head, ``eval/semantic/export_use_onnx.py`` for the multilingual
 one)::
 
     .venv/bin/python eval/semantic/train.py MODEL_DIR [--head english|multilingual] [--out HEAD.json]
-    .venv/bin/python eval/semantic/train.py MODEL_DIR --holdout build/heldout/val.jsonl
+    .venv/bin/python eval/semantic/train.py MODEL_DIR --holdout build/heldout/val.jsonl [--out DIR/head.json]
 
 ``--head`` picks the packaged head to write (and the model name it records):
 ``english`` (all-MiniLM-L6-v2, the default) or ``multilingual`` (Universal
 Sentence Encoder Multilingual v3). ``--holdout FILE`` leaves one of the
 validation halves (or the dev set) out of training and calibration and prints
-the figures on it: an unseen source to compare data and heads on. Without it
-the head is written (by default into the package). Either way the language
+the figures on it: an unseen source to compare data and heads on; with
+``--out`` that left-out head is written too, for ``convguard eval`` to score.
+Without ``--holdout`` the head is written (by default into the package). Either way the language
 probes (``multilingual_probes.jsonl``, never trained on) are scored last, per
 language.
 """
