@@ -214,7 +214,7 @@ class TestOnlyConcerns:
 class TestWithAGuard:
     def test_a_concern_blocks_ending_without_support(self) -> None:
         """In the default guard, a disclosure the lexicons miss blocks ending silently."""
-        text = "I have the pills lined up on my desk."
+        text = "I gave my cat to my neighbor because I won't be here to take care of her."
         lexicons = cg.default_detectors(learned=False)
         assert not [f for d in lexicons for f in d.detect(text, DetectionContext(text))]
         conversation = cg.Guard().start()
