@@ -53,6 +53,16 @@ LEFT_OUT = {
     "val": train.SOURCES[2],
     "heldout2-val": train.SOURCES[3],
 }
+EXTRA = train.SOURCES[-1]
+# The extra file's sources, grouped by kind: each is left out whole in turn,
+# as text unlike anything trained on (the test halves' sources are not in it).
+EXTRA_FAMILIES = {
+    "web-prefixes": ("rtp-",),
+    "news-fiction": ("bookcloze", "nytcloze", "guardiancloze", "falseclaims"),
+    "chat": ("chatterbot-",),
+    "toxic": ("rho-toxigen-", "slurprompts-"),
+    "refusal": ("rho-refusal", "rho-overrefusal", "psych-crisis-"),
+}
 PROTECTIVE_COLUMNS = [CATEGORIES.index(c) for c in sorted(PROTECTIVE)]
 TERMINABLE_COLUMNS = [CATEGORIES.index(c) for c in sorted(TERMINABLE)]
 Floats = npt.NDArray[np.float64]
@@ -82,6 +92,7 @@ def scenarios() -> Iterator[tuple[str, list[train.Item], list[train.Item]]]:
 
     - a whole source left out (``dev``, ``val``, ``heldout2-val``): nothing of
       it was trained on;
+    - one kind of the public extra data left out (``extra:chat``, ...);
     - half of each validation half left out (``val/a``, ``heldout2-val/b``,
       ...): the other half of both is trained on, as the shipped head trains
       on the validation halves and the test halves come from the same
@@ -90,6 +101,12 @@ def scenarios() -> Iterator[tuple[str, list[train.Item], list[train.Item]]]:
     for name, left in LEFT_OUT.items():
         sources = [s for s in train.SOURCES if s.resolve() != left.resolve()]
         yield name, [item for source in sources for item in train.read(source)], train.read(left)
+    extra = train.read(EXTRA)
+    others = [item for s in train.SOURCES if s != EXTRA for item in train.read(s)]
+    for name, prefixes in EXTRA_FAMILIES.items():
+        kept = [item for item in extra if not item["id"].startswith(prefixes)]
+        unseen = [item for item in extra if item["id"].startswith(prefixes)]
+        yield f"extra:{name}", others + kept, unseen
     halves = {name: train.read(LEFT_OUT[name]) for name in ("val", "heldout2-val")}
     rest = [s for s in train.SOURCES if s not in {LEFT_OUT["val"], LEFT_OUT["heldout2-val"]}]
     base = [item for source in rest for item in train.read(source)]
@@ -100,7 +117,9 @@ def scenarios() -> Iterator[tuple[str, list[train.Item], list[train.Item]]]:
             yield f"{name}/{salt}", base + kept, unseen
 
 
-def collect(model: str, cache: Path, settings: train.Settings) -> dict[str, Any]:
+def collect(
+    model: str, cache: Path, settings: train.Settings, *, with_extra: bool = True
+) -> dict[str, Any]:
     """Train heads per scenario; keep their probabilities and the built-ins' scores."""
     if cache.exists():
         with np.load(cache, allow_pickle=False) as data:
@@ -108,7 +127,9 @@ def collect(model: str, cache: Path, settings: train.Settings) -> dict[str, Any]
     encoder = SentenceEncoder(model, max_tokens=train.MAX_TOKENS)
     out: dict[str, Any] = {}
     fitted: dict[int, tuple[Any, ...]] = {}
-    for name, items, unseen in scenarios():
+    extra = {item["id"] for item in train.read(EXTRA)}
+    for name, trained, unseen in scenarios():
+        items = trained if with_extra else [i for i in trained if i["id"] not in extra]
         key = hash(tuple(item["id"] for item in items))
         if key not in fitted:  # the two halves of one salt share their heads
             vectors = train.embed(encoder, [item["text"] for item in items])
@@ -205,10 +226,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=train.CACHE / "loo" / "folds.npz")
     parser.add_argument("--l2", type=float, default=train.Settings().l2)
     parser.add_argument("--calibrate", choices=["folds", "split"], default="folds")
+    parser.add_argument(
+        "--terminable-folds", choices=["group", "source"], default=train.Settings().terminable_folds
+    )
+    parser.add_argument(
+        "--without-extra",
+        action="store_true",
+        help="train no scenario on eval/extra (its kinds are still left out and scored)",
+    )
     parser.add_argument("--grid", default="{}", help="JSON: a setting -> the values to try")
     args = parser.parse_args(argv)
-    fitted = train.Settings(l2=args.l2, calibrate=args.calibrate)
-    data = collect(args.model, args.cache, fitted)
+    fitted = train.Settings(
+        l2=args.l2, calibrate=args.calibrate, terminable_folds=args.terminable_folds
+    )
+    data = collect(args.model, args.cache, fitted, with_extra=not args.without_extra)
     names = sorted({key.split(".")[0] for key in data})
     for name in names:
         shown = " ".join(f"{k}={v:.3f}" for k, v in oracle(data, name).items())
