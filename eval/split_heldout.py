@@ -9,7 +9,8 @@ split depends on the ids alone, so it never changes.
     python eval/split_heldout.py OUT_DIR   # writes OUT_DIR/val.jsonl, OUT_DIR/test.jsonl
 
 The second held-out set, ``heldout2.jsonl``, is split the same way into
-``heldout2-val.jsonl`` and ``heldout2-test.jsonl``.
+``heldout2-val.jsonl`` and ``heldout2-test.jsonl``, and the third,
+``heldout3.jsonl``, into ``heldout3-val.jsonl`` and ``heldout3-test.jsonl``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SPLIT_FILES = (
     ("heldout.jsonl", ""),
     ("heldout_conversations.jsonl", "conversations-"),
     ("heldout2.jsonl", "heldout2-"),
+    ("heldout3.jsonl", "heldout3-"),
 )
 
 
