@@ -69,6 +69,8 @@ eval: $(STAMP)
 	$(BIN)/convguard eval build/heldout/conversations-test.jsonl --summary
 	$(BIN)/convguard eval build/heldout/heldout2-val.jsonl --obfuscate
 	$(BIN)/convguard eval build/heldout/heldout2-test.jsonl --obfuscate --summary
+	$(BIN)/convguard eval build/heldout/heldout3-val.jsonl --obfuscate
+	$(BIN)/convguard eval build/heldout/heldout3-test.jsonl --obfuscate --summary
 
 ## docs: build the documentation site, failing on any warning
 docs: $(STAMP)

@@ -523,6 +523,7 @@ class TestHeldoutSet:
             ("heldout.jsonl", ""),
             ("heldout_conversations.jsonl", "conversations-"),
             ("heldout2.jsonl", "heldout2-"),
+            ("heldout3.jsonl", "heldout3-"),
         ):
             whole = (self.EVAL / name).read_text(encoding="utf-8").splitlines()
             val = (tmp_path / f"{stem}val.jsonl").read_text(encoding="utf-8").splitlines()
