@@ -468,14 +468,32 @@ class TestHeldoutSet:
         assert kind == "items"
         assert len(probes) == 295
 
-    def test_second_heldout_set(self) -> None:
-        """heldout2.jsonl loads, with unique ids, valid ordered labels and the dev format."""
-        kind, items = load_eval_file(self.EVAL / "heldout2.jsonl")
+    # Each later set, with the earlier files none of its texts may repeat, and
+    # the labels it must hold at least once (the newer sets hold few positives).
+    LATER_SETS = (
+        ("heldout2.jsonl", ("heldout.jsonl", "probes.jsonl"), HELDOUT_CATEGORIES),
+        (
+            "heldout3.jsonl",
+            ("heldout.jsonl", "heldout2.jsonl", "probes.jsonl", "extra/extra.jsonl"),
+            ("mass_violence", "child_sexual_content", "self_harm_risk"),
+        ),
+        (
+            "extra/extra.jsonl",
+            ("heldout.jsonl", "heldout2.jsonl", "probes.jsonl"),
+            ("mass_violence", "child_sexual_content", "abuse", "self_harm_risk"),
+        ),
+    )
+
+    @pytest.mark.parametrize(("name", "earlier", "present"), LATER_SETS)
+    def test_later_sets(
+        self, name: str, earlier: tuple[str, ...], present: tuple[str, ...]
+    ) -> None:
+        """A later set loads, with unique ids, valid ordered labels and the dev format."""
+        kind, items = load_eval_file(self.EVAL / name)
         assert kind == "items"
         assert len(items) >= 400
         rows = [
-            json.loads(line)
-            for line in (self.EVAL / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+            json.loads(line) for line in (self.EVAL / name).read_text(encoding="utf-8").splitlines()
         ]
         assert len({row["id"] for row in rows}) == len(rows)
         for row in rows:
@@ -485,27 +503,31 @@ class TestHeldoutSet:
             assert row["license"]
             assert row["labels"] == [c for c in HELDOUT_CATEGORIES if c in row["labels"]]
             assert set(row["labels"]) <= set(HELDOUT_CATEGORIES)
-        for category in HELDOUT_CATEGORIES:
+        for category in present:
             assert any(category in row["labels"] for row in rows)
 
-    def test_second_heldout_set_repeats_no_earlier_item(self) -> None:
-        """No heldout2 text equals (after normalising) a dev, heldout or probes text."""
-        earlier = [self.EVAL / "heldout.jsonl", self.EVAL / "probes.jsonl"]
+    @pytest.mark.parametrize(("name", "earlier", "present"), LATER_SETS)
+    def test_later_sets_repeat_no_earlier_item(
+        self, name: str, earlier: tuple[str, ...], present: tuple[str, ...]
+    ) -> None:
+        """No text of a later set equals (after normalising) a dev or earlier set's text."""
+        del present
+        paths = [self.EVAL / e for e in earlier]
         dev = self.EVAL.parent.parent / "shared" / "eval" / "dev.jsonl"
         if dev.is_file():
-            earlier.append(dev)
+            paths.append(dev)
 
         def norm(text: str) -> str:
             return " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
 
         seen = set()
-        for path in earlier:
+        for path in paths:
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     seen.add(norm(json.loads(line)["text"]))
         mine = [
             norm(json.loads(line)["text"])
-            for line in (self.EVAL / "heldout2.jsonl").read_text(encoding="utf-8").splitlines()
+            for line in (self.EVAL / name).read_text(encoding="utf-8").splitlines()
         ]
         assert not seen & set(mine)
         assert len(set(mine)) == len(mine)
